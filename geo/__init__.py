@@ -1,0 +1,1 @@
+"""Spatial analysis: road networks, worker demand, network coverage, gaps and site selection."""

@@ -1,0 +1,1 @@
+"""Folium rendering: one function per layer, one function that assembles the map."""

@@ -1,0 +1,1 @@
+"""Runnable entry points: the ``yizhan`` command line and the yearly gap-analysis run."""

@@ -1,0 +1,1 @@
+"""Station inventories as a domain: readers, schema, checklists, standards, compliance, diff."""
