@@ -1,1 +1,31 @@
-"""Station inventories as a domain: readers, schema, checklists, standards, compliance, diff."""
+"""Station inventories as a domain: readers, schema, checklists, standards, compliance, diff.
+
+The public entry points::
+
+    from stations import read_inventory, diff_inventories, load_standard
+    inv = read_inventory("驿站台账.xlsx", crs="gcj02", standard="xinhui-7")
+    inv.stations   # GeoDataFrame, EPSG:4326, amenity booleans and compliance columns
+    inv.problems   # file, row, field, value, problem, severity, code
+"""
+
+from stations.amenities import AMENITIES, AMENITY_KEYS, amenity_label
+from stations.compliance import TIER_LABELS, compliance
+from stations.diff import diff_inventories
+from stations.inventory import Inventory, read_inventory
+from stations.readers import read_table
+from stations.standards import BUILTIN_STANDARDS, Standard, load_standard
+
+__all__ = [
+    "AMENITIES",
+    "AMENITY_KEYS",
+    "BUILTIN_STANDARDS",
+    "TIER_LABELS",
+    "Inventory",
+    "Standard",
+    "amenity_label",
+    "compliance",
+    "diff_inventories",
+    "load_standard",
+    "read_inventory",
+    "read_table",
+]

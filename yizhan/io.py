@@ -13,6 +13,11 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -49,7 +54,9 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
             tmp.unlink()
 
 
-def write_text_atomic(target: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
+def write_text_atomic(
+    target: str | os.PathLike[str], text: str, *, encoding: str = "utf-8"
+) -> Path:
     """Write ``text`` to ``target`` atomically and return the target path."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding=encoding)
@@ -95,3 +102,41 @@ def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: object) -> object:
+    """Return text that a spreadsheet would run as a formula prefixed with ``'`` (CSV injection)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` whose text cells cannot run as spreadsheet formulas."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) in ("str", "string"):
+            out[col] = out[col].map(neutralise_formula)
+    return out
+
+
+def write_csv_atomic(
+    frame: pd.DataFrame, target: str | os.PathLike[str], *, index: bool = False
+) -> Path:
+    """Write ``frame`` as UTF-8 CSV with a BOM (Excel then shows Chinese correctly), atomically.
+
+    Text cells starting with ``= + - @`` are neutralised so opening the file in Excel or WPS
+    cannot run a formula.
+    """
+    safe = excel_safe(frame)
+    return write_with(target, lambda tmp: safe.to_csv(tmp, index=index, encoding="utf-8-sig",
+                                                      lineterminator="\n"))
+
+
+def write_geojson_atomic(frame: gpd.GeoDataFrame, target: str | os.PathLike[str]) -> Path:
+    """Write a GeoDataFrame as GeoJSON (EPSG:4326) atomically."""
+    out = frame.to_crs("EPSG:4326") if frame.crs is not None else frame
+    return write_with(target, lambda tmp: out.to_file(tmp, driver="GeoJSON", engine="pyogrio"))
