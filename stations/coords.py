@@ -68,8 +68,20 @@ _ALIASES: dict[str, Datum] = {
     **dict.fromkeys(("wgs84", "wgs", "epsg:4326", "4326", "gps", "osm"), "wgs84"),
     **dict.fromkeys(
         (
-            "gcj02", "gcj", "amap", "gaode", "autonavi", "高德", "tencent", "qq", "腾讯",
-            "mars", "火星", "火星坐标", "火星坐标系", "国测局",
+            "gcj02",
+            "gcj",
+            "amap",
+            "gaode",
+            "autonavi",
+            "高德",
+            "tencent",
+            "qq",
+            "腾讯",
+            "mars",
+            "火星",
+            "火星坐标",
+            "火星坐标系",
+            "国测局",
         ),
         "gcj02",
     ),
@@ -96,8 +108,20 @@ MIN_POINTS_FOR_ROAD_CHECK = 10
 """Fewer points within the roads' extent than this: no suggestion, only a message."""
 _NON_STREET_HIGHWAYS = frozenset(
     (
-        "footway", "path", "steps", "pedestrian", "cycleway", "service", "track", "bridleway",
-        "corridor", "elevator", "escalator", "platform", "proposed", "construction",
+        "footway",
+        "path",
+        "steps",
+        "pedestrian",
+        "cycleway",
+        "service",
+        "track",
+        "bridleway",
+        "corridor",
+        "elevator",
+        "escalator",
+        "platform",
+        "proposed",
+        "construction",
     )
 )
 
@@ -534,9 +558,12 @@ class DatumCheck:
 
 
 def _is_street(highway: object) -> bool:
-    """Return whether an osmnx ``highway`` value (a tag or a list of tags) includes a street."""
+    """Return whether an osmnx ``highway`` value (a tag or a list of tags) includes a street.
+
+    Missing or odd values count as streets: only edges known to be paths are dropped.
+    """
     tags = highway if isinstance(highway, list | tuple | set) else [highway]
-    return any(isinstance(tag, str) and tag not in _NON_STREET_HIGHWAYS for tag in tags)
+    return any(not isinstance(tag, str) or tag not in _NON_STREET_HIGHWAYS for tag in tags)
 
 
 def _road_geometries(
@@ -735,4 +762,6 @@ def check_datum(
                 f" read as {datum} ({n_compared} points). Set the datum to {suggested} and load"
                 " again."
             )
-    return DatumCheck(datum, suggested, share_outside, medians, p90s, messages, n_points, n_compared)
+    return DatumCheck(
+        datum, suggested, share_outside, medians, p90s, messages, n_points, n_compared
+    )

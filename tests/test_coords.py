@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -12,8 +14,10 @@ from pyproj import Geod
 from stations import coords
 from stations.coords import (
     CHINA_BBOX,
+    DatumCheck,
     bd09_to_gcj02,
     bd09_to_wgs84,
+    check_datum,
     from_wgs84,
     gcj02_to_bd09,
     gcj02_to_wgs84,
@@ -333,3 +337,189 @@ def test_to_and_from_wgs84_dispatch():
         to_wgs84(lon, lat, "gps-ish")
     with pytest.raises(ConfigError):
         from_wgs84(lon, lat, "utm")
+
+
+# ---------------------------------------------------------------------------------------------
+# datum check: synthetic
+
+
+def _points_on(streets: gpd.GeoDataFrame, n: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """WGS-84 points on the middle part of the inner streets, > 2 km from the grid's edge."""
+    rng = np.random.default_rng(seed)
+    lines = streets.geometry.to_numpy()
+    inner = np.r_[3:6, 12:15]  # streets 3..5 of each direction in a 9 x 9 grid
+    which = rng.choice(inner, n)
+    where = rng.uniform(0.3, 0.7, n)
+    pts = shapely.line_interpolate_point(lines[which], where, normalized=True)
+    return shapely.get_x(pts), shapely.get_y(pts)
+
+
+@pytest.fixture(scope="module")
+def grid_streets() -> gpd.GeoDataFrame:
+    origin = gpd.GeoSeries(shapely.points([114.0], [22.50]), crs=4326)
+    utm = origin.estimate_utm_crs()
+    x0, y0 = shapely.get_coordinates(origin.to_crs(utm).to_numpy())[0]
+    spacing, n = 1000.0, 9
+    size = spacing * (n - 1)
+    lines = [
+        shapely.LineString([(x0 + i * spacing, y0), (x0 + i * spacing, y0 + size)])
+        for i in range(n)
+    ] + [
+        shapely.LineString([(x0, y0 + i * spacing), (x0 + size, y0 + i * spacing)])
+        for i in range(n)
+    ]
+    return gpd.GeoDataFrame(
+        {"highway": ["residential"] * len(lines)},
+        geometry=gpd.GeoSeries(lines, crs=utm).to_crs(4326),
+    )
+
+
+def test_check_datum_on_roads_suggests_the_datum_the_points_are_in(grid_streets):
+    lon, lat = _points_on(grid_streets, 300)
+    gcj_lon, gcj_lat = wgs84_to_gcj02(lon, lat)
+
+    as_declared = check_datum(gcj_lon, gcj_lat, declared="gcj02", roads=grid_streets)
+    assert as_declared.suggested is None
+    assert as_declared.messages == []
+    assert as_declared.median_road_distance_m["gcj02"] < 1.0
+
+    mislabelled = check_datum(gcj_lon, gcj_lat, declared="wgs84", roads=grid_streets)
+    assert isinstance(mislabelled, DatumCheck)
+    assert mislabelled.declared == "wgs84"
+    assert mislabelled.suggested == "gcj02"
+    assert mislabelled.n_points == 300
+    assert 0 < mislabelled.n_compared <= 300
+    assert set(mislabelled.median_road_distance_m) == {"wgs84", "gcj02", "bd09"}
+    assert mislabelled.median_road_distance_m["wgs84"] > 50
+    assert len(mislabelled.messages) == 1
+    assert "gcj02" in mislabelled.messages[0]
+    assert "请把坐标系设为 gcj02" in mislabelled.messages[0]
+
+    bd_lon, bd_lat = wgs84_to_bd09(lon, lat)
+    assert check_datum(bd_lon, bd_lat, declared="amap", roads=grid_streets).suggested == "bd09"
+    assert check_datum(lon, lat, declared="百度", roads=grid_streets).suggested == "wgs84"
+
+
+def test_check_datum_accepts_a_geoseries_in_another_crs(grid_streets):
+    lon, lat = _points_on(grid_streets, 200)
+    gcj_lon, gcj_lat = wgs84_to_gcj02(lon, lat)
+    projected = grid_streets.geometry.to_crs(grid_streets.estimate_utm_crs())
+    result = check_datum(gcj_lon, gcj_lat, declared="wgs84", roads=projected)
+    assert result.suggested == "gcj02"
+    assert result.median_road_distance_m["gcj02"] < 1.0
+
+
+def test_check_datum_ignores_footpaths_unless_told_otherwise(grid_streets):
+    lon, lat = _points_on(grid_streets, 200)
+    gcj_lon, gcj_lat = wgs84_to_gcj02(lon, lat)
+    # Footpaths exactly where the mislabelled points land would hide the mistake.
+    footpaths = gpd.GeoDataFrame(
+        {"highway": [["footway", "steps"]] * 200},
+        geometry=gpd.GeoSeries(
+            shapely.boundary(shapely.buffer(shapely.points(gcj_lon, gcj_lat), 1.0e-5)), crs=4326
+        ),
+    )
+    roads = pd.concat([grid_streets, footpaths], ignore_index=True)
+    assert check_datum(gcj_lon, gcj_lat, declared="wgs84", roads=roads).suggested == "gcj02"
+    blurred = check_datum(gcj_lon, gcj_lat, declared="wgs84", roads=roads, streets_only=False)
+    assert blurred.suggested is None
+
+
+def test_check_datum_needs_enough_points_within_the_roads(grid_streets):
+    lon, lat = _points_on(grid_streets, 5)
+    result = check_datum(*wgs84_to_gcj02(lon, lat), declared="wgs84", roads=grid_streets)
+    assert result.suggested is None
+    assert result.n_compared == 5
+    assert any("too few" in m for m in result.messages)
+
+    far_away = check_datum([116.4] * 50, [39.9] * 50, declared="wgs84", roads=grid_streets)
+    assert far_away.n_compared == 0
+    assert far_away.suggested is None
+    assert np.isnan(far_away.median_road_distance_m["wgs84"])
+
+
+def test_check_datum_warns_about_points_outside_china():
+    lon = np.r_[np.full(80, 114.05), np.full(20, 0.0)]
+    lat = np.r_[np.full(80, 22.54), np.full(20, 0.0)]
+    result = check_datum(lon, lat, declared="wgs84")
+    assert result.share_outside_china == pytest.approx(0.2)
+    assert result.suggested is None
+    assert result.median_road_distance_m == {}
+    assert len(result.messages) == 1
+    assert "不在中国范围内" in result.messages[0]
+    assert "swapped" not in result.messages[0]
+
+    swapped = check_datum(np.full(30, 22.54), np.full(30, 114.05), declared="wgs84")
+    assert swapped.share_outside_china == 1.0
+    assert "swapped" in swapped.messages[0]
+
+    fine = check_datum(np.full(30, 114.05), np.full(30, 22.54), declared="gcj02")
+    assert fine.share_outside_china == 0.0
+    assert fine.messages == []
+
+
+def test_check_datum_without_usable_coordinates_and_bad_names():
+    empty = check_datum([np.nan, np.nan], [22.5, np.nan], declared="wgs84")
+    assert empty.n_points == 0
+    assert empty.suggested is None
+    assert empty.messages
+    with pytest.raises(ConfigError):
+        check_datum([114.0], [22.5], declared="google")
+
+
+# ---------------------------------------------------------------------------------------------
+# datum check: real data (shared/README.md: taxi pick-ups are WGS-84, charging stations GCJ-02)
+
+
+@pytest.fixture(scope="module")
+def futian_roads(futian_graphml) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    return ox.graph_to_gdfs(ox.load_graphml(futian_graphml), nodes=False)
+
+
+@pytest.fixture(scope="module")
+def futian_2024_roads(futian_2024_graphml) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    return ox.graph_to_gdfs(ox.load_graphml(futian_2024_graphml), nodes=False)
+
+
+@pytest.fixture(scope="module")
+def taxi_points(taxi_csv) -> tuple[np.ndarray, np.ndarray]:
+    frame = pd.read_csv(taxi_csv, usecols=["Lng", "Lat"])
+    return frame["Lng"].to_numpy(), frame["Lat"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def ev_points(ev_stations_csv) -> tuple[np.ndarray, np.ndarray]:
+    frame = pd.read_csv(ev_stations_csv, usecols=["longitude", "latitude"])
+    return frame["longitude"].to_numpy(), frame["latitude"].to_numpy()
+
+
+@pytest.mark.parametrize("roads_fixture", ["futian_roads", "futian_2024_roads"])
+def test_real_taxi_pickups_are_wgs84(request, roads_fixture, taxi_points):
+    roads = request.getfixturevalue(roads_fixture)
+    result = check_datum(*taxi_points, declared="wgs84", roads=roads)
+    assert result.suggested is None
+    assert result.messages == []
+    assert result.share_outside_china == 0.0
+    assert result.n_compared > 300
+    medians = result.median_road_distance_m
+    assert medians["wgs84"] < 10  # GPS pick-ups sit on the street
+    assert medians["gcj02"] > 2 * medians["wgs84"]
+    # Declared wrongly, the same points are recognised as WGS-84.
+    assert check_datum(*taxi_points, declared="gcj02", roads=roads).suggested == "wgs84"
+    assert check_datum(*taxi_points, declared="bd09", roads=roads).suggested == "wgs84"
+
+
+@pytest.mark.parametrize("roads_fixture", ["futian_roads", "futian_2024_roads"])
+def test_real_charging_stations_are_gcj02(request, roads_fixture, ev_points):
+    roads = request.getfixturevalue(roads_fixture)
+    result = check_datum(*ev_points, declared="wgs84", roads=roads)
+    assert result.suggested == "gcj02"
+    assert result.n_compared >= 30
+    p90 = result.p90_road_distance_m
+    assert p90["gcj02"] < 0.6 * p90["wgs84"]
+    assert "gcj02" in result.messages[0]
+    assert check_datum(*ev_points, declared="gcj02", roads=roads).suggested is None
