@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -13,6 +14,7 @@ from stations import AMENITIES, TIER_LABELS, diff_inventories, read_inventory
 from stations.diff import CHANGE_LABELS
 from stations.inventory import Inventory
 from stations.output import write_problems, write_stations
+from yizhan.errors import InputFileError
 from yizhan.io import write_csv_atomic
 
 CRS_CHOICES = ("wgs84", "gcj02", "bd09")
@@ -55,11 +57,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="达标标准 standard: xinhui-7 | acftu | drivers-home | FILE.toml (default xinhui-7)")
     parser.add_argument("--sheet", default=None, help="工作表 worksheet name (xlsx; default the first)")
     parser.add_argument("--out", type=Path, default=None, help="输出目录 output folder")
+    parser.add_argument("--roads", type=Path, default=None,
+                        help="道路文件（.graphml/.osm/.osm.bz2），用于检查坐标系是否声明正确"
+                        " road network file used to check that --crs fits the streets")
 
 
 def run_check(args: argparse.Namespace) -> int:
     """Run ``stations check`` and return the exit code (0 even when rows have problems)."""
-    inv = read_inventory(args.file, crs=args.crs, standard=args.standard, sheet=args.sheet)
+    roads = load_roads(args.roads) if args.roads is not None else None
+    inv = read_inventory(args.file, crs=args.crs, standard=args.standard, sheet=args.sheet,
+                         roads=roads)
     console = Console()
     print_summary(inv, console)
     print_problems(inv.problems, console)
@@ -68,6 +75,24 @@ def run_check(args: argparse.Namespace) -> int:
         write_problems(inv.problems, args.out)
         console.print(f"已写入 written: {args.out / 'stations.geojson'}, {args.out / 'problems.csv'}")
     return 0
+
+
+def load_roads(path: Path) -> gpd.GeoDataFrame:
+    """Return the road lines (EPSG:4326, with ``highway``) of a GraphML or OSM XML file."""
+    import osmnx as ox
+
+    if not path.exists():
+        raise InputFileError("道路文件不存在。The road file does not exist.", file=str(path))
+    suffix = "".join(path.suffixes[-2:]).lower()
+    if path.suffix.lower() == ".graphml":
+        graph = ox.load_graphml(path)
+    elif path.suffix.lower() == ".osm" or suffix == ".osm.bz2":
+        graph = ox.graph_from_xml(path, retain_all=True)
+    else:
+        raise InputFileError("--roads 需要 .graphml、.osm 或 .osm.bz2 文件。"
+                             " --roads takes a .graphml, .osm or .osm.bz2 file.", file=str(path))
+    edges = ox.graph_to_gdfs(graph, nodes=False)
+    return edges[["highway", "geometry"]].to_crs("EPSG:4326").reset_index(drop=True)
 
 
 def run_diff(args: argparse.Namespace) -> int:

@@ -57,3 +57,19 @@ def test_custom_standard_file(tmp_path, capsys):
 def test_bad_standard_is_a_clear_error(tmp_path, capsys):
     assert main(["-q", "stations", "check", str(SAMPLE), "--standard", "nope"]) == 2
     assert "xinhui-7" in capsys.readouterr().err
+
+
+def test_real_charging_stations_wrong_datum_is_flagged(ev_stations_csv, futian_2024_graphml, tmp_path):
+    """The Shenzhen charging stations are GCJ-02; declared as WGS-84 they drift off the streets."""
+    assert main(["-q", "stations", "check", str(ev_stations_csv), "--crs", "wgs84",
+                 "--roads", str(futian_2024_graphml), "--out", str(tmp_path)]) == 0
+    problems = pd.read_csv(tmp_path / "problems.csv", encoding="utf-8-sig")
+    datum = problems.loc[problems["code"] == "datum_check", "problem"]
+    assert datum.str.contains("gcj02", case=False).any()
+    gj = json.loads((tmp_path / "stations.geojson").read_text(encoding="utf-8"))
+    assert len(gj["features"]) == 1706  # every real row loads
+
+    assert main(["-q", "stations", "check", str(ev_stations_csv), "--crs", "gcj02",
+                 "--roads", str(futian_2024_graphml), "--out", str(tmp_path / "ok")]) == 0
+    problems = pd.read_csv(tmp_path / "ok" / "problems.csv", encoding="utf-8-sig")
+    assert not (problems["code"] == "datum_check").any()
