@@ -1,0 +1,1476 @@
+"""Road networks per travel mode: one compact structure, built once, cached, queried by everything.
+
+A :class:`RoadNetwork` holds, for one study area and one travel mode, the node ids, projected
+coordinates (the local UTM zone, metres), the directed edges that are travelable in that mode with
+their length (metres) and travel time (seconds), and each edge's geometry. Shortest paths run on
+:meth:`RoadNetwork.matrix`, a ``scipy.sparse`` CSR matrix built once per weight; snapping uses KD
+trees that are also built once (see :mod:`geo.paths`).
+
+Sources (:func:`build_network`)
+-------------------------------
+- a GraphML file (osmnx's format, e.g. a graph someone built earlier with other filters);
+- an OpenStreetMap XML file (``.osm``, ``.osm.bz2``), read with ``osmnx.graph_from_xml``;
+- an ``.osm.pbf`` extract, streamed with pyosmium and clipped to the study polygon (or bbox) in
+  three passes so a whole-country file is never held in memory (see :func:`_clip_pbf`);
+- a place name or polygon, downloaded from OpenStreetMap by osmnx (online; often slow or
+  unreachable from China: download a regional ``.osm.pbf`` from a mirror instead).
+
+Built networks are cached in ``~/.cache/yizhan/networks`` (or ``cache_dir``) under a key made of
+the source (path, size and modification time, or the place name), the polygon, the mode and the
+yizhan version, so a yearly re-run loads them in a second instead of rebuilding them.
+
+Travel modes (:data:`MODES`)
+----------------------------
+``walk``
+    Sanitation and construction workers. osmnx's ``walk`` semantics: every way usable on foot
+    (footways, steps, paths, pedestrian streets, service roads, ordinary roads), except cycleways,
+    motorways and their links, ``motorroad=yes`` ways, ``foot=no``, private ways, areas.
+    One-way streets are ignored (both directions). Speed 4.5 km/h.
+``ebike``
+    Delivery riders and couriers on electric bicycles. Excluded: motorways, trunk roads (urban
+    expressways, 快速路, are tagged ``trunk`` in China), their links and anything tagged
+    ``motorroad=yes``/``expressway=yes``; footways, steps, pedestrian streets, corridors,
+    elevators, escalators and platforms (riding there is not allowed: a rider pushes the bike,
+    so these are left to the off-network leg); ``bicycle=no``; private ways. Kept: cycleways,
+    paths, tracks, service roads and all ordinary roads. One-way streets are respected (traffic
+    law applies to non-motor vehicles; contraflow riding is not assumed). Speed 15 km/h, a
+    typical average of riders in city traffic (the legal maximum of GB 17761-2018 is 25 km/h).
+``drive``
+    Truck and ride-hailing drivers. osmnx's ``drive`` filter (no service roads, tracks, paths,
+    footways, cycleways; ``motor_vehicle=no``/``motorcar=no`` excluded), one-way respected.
+    Speeds from ``maxspeed`` via ``osmnx.add_edge_speeds``; road classes without any ``maxspeed``
+    in the area fall back to :data:`DRIVE_FALLBACK_KMH` (Chinese urban design speeds,
+    CJJ 37-2012: 快速路 60–100, 主干路 40–60, 次干路 30–50, 支路 20–40 km/h). These are free-flow
+    speeds, not rush-hour speeds.
+
+Highway values merged by osmnx's simplification (a list per edge) exclude the edge if *any* part
+is excluded: the merged edge is a chain, so an unusable part makes all of it unusable.
+Off-network legs (from a point to the road) are costed at the mode's ``access_speed_kmh``,
+walking speed in every mode (the last metres off the road are walked).
+
+Networks loaded from GraphML keep the directions the file has: a graph built by osmnx with
+``network_type="walk"`` has lost its one-way information, so build ``drive``/``ebike`` networks
+from graphs built with ``drive``/``all`` types or from OSM files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pyproj
+import scipy.sparse as sp
+import shapely
+from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
+
+from yizhan import __version__, log
+from yizhan.errors import ConfigError, InputFileError, NetworkError
+from yizhan.io import atomic_path
+
+Weight = Literal["length", "time"]
+"""The two edge costs every network carries: metres or seconds."""
+
+CACHE_FORMAT = 1
+"""Version of the cache file layout; bump when :func:`save_network` changes."""
+
+DRIVE_FALLBACK_KMH: dict[str, float] = {
+    "motorway": 100.0, "motorway_link": 60.0,
+    "trunk": 80.0, "trunk_link": 50.0,
+    "primary": 60.0, "primary_link": 40.0,
+    "secondary": 50.0, "secondary_link": 40.0,
+    "tertiary": 40.0, "tertiary_link": 30.0,
+    "unclassified": 30.0, "residential": 30.0, "road": 30.0,
+    "living_street": 15.0, "service": 20.0,
+}
+"""Speeds (km/h) for road classes that carry no ``maxspeed`` anywhere in the study area."""
+
+WALK_KMH = 4.5
+"""Walking speed (km/h): the walk mode, and every mode's off-network leg (the last metres off
+the road are walked: a driver parks, a rider pushes the bike into the compound)."""
+
+DRIVE_DEFAULT_KMH = 30.0
+"""Speed (km/h) for drivable road classes neither tagged nor listed in DRIVE_FALLBACK_KMH."""
+
+# Highway values that are not roads in use; excluded in every mode (osmnx does the same).
+_NOT_IN_USE = frozenset({
+    "abandoned", "construction", "no", "planned", "proposed", "raceway", "razed", "rest_area",
+    "services", "platform", "bus_guideway",
+})
+
+# Extra OSM way tags the filters look at; added to osmnx's useful_tags_way while building from
+# raw OSM data so they reach the edges.
+_FILTER_TAGS = ("foot", "bicycle", "motor_vehicle", "motorcar", "motorroad", "expressway")
+
+
+@dataclass(frozen=True)
+class TravelMode:
+    """How one group of workers moves: which ways it may use, in which direction, how fast.
+
+    Attributes
+    ----------
+    name
+        Key in :data:`MODES` (``walk``, ``ebike``, ``drive``).
+    label_zh, label_en
+        Names shown to users.
+    default_speed_kmh
+        Speed on every edge (walk, ebike) or the fallback speed (drive).
+    respects_oneway
+        Whether one-way streets may only be used in their direction.
+    access_speed_kmh
+        Speed of the straight off-network leg between a point and the road.
+    excluded_highways
+        ``highway`` values the mode may not use.
+    excluded_services
+        ``service`` values the mode may not use.
+    forbidden_if_no
+        Tags whose value ``no`` forbids the way (``foot=no`` for walking, ...).
+    forbidden_if_yes
+        Tags whose value ``yes`` forbids the way (``motorroad=yes``, ...).
+    speeds_from_roads
+        Whether edge speeds come from ``maxspeed`` / road class (drive) instead of one speed.
+    """
+
+    name: str
+    label_zh: str
+    label_en: str
+    default_speed_kmh: float
+    respects_oneway: bool
+    access_speed_kmh: float
+    excluded_highways: frozenset[str]
+    excluded_services: frozenset[str] = frozenset({"private"})
+    forbidden_if_no: tuple[str, ...] = ()
+    forbidden_if_yes: tuple[str, ...] = ()
+    speeds_from_roads: bool = False
+
+    @property
+    def speed_mps(self) -> float:
+        """Return the off-network (access) speed in metres per second."""
+        return self.access_speed_kmh / 3.6
+
+
+MODES: dict[str, TravelMode] = {
+    "walk": TravelMode(
+        name="walk", label_zh="步行", label_en="walking",
+        default_speed_kmh=WALK_KMH, respects_oneway=False, access_speed_kmh=WALK_KMH,
+        excluded_highways=_NOT_IN_USE | {"cycleway", "motorway", "motorway_link"},
+        forbidden_if_no=("foot",), forbidden_if_yes=("motorroad",),
+    ),
+    "ebike": TravelMode(
+        name="ebike", label_zh="电动自行车", label_en="e-bike",
+        default_speed_kmh=15.0, respects_oneway=True, access_speed_kmh=WALK_KMH,
+        excluded_highways=_NOT_IN_USE | {
+            "motorway", "motorway_link", "trunk", "trunk_link", "footway", "steps",
+            "pedestrian", "corridor", "elevator", "escalator", "bridleway",
+        },
+        forbidden_if_no=("bicycle",), forbidden_if_yes=("motorroad", "expressway"),
+    ),
+    "drive": TravelMode(
+        name="drive", label_zh="驾车", label_en="driving",
+        default_speed_kmh=DRIVE_DEFAULT_KMH, respects_oneway=True, access_speed_kmh=WALK_KMH,
+        excluded_highways=_NOT_IN_USE | {
+            "bridleway", "corridor", "cycleway", "elevator", "escalator", "footway", "path",
+            "pedestrian", "service", "steps", "track",
+        },
+        excluded_services=frozenset({
+            "alley", "driveway", "emergency_access", "parking", "parking_aisle", "private",
+        }),
+        forbidden_if_no=("motor_vehicle", "motorcar"),
+        speeds_from_roads=True,
+    ),
+}
+"""The travel modes by key; see the module docstring for what each one uses."""
+
+
+def get_mode(mode: str) -> TravelMode:
+    """Return the :class:`TravelMode` named ``mode``.
+
+    Raises
+    ------
+    ConfigError
+        If ``mode`` is not one of :data:`MODES`.
+    """
+    try:
+        return MODES[mode]
+    except KeyError:
+        raise ConfigError(
+            f"未知的出行方式 {mode!r}，可选 {', '.join(MODES)}。"
+            f" Unknown travel mode {mode!r}; use one of {', '.join(MODES)}."
+        ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# The compact structure
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class RoadNetwork:
+    """One road network in one travel mode, in arrays; built once and queried by everything.
+
+    Attributes
+    ----------
+    mode
+        Travel mode key (see :data:`MODES`).
+    crs
+        Projected CRS of ``x``/``y`` and the edge geometries, e.g. ``"EPSG:32650"``.
+    node_id
+        OSM node ids (int64), or synthetic ids.
+    x, y
+        Projected node coordinates in metres.
+    lon, lat
+        WGS-84 node coordinates.
+    edge_u, edge_v
+        Node indices (int32) of the directed edges as travelable in this mode: a two-way road is
+        two edges, a one-way road (drive, ebike) one.
+    edge_length
+        Edge length in metres (osmnx's great-circle length for OSM data).
+    edge_time
+        Edge travel time in seconds in this mode.
+    edge_geometry
+        Shapely LineStrings in ``crs`` running from ``edge_u`` to ``edge_v``, or None for
+        straight edges.
+    edge_highway
+        OSM road class of each edge (first value for merged edges), or None.
+    source
+        Where the network came from (file name or place), for reports.
+    """
+
+    mode: str
+    crs: str
+    node_id: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length: np.ndarray
+    edge_time: np.ndarray
+    edge_geometry: np.ndarray | None = None
+    edge_highway: np.ndarray | None = None
+    source: str = ""
+    _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n, m = len(self.node_id), len(self.edge_u)
+        for name in ("x", "y", "lon", "lat"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has {len(getattr(self, name))} values, expected {n}")
+        for name in ("edge_v", "edge_length", "edge_time"):
+            if len(getattr(self, name)) != m:
+                raise ValueError(f"{name} has {len(getattr(self, name))} values, expected {m}")
+        if self.edge_geometry is not None and len(self.edge_geometry) != m:
+            raise ValueError("edge_geometry must have one LineString per edge")
+        if m and (self.edge_u.min() < 0 or max(self.edge_u.max(), self.edge_v.max()) >= n):
+            raise ValueError("edge_u/edge_v must be node indices in [0, n_nodes)")
+        get_mode(self.mode)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "_cache"}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_cache", {})
+
+    def memo(self, key: object, build: Any) -> Any:
+        """Return the structure cached on this network under ``key``, building it once.
+
+        Derived structures (matrices, KD trees, snapping indexes) live as long as the network;
+        ``build`` is a zero-argument callable.
+        """
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    # -- sizes ----------------------------------------------------------------------------------
+
+    @property
+    def n_nodes(self) -> int:
+        """Return the number of nodes."""
+        return len(self.node_id)
+
+    @property
+    def n_edges(self) -> int:
+        """Return the number of directed edges."""
+        return len(self.edge_u)
+
+    @property
+    def travel_mode(self) -> TravelMode:
+        """Return the :class:`TravelMode` of this network."""
+        return MODES[self.mode]
+
+    @property
+    def speed_mps(self) -> float:
+        """Return the speed (m/s) of off-network legs between a point and the road."""
+        return self.travel_mode.speed_mps
+
+    @property
+    def road_km(self) -> float:
+        """Return the length of road in km (a two-way road counted once)."""
+        return float(self.edge_length[self.canonical_edges].sum()) / 1000.0
+
+    # -- costs ----------------------------------------------------------------------------------
+
+    def edge_cost(self, weight: str) -> np.ndarray:
+        """Return the cost of each edge in ``weight`` (``"length"`` metres, ``"time"`` s)."""
+        if weight == "length":
+            return self.edge_length
+        if weight == "time":
+            return self.edge_time
+        raise ConfigError(
+            f"未知的代价 {weight!r}，可选 length（米）或 time（秒）。"
+            f" Unknown weight {weight!r}; use 'length' (metres) or 'time' (seconds)."
+        )
+
+    def access_cost(self, access_m: np.ndarray, weight: str) -> np.ndarray:
+        """Return the cost of straight off-network legs of ``access_m`` metres in ``weight``."""
+        self.edge_cost(weight)  # validates
+        access_m = np.asarray(access_m, dtype=np.float64)
+        return access_m if weight == "length" else access_m / self.speed_mps
+
+    def matrix(self, weight: Weight) -> sp.csr_matrix:
+        """Return the ``n_nodes x n_nodes`` CSR matrix of edge costs (built once per weight).
+
+        Parallel edges keep their cheapest cost; self-loops are dropped (they never shorten a
+        path). Zero-cost edges are stored as explicit zeros, which ``scipy.sparse.csgraph``
+        treats as edges.
+        """
+        key = ("matrix", weight)
+        if key not in self._cache:
+            cost = self.edge_cost(weight)
+            n = self.n_nodes
+            keep = np.flatnonzero(self.edge_u != self.edge_v)
+            order = keep[np.lexsort((keep, cost[keep], self.edge_v[keep], self.edge_u[keep]))]
+            u, v = self.edge_u[order], self.edge_v[order]
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+            chosen = order[first]
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.edge_u[chosen], minlength=n), out=indptr[1:])
+            mat = sp.csr_matrix(
+                (cost[chosen].astype(np.float64), self.edge_v[chosen].astype(np.int32), indptr),
+                shape=(n, n),
+            )
+            mat.has_sorted_indices = True
+            self._cache[key] = mat
+            self._cache[("matrix_edge", weight)] = chosen
+        return self._cache[key]
+
+    def matrix_edges(self, weight: Weight) -> np.ndarray:
+        """Return, for each stored entry of :meth:`matrix`, the index of the edge it stands for."""
+        self.matrix(weight)
+        return self._cache[("matrix_edge", weight)]
+
+    # -- topology ---------------------------------------------------------------------------------
+
+    @property
+    def edge_reverse(self) -> np.ndarray:
+        """Return, per edge, the index of the same road travelled the other way, or -1.
+
+        Edges pair up when they join the same two nodes in opposite directions with the same
+        length (to the centimetre); one-way roads in drive/ebike have no reverse.
+        """
+        if "reverse" not in self._cache:
+            self._cache["reverse"] = _pair_reverse_edges(
+                self.edge_u, self.edge_v, self.edge_length
+            )
+        return self._cache["reverse"]
+
+    @property
+    def canonical_edges(self) -> np.ndarray:
+        """Return the indices of one edge per physical road (the lower index of a two-way pair)."""
+        if "canonical" not in self._cache:
+            rev = self.edge_reverse
+            idx = np.arange(self.n_edges)
+            self._cache["canonical"] = np.flatnonzero((rev < 0) | (idx < rev))
+        return self._cache["canonical"]
+
+    def out_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(order, indptr)``: edges sorted by start node, with per-node offsets."""
+        if "out_edges" not in self._cache:
+            order = np.argsort(self.edge_u, kind="stable")
+            indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.edge_u, minlength=self.n_nodes), out=indptr[1:])
+            self._cache["out_edges"] = (order, indptr)
+        return self._cache["out_edges"]
+
+    @property
+    def node_tree(self) -> cKDTree:
+        """Return the KD tree of projected node coordinates (built once)."""
+        if "node_tree" not in self._cache:
+            self._cache["node_tree"] = cKDTree(np.column_stack([self.x, self.y]))
+        return self._cache["node_tree"]
+
+    # -- geometry ---------------------------------------------------------------------------------
+
+    def edge_coords(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(xy, ptr)``: all edge vertices as an ``(m, 2)`` array and per-edge offsets.
+
+        Edge ``e`` runs through ``xy[ptr[e]:ptr[e + 1]]`` from ``edge_u`` to ``edge_v``.
+        Straight edges (no geometry) have their two end nodes as vertices.
+        """
+        if "coords" not in self._cache:
+            if self.edge_geometry is None:
+                xy = np.empty((2 * self.n_edges, 2))
+                xy[0::2, 0], xy[0::2, 1] = self.x[self.edge_u], self.y[self.edge_u]
+                xy[1::2, 0], xy[1::2, 1] = self.x[self.edge_v], self.y[self.edge_v]
+                ptr = np.arange(0, 2 * self.n_edges + 1, 2, dtype=np.int64)
+            else:
+                xy, index = shapely.get_coordinates(self.edge_geometry, return_index=True)
+                ptr = np.zeros(self.n_edges + 1, dtype=np.int64)
+                np.cumsum(np.bincount(index, minlength=self.n_edges), out=ptr[1:])
+            self._cache["coords"] = (xy, ptr)
+        return self._cache["coords"]
+
+    def vertex_distance(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(along, plen)``: each vertex's distance along its edge, each edge's length.
+
+        Both in projected metres, aligned with :meth:`edge_coords`; built once.
+        """
+        if "vertex_distance" not in self._cache:
+            xy, ptr = self.edge_coords()
+            step = np.zeros(len(xy))
+            if len(xy) > 1:
+                step[1:] = np.hypot(np.diff(xy[:, 0]), np.diff(xy[:, 1]))
+            step[ptr[:-1][np.diff(ptr) > 0]] = 0.0  # first vertex of each edge
+            total = np.cumsum(step)
+            starts = ptr[:-1]
+            ends = np.maximum(ptr[1:] - 1, starts)
+            base = np.zeros(self.n_edges)
+            nonempty = np.diff(ptr) > 0
+            base[nonempty] = total[starts[nonempty]]
+            along = total - np.repeat(base, np.diff(ptr))
+            plen = np.where(nonempty, total[np.minimum(ends, len(total) - 1)] - base, 0.0)
+            self._cache["vertex_distance"] = (along, plen)
+        return self._cache["vertex_distance"]
+
+    @property
+    def edge_projected_length(self) -> np.ndarray:
+        """Return the length of each edge's geometry in the projected CRS (metres)."""
+        return self.vertex_distance()[1]
+
+    def edge_points(self, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """Return ``(k, 2)`` projected coordinates at ``fraction`` (0..1) along each ``edge``."""
+        edge = np.asarray(edge, dtype=np.int64)
+        fraction = np.clip(np.asarray(fraction, dtype=np.float64), 0.0, 1.0)
+        xy, ptr = self.edge_coords()
+        along, plen = self.vertex_distance()
+        return _interpolate(xy, ptr, along, edge, fraction * plen[edge])
+
+    def edge_substrings(
+        self, edge: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> np.ndarray:
+        """Return LineStrings of the parts of ``edge`` between fractions ``start`` and ``end``.
+
+        Vectorised over pieces; fractions are of the edge's own geometry (0 = ``edge_u``).
+        """
+        edge = np.asarray(edge, dtype=np.int64)
+        start = np.clip(np.asarray(start, dtype=np.float64), 0.0, 1.0)
+        end = np.clip(np.asarray(end, dtype=np.float64), 0.0, 1.0)
+        start, end = np.minimum(start, end), np.maximum(start, end)
+        if len(edge) == 0:
+            return np.empty(0, dtype=object)
+        xy, ptr = self.edge_coords()
+        along, plen = self.vertex_distance()
+        s_d, e_d = start * plen[edge], end * plen[edge]
+        p_start = _interpolate(xy, ptr, along, edge, s_d)
+        p_end = _interpolate(xy, ptr, along, edge, e_d)
+        # interior vertices lie strictly after the start and strictly before the end
+        lo, hi = ptr[edge], ptr[edge + 1]
+        i_s = _bisect(along, lo, hi, s_d, strict=True)
+        i_e = np.maximum(_bisect(along, lo, hi, e_d, strict=False), i_s)
+        counts = (i_e - i_s) + 2
+        total = int(counts.sum())
+        piece = np.repeat(np.arange(len(edge)), counts)
+        pos = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        out = np.empty((total, 2))
+        first = pos == 0
+        last = pos == np.repeat(counts - 1, counts)
+        inner = ~(first | last)
+        out[first] = p_start
+        out[last] = p_end
+        out[inner] = xy[(np.repeat(i_s, counts) + pos - 1)[inner]]
+        return shapely.linestrings(out, indices=piece)
+
+    def node_frame(self) -> gpd.GeoDataFrame:
+        """Return the nodes as a GeoDataFrame (EPSG:4326) with ``node_id``, for maps/candidates."""
+        return gpd.GeoDataFrame(
+            {"node_id": self.node_id},
+            geometry=gpd.points_from_xy(self.lon, self.lat),
+            crs="EPSG:4326",
+        )
+
+    def edge_frame(self, *, canonical: bool = True) -> gpd.GeoDataFrame:
+        """Return edges as a GeoDataFrame in EPSG:4326 (one row per road if ``canonical``)."""
+        idx = self.canonical_edges if canonical else np.arange(self.n_edges)
+        lines = self.edge_substrings(idx, np.zeros(len(idx)), np.ones(len(idx)))
+        frame = gpd.GeoDataFrame(
+            {
+                "edge": idx,
+                "u": self.node_id[self.edge_u[idx]],
+                "v": self.node_id[self.edge_v[idx]],
+                "length_m": self.edge_length[idx],
+                "time_s": self.edge_time[idx],
+                "two_way": self.edge_reverse[idx] >= 0,
+                "highway": (self.edge_highway[idx] if self.edge_highway is not None
+                            else np.full(len(idx), "", dtype=object)),
+            },
+            geometry=lines,
+            crs=self.crs,
+        )
+        return frame.to_crs("EPSG:4326")
+
+    def summary(self) -> dict[str, Any]:
+        """Return the size of the network: nodes, directed edges, roads and km of road."""
+        return {
+            "mode": self.mode,
+            "nodes": self.n_nodes,
+            "edges": self.n_edges,
+            "roads": len(self.canonical_edges),
+            "road_km": round(self.road_km, 3),
+            "crs": self.crs,
+            "source": self.source,
+        }
+
+
+def _bisect(
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray, target: np.ndarray, *, strict: bool
+) -> np.ndarray:
+    """Return per query the first index in ``[lo, hi)`` past ``target``, or ``hi`` if none.
+
+    "Past" means ``values > target`` if ``strict`` else ``values >= target``; ``values`` must
+    ascend within each range.
+    """
+    left = np.asarray(lo, dtype=np.int64).copy()
+    right = np.asarray(hi, dtype=np.int64).copy()
+    last = max(len(values) - 1, 0)
+    while True:
+        active = left < right
+        if not active.any():
+            return left
+        mid = (left + right) // 2
+        val = values[np.minimum(mid, last)]
+        cond = (val > target) if strict else (val >= target)
+        right = np.where(active & cond, mid, right)
+        left = np.where(active & ~cond, mid + 1, left)
+
+
+def _interpolate(
+    xy: np.ndarray, ptr: np.ndarray, along: np.ndarray, edge: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """Return points at distance ``target`` along each ``edge`` (vectorised)."""
+    out = np.empty((len(edge), 2))
+    if len(edge) == 0:
+        return out
+    lo, hi = ptr[edge], ptr[edge + 1]
+    # end vertex j of the segment holding the target: first vertex beyond it, within the edge
+    j = _bisect(along, lo + 1, hi, target, strict=True)
+    j = np.clip(j, lo + 1, np.maximum(hi - 1, lo + 1))
+    a = j - 1
+    seg = along[j] - along[a]
+    safe = np.where(seg > 0, seg, 1.0)
+    t = np.clip(np.where(seg > 0, (target - along[a]) / safe, 0.0), 0.0, 1.0)
+    out[:, 0] = xy[a, 0] + t * (xy[j, 0] - xy[a, 0])
+    out[:, 1] = xy[a, 1] + t * (xy[j, 1] - xy[a, 1])
+    return out
+
+
+def _pair_reverse_edges(u: np.ndarray, v: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Return per edge the index of its opposite-direction twin (same ends, same length) or -1.
+
+    Within each pair of end nodes, edges going one way are matched with edges going the other
+    way in order of length and kept if the lengths agree to 1 cm; edges left over get a second
+    and third chance among themselves (parallel roads of different lengths).
+    """
+    m = len(u)
+    rev = np.full(m, -1, dtype=np.int64)
+    length = np.asarray(length, dtype=np.float64)
+    todo = np.arange(m)
+    for _ in range(3):
+        if len(todo) < 2:
+            break
+        a, b = _match_round(u[todo], v[todo], length[todo])
+        if len(a) == 0:
+            break
+        rev[todo[a]] = todo[b]
+        rev[todo[b]] = todo[a]
+        todo = todo[rev[todo] < 0]
+    return rev
+
+
+def _match_round(
+    u: np.ndarray, v: np.ndarray, length: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return matched positions (a, b): a goes lo -> hi (or first of a loop pair), b back."""
+    m = len(u)
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    idx = np.arange(m)
+    order = np.lexsort((idx, length, hi, lo))
+    new_group = np.ones(m, dtype=bool)
+    new_group[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+    group = np.cumsum(new_group) - 1
+    pos_in_group = np.arange(m) - np.flatnonzero(new_group)[group]
+    uo, vo = u[order], v[order]
+    side = np.where(uo < vo, 0, 1)
+    side = np.where(uo == vo, pos_in_group % 2, side)  # loops: pair consecutive ones
+    order2 = np.lexsort((np.arange(m), side, group))
+    g2, s2 = group[order2], side[order2]
+    start = np.ones(m, dtype=bool)
+    start[1:] = (g2[1:] != g2[:-1]) | (s2[1:] != s2[:-1])
+    rank2 = np.arange(m) - np.flatnonzero(start)[np.cumsum(start) - 1]
+    rank = np.empty(m, dtype=np.int64)
+    rank[order2] = rank2
+    key = group * (m + 1) + rank
+    a = np.flatnonzero(side == 0)
+    b = np.flatnonzero(side == 1)
+    b_sorted = b[np.argsort(key[b], kind="stable")]
+    pos = np.searchsorted(key[b_sorted], key[a])
+    ok = pos < len(b_sorted)
+    ok[ok] = key[b_sorted[pos[ok]]] == key[a[ok]]
+    ea, eb = order[a[ok]], order[b_sorted[pos[ok]]]
+    close = np.abs(length[ea] - length[eb]) <= 0.01
+    return ea[close], eb[close]
+
+
+# --------------------------------------------------------------------------------------------
+# From a networkx graph
+# --------------------------------------------------------------------------------------------
+
+
+def _values(value: object) -> list[str]:
+    """Return a tag value (scalar, list, NaN or None) as a list of strings."""
+    if value is None:
+        return []
+    if isinstance(value, float) and math.isnan(value):
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return [str(v) for v in value]
+    text = str(value)
+    if text.startswith("[") and text.endswith("]"):  # a list that was stored as text
+        return [part.strip(" '\"") for part in text[1:-1].split(",") if part.strip(" '\"")]
+    return [text]
+
+
+def edge_allowed(data: dict[str, Any], mode: str | TravelMode) -> bool:
+    """Return whether an edge with OSM attributes ``data`` may be used in ``mode``."""
+    tm = mode if isinstance(mode, TravelMode) else get_mode(mode)
+    highways = _values(data.get("highway"))
+    if not highways or any(h in tm.excluded_highways for h in highways):
+        return False
+    if "yes" in _values(data.get("area")):
+        return False
+    if "private" in _values(data.get("access")):
+        return False
+    if any(s in tm.excluded_services for s in _values(data.get("service"))):
+        return False
+    if any("no" in _values(data.get(tag)) for tag in tm.forbidden_if_no):
+        return False
+    return not any("yes" in _values(data.get(tag)) for tag in tm.forbidden_if_yes)
+
+
+def _reversed_geometry(data: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    geom = data.get("geometry")
+    if isinstance(geom, BaseGeometry):
+        out["geometry"] = shapely.reverse(geom)
+    out["reversed"] = not bool(data.get("reversed", False))
+    return out
+
+
+def mode_graph(
+    G: nx.MultiDiGraph,  # noqa: N803 (the osmnx name for a graph)
+    *,
+    mode: str,
+    retain_all: bool = False,
+) -> nx.MultiDiGraph:
+    """Return a copy of ``G`` with only what ``mode`` may use, in the directions it may use.
+
+    Parameters
+    ----------
+    G
+        An osmnx-style MultiDiGraph (node ``x``/``y`` in lon/lat, edge ``length``, ``highway``).
+    mode
+        Travel mode key.
+    retain_all
+        Keep every connected piece; by default only the largest weakly connected component
+        (osmnx's default), so points do not snap onto an island no one can reach.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Filtered graph; for modes that ignore one-way streets every edge has its reverse;
+        every edge has ``speed_kph`` and ``travel_time`` (seconds).
+
+    Raises
+    ------
+    NetworkError
+        If nothing usable in this mode is left.
+    """
+    tm = get_mode(mode)
+    graph = nx.MultiDiGraph(**G.graph)
+    graph.add_nodes_from(G.nodes(data=True))
+    kept = [(u, v, d) for u, v, d in G.edges(data=True) if edge_allowed(d, tm)]
+    graph.add_edges_from((u, v, dict(d)) for u, v, d in kept)
+    if not tm.respects_oneway:
+        # add the opposite direction of every edge lacking one (same road, reversed geometry)
+        lengths: dict[tuple[Any, Any], list[float]] = {}
+        for u, v, d in kept:
+            lengths.setdefault((u, v), []).append(float(d.get("length", 0.0)))
+        extra = [
+            (v, u, _reversed_geometry(d)) for u, v, d in kept
+            if not any(abs(x - float(d.get("length", 0.0))) <= 0.01
+                       for x in lengths.get((v, u), ()))
+        ]
+        graph.add_edges_from(extra)
+        for _, _, d in graph.edges(data=True):
+            d["oneway"] = False
+    graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
+    if graph.number_of_edges() and not graph.graph.get("simplified"):
+        graph = _simplify(graph)  # raw OSM graph: simplify after filtering, as osmnx does
+    if graph.number_of_edges() == 0:
+        raise NetworkError(
+            f"该路网中没有可供{tm.label_zh}使用的道路，请检查数据范围或出行方式。"
+            f" The road network has no ways usable for {tm.label_en}; check the area or mode."
+        )
+    if not retain_all and not nx.is_weakly_connected(graph):
+        biggest = max(nx.weakly_connected_components(graph), key=len)
+        graph = nx.MultiDiGraph(graph.subgraph(biggest))
+    _add_speeds(graph, tm)
+    return graph
+
+
+def _add_speeds(graph: nx.MultiDiGraph, tm: TravelMode) -> None:
+    """Set ``speed_kph`` and ``travel_time`` on every edge of ``graph`` for mode ``tm``."""
+    if tm.speeds_from_roads:
+        import osmnx as ox  # heavy import, only needed here
+
+        observed: set[str] = set()
+        classes: set[str] = set()
+        for _, _, d in graph.edges(data=True):
+            hw = _values(d.get("highway"))
+            first = hw[0] if hw else "road"
+            classes.add(first)
+            if _values(d.get("maxspeed")):
+                observed.add(first)
+        hwy = {
+            c: DRIVE_FALLBACK_KMH.get(c, tm.default_speed_kmh) for c in classes
+            if c not in observed
+        }
+        ox.add_edge_speeds(graph, hwy_speeds=hwy, fallback=tm.default_speed_kmh)
+        for _, _, d in graph.edges(data=True):
+            speed = float(d["speed_kph"])
+            if not np.isfinite(speed) or speed <= 0:
+                d["speed_kph"] = tm.default_speed_kmh
+    else:
+        for _, _, d in graph.edges(data=True):
+            d["speed_kph"] = tm.default_speed_kmh
+    for _, _, d in graph.edges(data=True):
+        d["travel_time"] = float(d["length"]) / (float(d["speed_kph"]) / 3.6)
+
+
+def utm_crs(lon: np.ndarray, lat: np.ndarray) -> str:
+    """Return the WGS-84 UTM zone CRS (``"EPSG:326zz"``/``"EPSG:327zz"``) at the data's centre."""
+    lon0 = (float(np.nanmin(lon)) + float(np.nanmax(lon))) / 2
+    lat0 = (float(np.nanmin(lat)) + float(np.nanmax(lat))) / 2
+    zone = min(int((lon0 + 180.0) // 6.0) + 1, 60)
+    return f"EPSG:{(32600 if lat0 >= 0 else 32700) + zone}"
+
+
+def network_from_graph(
+    G: nx.MultiDiGraph,  # noqa: N803 (the osmnx name for a graph)
+    *,
+    mode: str,
+    retain_all: bool = False,
+    source: str = "",
+) -> RoadNetwork:
+    """Return the :class:`RoadNetwork` of ``G`` in ``mode`` (the mode filter is applied here).
+
+    Parameters
+    ----------
+    G
+        osmnx-style MultiDiGraph in EPSG:4326 (node ``x`` = lon, ``y`` = lat; edge ``length``
+        in metres, optional ``geometry``, ``highway``, ``oneway``, ``maxspeed``).
+    mode
+        Travel mode key; see :func:`mode_graph` for the filter.
+    retain_all
+        Keep every connected piece instead of the largest one.
+    source
+        Description kept on the network.
+
+    Returns
+    -------
+    RoadNetwork
+        Nodes sorted by id, edges sorted by (u, v, key).
+    """
+    crs_in = str(G.graph.get("crs", "EPSG:4326"))
+    if pyproj.CRS.from_user_input(crs_in).to_epsg() != 4326:
+        raise NetworkError(
+            f"路网坐标系是 {crs_in}，需要 WGS-84 经纬度（EPSG:4326）的图。"
+            f" The graph is in {crs_in}; pass an unprojected (EPSG:4326) graph."
+        )
+    graph = mode_graph(G, mode=mode, retain_all=retain_all)
+    try:
+        ids = np.array(sorted(graph.nodes), dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise NetworkError(
+            "路网节点编号必须是整数（OSM 编号）。 Node ids of the graph must be integers (OSM ids)."
+        ) from None
+    pos = {n: i for i, n in enumerate(ids.tolist())}
+    lon = np.array([float(graph.nodes[n]["x"]) for n in ids.tolist()])
+    lat = np.array([float(graph.nodes[n]["y"]) for n in ids.tolist()])
+    rows = sorted(
+        ((pos[u], pos[v], k, d) for u, v, k, d in graph.edges(keys=True, data=True)),
+        key=lambda r: (r[0], r[1], str(r[2])),
+    )
+    eu = np.array([r[0] for r in rows], dtype=np.int32)
+    ev = np.array([r[1] for r in rows], dtype=np.int32)
+    length = np.array([float(r[3]["length"]) for r in rows])
+    time_s = np.array([float(r[3]["travel_time"]) for r in rows])
+    highway = np.array([(_values(r[3].get("highway")) or [""])[0] for r in rows], dtype=object)
+    geoms = [r[3].get("geometry") for r in rows]
+    crs = utm_crs(lon, lat)
+    to_utm = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = to_utm.transform(lon, lat)
+    geometry = _project_edge_geometry(geoms, eu, ev, lon, lat, to_utm)
+    return RoadNetwork(
+        mode=mode, crs=crs, node_id=ids, x=np.asarray(x), y=np.asarray(y), lon=lon, lat=lat,
+        edge_u=eu, edge_v=ev, edge_length=length, edge_time=time_s,
+        edge_geometry=geometry, edge_highway=highway, source=source,
+    )
+
+
+def _project_edge_geometry(  # noqa: PLR0917
+    geoms: Sequence[object],
+    eu: np.ndarray,
+    ev: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    to_utm: pyproj.Transformer,
+) -> np.ndarray:
+    """Return projected LineStrings u -> v, straight where the graph has no geometry."""
+    lines = np.array(
+        [g if isinstance(g, shapely.LineString) and not g.is_empty else None for g in geoms],
+        dtype=object,
+    )
+    missing = np.array([g is None for g in lines], dtype=bool)
+    if missing.any():
+        idx = np.flatnonzero(missing)
+        coords = np.empty((2 * len(idx), 2))
+        coords[0::2, 0], coords[0::2, 1] = lon[eu[idx]], lat[eu[idx]]
+        coords[1::2, 0], coords[1::2, 1] = lon[ev[idx]], lat[ev[idx]]
+        lines[idx] = shapely.linestrings(coords, indices=np.repeat(np.arange(len(idx)), 2))
+    xy, index = shapely.get_coordinates(lines, return_index=True)
+    px, py = to_utm.transform(xy[:, 0], xy[:, 1])
+    projected = shapely.linestrings(np.column_stack([px, py]), indices=index)
+    # orient each geometry from u to v (osmnx stores them that way; make sure)
+    start, end = shapely.get_point(projected, 0), shapely.get_point(projected, -1)
+    ux, uy = to_utm.transform(lon[eu], lat[eu])
+    d_start = np.hypot(shapely.get_x(start) - ux, shapely.get_y(start) - uy)
+    d_end = np.hypot(shapely.get_x(end) - ux, shapely.get_y(end) - uy)
+    flip = (d_end < d_start) & (eu != ev)
+    if flip.any():
+        projected[flip] = shapely.reverse(projected[flip])
+    return projected
+
+
+# --------------------------------------------------------------------------------------------
+# Sources: GraphML, OSM XML, PBF, place names; cache
+# --------------------------------------------------------------------------------------------
+
+_XML_SUFFIXES = (".osm", ".osm.bz2", ".xml", ".osm.xml")
+_PBF_SUFFIXES = (".osm.pbf", ".pbf")
+_GRAPHML_SUFFIXES = (".graphml",)
+_CACHE_SUFFIXES = (".npz",)
+
+
+def source_kind(source: str | Path) -> Literal["graphml", "xml", "pbf", "cache", "place"]:
+    """Return what ``source`` is from its name: a file format, or otherwise a place name."""
+    name = str(source).lower()
+    if name.endswith(_PBF_SUFFIXES):
+        return "pbf"
+    if name.endswith(_XML_SUFFIXES):
+        return "xml"
+    if name.endswith(_GRAPHML_SUFFIXES):
+        return "graphml"
+    if name.endswith(_CACHE_SUFFIXES):
+        return "cache"
+    return "place"
+
+
+def default_cache_dir() -> Path:
+    """Return the default folder of cached networks, ``~/.cache/yizhan/networks``."""
+    return Path.home() / ".cache" / "yizhan" / "networks"
+
+
+def load_polygon(polygon: object) -> BaseGeometry | None:
+    """Return the study area as one shapely geometry in EPSG:4326, or None.
+
+    ``polygon`` may be None, a shapely geometry (taken as lon/lat), a GeoSeries/GeoDataFrame
+    (any CRS; all shapes merged), or a path to a vector file (GeoJSON, GPKG, Shapefile).
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, unreadable or holds no polygon.
+    """
+    if polygon is None:
+        return None
+    if isinstance(polygon, BaseGeometry):
+        geom = polygon
+    elif isinstance(polygon, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        series = polygon.geometry if isinstance(polygon, gpd.GeoDataFrame) else polygon
+        if series.crs is not None:
+            series = series.to_crs("EPSG:4326")
+        geom = series.union_all()
+    else:
+        path = Path(str(polygon))
+        if not path.exists():
+            raise InputFileError(
+                "研究区域文件不存在，请检查路径。 The study-area file does not exist; check the path.",
+                file=str(path),
+            )
+        try:
+            frame = gpd.read_file(path)
+        except Exception as exc:  # any driver error: the user gave a file we cannot read
+            raise InputFileError(
+                f"无法读取研究区域文件（{exc}），请提供 GeoJSON、GPKG 或 Shapefile。"
+                f" Cannot read the study-area file ({exc}); give a GeoJSON, GPKG or Shapefile.",
+                file=str(path),
+            ) from exc
+        if frame.crs is not None:
+            frame = frame.to_crs("EPSG:4326")
+        geom = frame.geometry.union_all()
+        if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            raise InputFileError(
+                "研究区域文件中没有多边形。 The study-area file holds no polygon.",
+                file=str(path),
+            )
+    if geom.is_empty:
+        raise NetworkError("研究区域为空。 The study-area polygon is empty.")
+    return geom
+
+
+def cache_key(source: str | Path, *, mode: str, polygon: BaseGeometry | None = None) -> str:
+    """Return the cache key (hex) of a network built from ``source`` in ``mode``.
+
+    Files are identified by resolved path, size and modification time (a re-downloaded extract
+    gets a new key); place names by their text. The polygon enters through its WKB, so the same
+    area gives the same key; the yizhan version and cache format enter too.
+    """
+    get_mode(mode)
+    digest = hashlib.sha256()
+    kind = source_kind(source)
+    if kind == "place":
+        digest.update(f"place:{str(source).strip()}".encode())
+    else:
+        path = Path(source).resolve()
+        stat = path.stat()
+        digest.update(f"file:{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    if polygon is not None:
+        digest.update(b"polygon:" + shapely.to_wkb(shapely.normalize(polygon), hex=False))
+        digest.update(repr(tuple(round(b, 7) for b in polygon.bounds)).encode())
+    digest.update(f"mode:{mode}:yizhan:{__version__}:format:{CACHE_FORMAT}".encode())
+    return digest.hexdigest()
+
+
+def _slug(source: str | Path) -> str:
+    name = Path(str(source)).name if source_kind(source) != "place" else str(source)
+    for suffix in (".osm.pbf", ".osm.bz2", ".osm", ".graphml", ".pbf", ".xml"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    slug = re.sub(r"[^\w\-]+", "_", name, flags=re.UNICODE).strip("_")
+    return slug[:40] or "network"
+
+
+def build_network(
+    source: str | Path,
+    *,
+    mode: str,
+    polygon: object = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = False,
+    retain_all: bool = False,
+) -> RoadNetwork:
+    """Return the road network of ``source`` in ``mode``, from the cache when it was built before.
+
+    Parameters
+    ----------
+    source
+        A ``.graphml``, ``.osm``/``.osm.bz2`` or ``.osm.pbf`` file, a network saved by
+        :func:`save_network` (``.npz``), or a place name (downloaded online by osmnx, see
+        :func:`build_network_from_place`).
+    mode
+        ``"walk"``, ``"ebike"`` or ``"drive"``.
+    polygon
+        Study area (see :func:`load_polygon`); nodes outside it are dropped. Required in
+        practice for large ``.osm.pbf`` extracts.
+    cache_dir
+        Cache folder (default :func:`default_cache_dir`).
+    refresh
+        Rebuild even if a cached network exists.
+    retain_all
+        Keep disconnected pieces (default: largest connected piece only).
+
+    Returns
+    -------
+    RoadNetwork
+
+    Raises
+    ------
+    InputFileError
+        If the source file does not exist or cannot be read.
+    NetworkError
+        If the area holds no usable roads.
+    """
+    get_mode(mode)
+    kind = source_kind(source)
+    if kind == "cache":
+        net = load_network(source)
+        if net.mode != mode:
+            raise NetworkError(
+                f"缓存的路网是 {net.mode} 方式，不是 {mode}。"
+                f" The saved network is for mode {net.mode!r}, not {mode!r}.",
+            )
+        return net
+    if kind == "place":
+        return build_network_from_place(
+            str(source), mode=mode, polygon=polygon, cache_dir=cache_dir, refresh=refresh,
+            retain_all=retain_all,
+        )
+    path = Path(source)
+    if not path.exists():
+        raise InputFileError(
+            "路网文件不存在，请检查路径。 The road network file does not exist; check the path.",
+            file=str(path),
+        )
+    area = load_polygon(polygon)
+    target = _cache_path(path, mode=mode, polygon=area, cache_dir=cache_dir)
+    if target.exists() and not refresh:
+        log.info(f"读取缓存路网 loading cached network {target}")
+        return load_network(target)
+    log.info(f"构建路网 building {mode} network from {path.name}")
+    if kind == "graphml":
+        graph = _read_graphml(path)
+        if area is not None:
+            graph = _truncate(graph, area)
+    elif kind == "xml":
+        graph = _graph_from_xml(path, area)
+    else:
+        with tempfile.TemporaryDirectory(prefix="yizhan-pbf-") as tmp:
+            xml = Path(tmp) / "clip.osm"
+            _clip_pbf(path, xml, area)
+            graph = _graph_from_xml(xml, area, source_name=str(path))
+    net = network_from_graph(graph, mode=mode, retain_all=retain_all, source=path.name)
+    save_network(net, target)
+    return net
+
+
+def _cache_path(
+    source: str | Path, *, mode: str, polygon: BaseGeometry | None, cache_dir: str | Path | None
+) -> Path:
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = cache_key(source, mode=mode, polygon=polygon)
+    return folder / f"{_slug(source)}-{mode}-{key[:16]}.npz"
+
+
+def _read_graphml(path: Path) -> nx.MultiDiGraph:
+    import osmnx as ox
+
+    try:
+        return ox.load_graphml(path)
+    except Exception as exc:  # parse errors of a user's file
+        raise InputFileError(
+            f"无法读取 GraphML 路网（{exc}），请提供 osmnx 保存的 GraphML 文件。"
+            f" Cannot read the GraphML network ({exc}); give a GraphML file saved by osmnx.",
+            file=str(path),
+        ) from exc
+
+
+def _truncate(graph: nx.MultiDiGraph, polygon: BaseGeometry) -> nx.MultiDiGraph:
+    """Return ``G`` without nodes outside ``polygon`` (osmnx's truncate semantics)."""
+    import osmnx as ox
+
+    try:
+        return ox.truncate.truncate_graph_polygon(graph, polygon)
+    except ValueError:
+        raise NetworkError(
+            "研究区域内没有路网节点，请检查多边形与路网是否重叠。"
+            " No road nodes lie inside the study area; check that polygon and network overlap."
+        ) from None
+
+
+@contextlib.contextmanager
+def _filter_tags() -> Iterator[None]:
+    """Temporarily let osmnx keep the way tags the mode filters look at."""
+    import osmnx as ox
+
+    before = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = before + [t for t in _FILTER_TAGS if t not in before]
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = before
+
+
+def _simplify(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    import osmnx as ox
+
+    if graph.graph.get("simplified"):
+        return graph
+    return ox.simplify_graph(graph)
+
+
+def _graph_from_xml(
+    path: Path, polygon: BaseGeometry | None, *, source_name: str | None = None
+) -> nx.MultiDiGraph:
+    """Return the raw highway graph (unsimplified, directed as in OSM) of an OSM XML file."""
+    import osmnx as ox
+
+    try:
+        with _filter_tags(), warnings_as_log():
+            graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(
+            f"无法读取 OSM 文件（{exc}）。 Cannot read the OSM file ({exc}).",
+            file=source_name or str(path),
+        ) from exc
+    except Exception as exc:  # osmnx raises its own errors for empty/invalid data
+        raise NetworkError(
+            f"OSM 文件中没有可用的道路（{exc}）。 The OSM file holds no usable roads ({exc}).",
+        ) from exc
+    # keep only highway ways (graph_from_xml keeps every way, e.g. buildings)
+    graph.remove_edges_from(
+        [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if not d.get("highway")]
+    )
+    graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
+    if graph.number_of_edges() == 0:
+        raise NetworkError(
+            "OSM 文件中没有道路（highway）。 The OSM file holds no roads (no highway ways).",
+        )
+    if polygon is not None:
+        graph = _truncate(graph, polygon)
+    return graph
+
+
+@contextlib.contextmanager
+def warnings_as_log() -> Iterator[None]:
+    """Turn osmnx's ``UserWarning``s into log warnings while building (tests fail on warnings)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        yield
+    for item in caught:
+        log.warn(str(item.message))
+
+
+def build_network_from_place(
+    place: str,
+    *,
+    mode: str,
+    polygon: object = None,
+    cache_dir: str | Path | None = None,
+    refresh: bool = False,
+    retain_all: bool = False,
+) -> RoadNetwork:
+    """Return the network of a place name, downloaded from OpenStreetMap by osmnx (cached).
+
+    The place is geocoded by Nominatim and its roads fetched from Overpass (``network_type
+    "all"``, unsimplified, so every mode's filter can be applied here and one-way information is
+    kept); then filtered, simplified and cached like a file source. Needs internet access to
+    openstreetmap.org, which is often slow or blocked from China: use an ``.osm.pbf`` extract.
+
+    Parameters
+    ----------
+    place
+        Place name as Nominatim knows it, e.g. ``"福田区, 深圳市, 广东省, 中国"``.
+    mode, polygon, cache_dir, refresh, retain_all
+        As in :func:`build_network`; a polygon further clips the place.
+
+    Returns
+    -------
+    RoadNetwork
+
+    Raises
+    ------
+    NetworkError
+        If the download fails or the place has no roads.
+    """
+    import osmnx as ox
+
+    get_mode(mode)
+    area = load_polygon(polygon)
+    target = _cache_path(place, mode=mode, polygon=area, cache_dir=cache_dir)
+    if target.exists() and not refresh:
+        log.info(f"读取缓存路网 loading cached network {target}")
+        return load_network(target)
+    log.info(f"下载路网 downloading roads of {place!r} from OpenStreetMap")
+    try:
+        with _filter_tags(), warnings_as_log():
+            graph = ox.graph_from_place(
+                place, network_type="all", simplify=False, retain_all=True,
+                truncate_by_edge=False,
+            )
+    except Exception as exc:  # network failures, geocoding failures, empty responses
+        raise NetworkError(
+            f"无法从 OpenStreetMap 下载 {place!r} 的路网（{exc}）。在中国大陆访问常常失败，"
+            "请改用下载好的 .osm.pbf 文件（--pbf）。"
+            f" Could not download the roads of {place!r} from OpenStreetMap ({exc});"
+            " from mainland China this often fails: use a downloaded .osm.pbf file (--pbf)."
+        ) from exc
+    if area is not None:
+        graph = _truncate(graph, area)
+    net = network_from_graph(graph, mode=mode, retain_all=retain_all, source=place)
+    save_network(net, target)
+    return net
+
+
+def _clip_pbf(path: Path, out_xml: Path, polygon: BaseGeometry | None) -> None:
+    """Write the highway ways of ``path`` touching ``polygon`` (and their nodes) as OSM XML.
+
+    Three streaming passes with pyosmium, so memory grows with the study area only:
+
+    1. nodes: keep ids and locations of nodes inside the polygon's bbox, then the polygon
+       (vectorised point-in-polygon on the kept ones);
+    2. ways with a ``highway`` tag (C++ ``KeyFilter``): keep those with a node inside;
+    3. nodes again with the C++ ``IdFilter``: fetch locations of the kept ways' outside nodes,
+       so ways crossing the boundary stay whole until osmnx truncates the graph (its semantics).
+    """
+    import osmium
+
+    nodes_in = _pbf_nodes_in(path, polygon)
+    inside = set(nodes_in[0].tolist())
+    ways: list[tuple[int, list[int], dict[str, str]]] = []
+    needed: set[int] = set()
+    try:
+        processor = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
+            osmium.filter.KeyFilter("highway")
+        )
+        for way in processor:
+            refs = [n.ref for n in way.nodes]
+            if any(r in inside for r in refs):
+                tags = {t.k: t.v for t in way.tags}
+                ways.append((way.id, refs, tags))
+                needed.update(refs)
+    except RuntimeError as exc:
+        raise InputFileError(
+            f"无法读取 PBF 文件（{exc}）。 Cannot read the PBF file ({exc}).", file=str(path)
+        ) from exc
+    if not ways:
+        raise NetworkError(
+            "PBF 文件在研究区域内没有道路。 The PBF file has no roads inside the study area."
+        )
+    outside = needed - inside
+    locations: dict[int, tuple[float, float]] = dict(
+        zip(nodes_in[0].tolist(), zip(nodes_in[1].tolist(), nodes_in[2].tolist(), strict=True),
+            strict=True)
+    )
+    tags_of: dict[int, dict[str, str]] = dict(nodes_in[3])
+    if outside:
+        processor = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
+            osmium.filter.IdFilter(sorted(outside))
+        )
+        for node in processor:
+            if node.location.valid():
+                locations[node.id] = (node.location.lon, node.location.lat)
+                if len(node.tags):
+                    tags_of[node.id] = {t.k: t.v for t in node.tags}
+    log.info(f"PBF 裁剪 clipped {len(ways):,} ways, {len(needed):,} nodes from {path.name}")
+    _write_osm_xml(out_xml, locations, tags_of, ways, needed)
+
+
+def _pbf_nodes_in(
+    path: Path, polygon: BaseGeometry | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, dict[str, str]]]:
+    """Return ids, lons, lats (and tags of tagged ones) of the PBF's nodes inside ``polygon``."""
+    import array
+
+    import osmium
+
+    ids, lons, lats = array.array("q"), array.array("d"), array.array("d")
+    tags: dict[int, dict[str, str]] = {}
+    if polygon is None:
+        west, south, east, north = -180.0, -90.0, 180.0, 90.0
+    else:
+        west, south, east, north = polygon.bounds
+    try:
+        for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+            loc = node.location
+            if not loc.valid():
+                continue
+            lon, lat = loc.lon, loc.lat
+            if west <= lon <= east and south <= lat <= north:
+                ids.append(node.id)
+                lons.append(lon)
+                lats.append(lat)
+                if len(node.tags):
+                    tags[node.id] = {t.k: t.v for t in node.tags}
+    except RuntimeError as exc:
+        raise InputFileError(
+            f"无法读取 PBF 文件（{exc}）。 Cannot read the PBF file ({exc}).", file=str(path)
+        ) from exc
+    id_arr = np.frombuffer(ids, dtype=np.int64).copy()
+    lon_arr = np.frombuffer(lons, dtype=np.float64).copy()
+    lat_arr = np.frombuffer(lats, dtype=np.float64).copy()
+    if polygon is not None and len(id_arr):
+        keep = shapely.contains_xy(polygon, lon_arr, lat_arr) | shapely.intersects_xy(
+            polygon.boundary, lon_arr, lat_arr
+        )
+        id_arr, lon_arr, lat_arr = id_arr[keep], lon_arr[keep], lat_arr[keep]
+        kept = set(id_arr.tolist())
+        tags = {k: v for k, v in tags.items() if k in kept}
+    return id_arr, lon_arr, lat_arr, tags
+
+
+def _write_osm_xml(
+    out: Path,
+    locations: dict[int, tuple[float, float]],
+    node_tags: dict[int, dict[str, str]],
+    ways: list[tuple[int, list[int], dict[str, str]]],
+    needed: set[int],
+) -> None:
+    """Write nodes and ways as a minimal OSM XML file that ``osmnx.graph_from_xml`` reads."""
+    from xml.sax.saxutils import quoteattr
+
+    with open(out, "w", encoding="utf-8") as fh:
+        fh.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="yizhan">\n')
+        for nid in sorted(needed):
+            if nid not in locations:
+                continue
+            lon, lat = locations[nid]
+            tags = node_tags.get(nid)
+            if tags:
+                fh.write(f'<node id="{nid}" lat="{lat:.7f}" lon="{lon:.7f}">')
+                for k, v in tags.items():
+                    fh.write(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>")
+                fh.write("</node>\n")
+            else:
+                fh.write(f'<node id="{nid}" lat="{lat:.7f}" lon="{lon:.7f}"/>\n')
+        for wid, refs, tags in sorted(ways, key=lambda w: w[0]):
+            present = _longest_run(refs, locations)
+            if len(present) < 2:
+                continue
+            fh.write(f'<way id="{wid}">')
+            for r in present:
+                fh.write(f'<nd ref="{r}"/>')
+            for k, v in tags.items():
+                fh.write(f"<tag k={quoteattr(k)} v={quoteattr(v)}/>")
+            fh.write("</way>\n")
+        fh.write("</osm>\n")
+
+
+def _longest_run(refs: list[int], locations: dict[int, tuple[float, float]]) -> list[int]:
+    """Return the longest run of consecutive refs whose locations are known.
+
+    An extract may cut a way; joining across the missing nodes would invent a straight road.
+    """
+    best: list[int] = []
+    run: list[int] = []
+    for ref in refs:
+        if ref in locations:
+            run.append(ref)
+            continue
+        if len(run) > len(best):
+            best = run
+        run = []
+    return run if len(run) > len(best) else best
+
+
+# --------------------------------------------------------------------------------------------
+# Compact cache format
+# --------------------------------------------------------------------------------------------
+
+
+def save_network(net: RoadNetwork, path: str | Path) -> Path:
+    """Write ``net`` to ``path`` (``.npz``) atomically and return the path.
+
+    Layout: plain arrays (no pickles) plus the edge geometry as one flat ``(m, 2)`` coordinate
+    array with per-edge offsets, which loads far faster than WKB; road classes as codes.
+    """
+    path = Path(path)
+    xy, ptr = net.edge_coords()
+    if net.edge_highway is not None:
+        names, codes = np.unique(net.edge_highway.astype(str), return_inverse=True)
+    else:
+        names, codes = np.array([], dtype=str), np.zeros(0, dtype=np.int32)
+    meta = {
+        "format": CACHE_FORMAT, "yizhan": __version__, "mode": net.mode, "crs": net.crs,
+        "source": net.source, "has_geometry": net.edge_geometry is not None,
+        "has_highway": net.edge_highway is not None,
+    }
+    with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            meta=np.array(json.dumps(meta, ensure_ascii=False)),
+            node_id=net.node_id, x=net.x, y=net.y, lon=net.lon, lat=net.lat,
+            edge_u=net.edge_u, edge_v=net.edge_v,
+            edge_length=net.edge_length, edge_time=net.edge_time,
+            geom_xy=xy if net.edge_geometry is not None else np.zeros((0, 2)),
+            geom_ptr=ptr if net.edge_geometry is not None else np.zeros(0, dtype=np.int64),
+            highway_names=names.astype(str), highway_codes=codes.astype(np.int32),
+        )
+    return path
+
+
+def load_network(path: str | Path) -> RoadNetwork:
+    """Return the network saved by :func:`save_network` at ``path``.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, not a yizhan network, or from another cache format.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(
+            "路网缓存文件不存在。 The saved network file does not exist.", file=str(path)
+        )
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            arrays = {k: data[k] for k in data.files if k != "meta"}
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(
+            f"不是 yizhan 路网文件（{exc}）。 Not a yizhan network file ({exc}).", file=str(path)
+        ) from exc
+    if meta.get("format") != CACHE_FORMAT:
+        raise InputFileError(
+            "路网缓存格式过旧，请用 --refresh 重新构建。"
+            " The saved network uses an old format; rebuild it (--refresh).",
+            file=str(path),
+        )
+    geometry = None
+    xy = arrays["geom_xy"]
+    ptr = arrays["geom_ptr"]
+    n_edges = len(arrays["edge_u"])
+    if meta["has_geometry"]:
+        index = np.repeat(np.arange(n_edges), np.diff(ptr))
+        geometry = shapely.linestrings(xy, indices=index)
+    highway = None
+    if meta["has_highway"]:
+        highway = arrays["highway_names"].astype(object)[arrays["highway_codes"]]
+    net = RoadNetwork(
+        mode=meta["mode"], crs=meta["crs"], node_id=arrays["node_id"], x=arrays["x"],
+        y=arrays["y"], lon=arrays["lon"], lat=arrays["lat"], edge_u=arrays["edge_u"],
+        edge_v=arrays["edge_v"], edge_length=arrays["edge_length"],
+        edge_time=arrays["edge_time"], edge_geometry=geometry, edge_highway=highway,
+        source=meta.get("source", ""),
+    )
+    if meta["has_geometry"]:
+        net._cache["coords"] = (xy, ptr)
+    return net

@@ -1,0 +1,771 @@
+"""Snapping points to roads and shortest network paths between facilities and targets.
+
+Model
+-----
+A point is snapped to the nearest position on the nearest road (:func:`snap`): the road edge, the
+position along it (``offset_m`` from the edge's start node) and the straight off-network leg
+(``access_m``). Points farther than ``max_access_m`` from every road are marked ``too_far`` and
+listed by :func:`unsnapped`, never silently snapped.
+
+The travel cost between a facility ``f`` and a target ``t`` is::
+
+    total = access(f) + network(f -> t) + access(t)
+
+where ``network`` runs along the roads in the mode's directions and includes the partial edges
+at both ends (from the facility's position to an end of its edge, and from an end of the
+target's edge to the target; or directly along the edge when both lie on the same road), and an
+``access`` leg costs ``access_m`` metres, or ``access_m / speed`` seconds at the mode's
+off-network speed (walking speed, see ``geo.network.WALK_KMH``). With ``include_access=False`` the access legs are left out of the choice and
+the limit (the network part alone counts).
+
+Both searches run in compiled code: :func:`nearest_facility` is ONE multi-source
+``scipy.sparse.csgraph.dijkstra`` (``min_only=True``) over the network plus one virtual source
+node per facility (whose two out-edges carry the facility's access leg and partial edge), and
+:func:`pairs_within` runs the same in batches of facilities. Targets combine both ends of their
+edge vectorised; the other weight of the chosen path (metres when routing on time, seconds when
+routing on metres) follows the shortest-path tree by vectorised pointer jumping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from geo.network import RoadNetwork
+from yizhan import log
+
+SNAP_PIECE_M = 25.0
+"""Roads are cut into pieces of at most this length for the snapping KD tree (exact anyway)."""
+
+DEFAULT_MAX_ACCESS_M = 500.0
+"""Points farther than this from every road are not snapped (a station in a park's interior,
+a GPS fix in the sea); they are listed instead."""
+
+ZERO_COST = 1e-9
+"""Stored instead of a zero cost in sparse results, so the pair stays an explicit entry."""
+
+
+@dataclass(frozen=True)
+class Snapped:
+    """Where each point meets the road network (one row per input point).
+
+    Attributes
+    ----------
+    edge
+        Index of the road edge (one per physical road, see ``RoadNetwork.canonical_edges``),
+        -1 if the point is too far from every road or has no coordinates.
+    fraction
+        Position along the edge's geometry, 0 at ``edge_u`` and 1 at ``edge_v``.
+    offset_m
+        Network metres from ``edge_u`` along the edge (``fraction * edge_length``).
+    access_m
+        Straight distance from the point to the road (also for too-far points; NaN without
+        coordinates).
+    node
+        Index of the nearest network node (-1 if too far).
+    too_far
+        True where the point was not snapped.
+    x, y
+        Projected coordinates of the snapped position on the road (NaN if too far).
+    max_access_m
+        The limit used.
+    """
+
+    edge: np.ndarray
+    fraction: np.ndarray
+    offset_m: np.ndarray
+    access_m: np.ndarray
+    node: np.ndarray
+    too_far: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    max_access_m: float = DEFAULT_MAX_ACCESS_M
+
+    def __len__(self) -> int:
+        return len(self.edge)
+
+    @property
+    def snapped(self) -> np.ndarray:
+        """Return the mask of points that were snapped."""
+        return ~self.too_far
+
+    def subset(self, rows: np.ndarray) -> Snapped:
+        """Return the rows ``rows`` (indices or a boolean mask) as a new :class:`Snapped`."""
+        return Snapped(
+            edge=self.edge[rows], fraction=self.fraction[rows], offset_m=self.offset_m[rows],
+            access_m=self.access_m[rows], node=self.node[rows], too_far=self.too_far[rows],
+            x=self.x[rows], y=self.y[rows], max_access_m=self.max_access_m,
+        )
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """The nearest facility of each target and the path to it (one row per target).
+
+    Attributes
+    ----------
+    facility
+        Index into the facilities given, -1 if none within the limit (or target not snapped).
+    cost
+        Network part of the cost in the weight's unit (metres or seconds), incl. the partial
+        edges at both ends; ``inf`` if none.
+    total
+        ``facility_access + cost + access`` in the weight's unit (what ``limit`` bounds when
+        ``include_access``); ``inf`` if none.
+    length_m, time_s
+        Network metres and seconds of the chosen path (both, whatever the weight); ``inf`` if
+        none.
+    access_m
+        The target's off-network leg in metres.
+    facility_access_m
+        The chosen facility's off-network leg in metres (NaN if none).
+    weight
+        ``"length"`` or ``"time"``.
+    """
+
+    facility: np.ndarray
+    cost: np.ndarray
+    total: np.ndarray
+    length_m: np.ndarray
+    time_s: np.ndarray
+    access_m: np.ndarray
+    facility_access_m: np.ndarray
+    weight: str
+
+    def __len__(self) -> int:
+        return len(self.facility)
+
+    @property
+    def found(self) -> np.ndarray:
+        """Return the mask of targets with a facility within the limit."""
+        return self.facility >= 0
+
+
+# --------------------------------------------------------------------------------------------
+# Snapping
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PieceIndex:
+    """Road pieces (at most ``SNAP_PIECE_M`` long) of the canonical edges, with a KD tree."""
+
+    x0: np.ndarray
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+    edge: np.ndarray
+    start_m: np.ndarray  # projected distance along the edge at the piece start
+    length: np.ndarray
+    tree: cKDTree
+    half: float  # half the longest piece: a midpoint lies within d + half of the point
+
+
+def _piece_index(net: RoadNetwork) -> _PieceIndex:
+    def build() -> _PieceIndex:
+        xy, ptr = net.edge_coords()
+        along, _ = net.vertex_distance()
+        canon = net.canonical_edges
+        nseg = (ptr[canon + 1] - ptr[canon] - 1).astype(np.int64)
+        nseg = np.maximum(nseg, 0)
+        total = int(nseg.sum())
+        first = np.repeat(ptr[canon], nseg)
+        within = np.arange(total) - np.repeat(np.cumsum(nseg) - nseg, nseg)
+        a = first + within
+        seg_edge = np.repeat(canon, nseg)
+        sx0, sy0, sx1, sy1 = xy[a, 0], xy[a, 1], xy[a + 1, 0], xy[a + 1, 1]
+        slen = along[a + 1] - along[a]
+        npiece = np.maximum(np.ceil(slen / SNAP_PIECE_M).astype(np.int64), 1)
+        rep = np.repeat(np.arange(total), npiece)
+        k = np.arange(int(npiece.sum())) - np.repeat(np.cumsum(npiece) - npiece, npiece)
+        t0 = k / npiece[rep]
+        t1 = (k + 1) / npiece[rep]
+        dx, dy = sx1[rep] - sx0[rep], sy1[rep] - sy0[rep]
+        x0, y0 = sx0[rep] + t0 * dx, sy0[rep] + t0 * dy
+        x1, y1 = sx0[rep] + t1 * dx, sy0[rep] + t1 * dy
+        length = slen[rep] / npiece[rep]
+        mid = np.column_stack([(x0 + x1) / 2, (y0 + y1) / 2])
+        return _PieceIndex(
+            x0=x0, y0=y0, x1=x1, y1=y1, edge=seg_edge[rep],
+            start_m=along[a][rep] + t0 * slen[rep], length=length,
+            tree=cKDTree(mid, balanced_tree=False, compact_nodes=False),
+            half=float(length.max() / 2) if len(length) else 0.0,
+        )
+
+    return net.memo("snap_pieces", build)
+
+
+def _distance_to_pieces(
+    idx: _PieceIndex, px: np.ndarray, py: np.ndarray, cand: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return exact distances and projection parameters of points to candidate pieces."""
+    x0, y0 = idx.x0[cand], idx.y0[cand]
+    dx, dy = idx.x1[cand] - x0, idx.y1[cand] - y0
+    qx, qy = px[:, None] - x0, py[:, None] - y0
+    den = dx * dx + dy * dy
+    t = np.where(den > 0, (qx * dx + qy * dy) / np.where(den > 0, den, 1.0), 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    d = np.hypot(qx - t * dx, qy - t * dy)
+    return d, t
+
+
+def _nearest_piece(
+    idx: _PieceIndex, px: np.ndarray, py: np.ndarray, bound: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (piece, distance, t) of the exact nearest piece within ``bound`` of each point.
+
+    The KD tree holds piece midpoints. If the best exact distance among the ``k`` nearest
+    midpoints is ``d`` and the ``k``-th midpoint is farther than ``d + half`` (or there are
+    fewer than ``k`` within the bound), no other piece can be nearer; otherwise ``k`` grows.
+    Piece -1 means none within ``bound``.
+    """
+    n = len(px)
+    piece = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    tpar = np.zeros(n)
+    n_pieces = len(idx.x0)
+    if n == 0 or n_pieces == 0:
+        return piece, dist, tpar
+    todo = np.arange(n)
+    k = min(8, n_pieces)
+    query_bound = bound + idx.half if np.isfinite(bound) else np.inf
+    while len(todo):
+        md, mi = idx.tree.query(
+            np.column_stack([px[todo], py[todo]]), k=k, distance_upper_bound=query_bound,
+            workers=-1,
+        )
+        md, mi = md.reshape(len(todo), k), mi.reshape(len(todo), k)
+        valid = mi < n_pieces
+        cand = np.where(valid, mi, 0)
+        d, t = _distance_to_pieces(idx, px[todo], py[todo], cand)
+        d = np.where(valid, d, np.inf)
+        best = np.argmin(d, axis=1)
+        rows = np.arange(len(todo))
+        bd = d[rows, best]
+        done = (~valid[:, -1]) | (md[:, -1] > bd + idx.half) | (k >= n_pieces)
+        hit = done & np.isfinite(bd) & (bd <= bound)
+        sel = todo[hit]
+        piece[sel] = cand[rows, best][hit]
+        dist[sel] = bd[hit]
+        tpar[sel] = t[rows, best][hit]
+        todo = todo[~done]
+        k = min(k * 4, n_pieces)
+    return piece, dist, tpar
+
+
+def _point_xy(net: RoadNetwork, points: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
+    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    if geoms.crs is None:
+        raise ValueError(
+            "点数据没有坐标系，请先设置（如 EPSG:4326）。 The points have no CRS; set one "
+            "(e.g. EPSG:4326) first."
+        )
+    arr = geoms.to_crs(net.crs).to_numpy()
+    bad = ~shapely.is_empty(arr) & ~shapely.is_missing(arr)
+    bad &= shapely.get_type_id(np.where(bad, arr, None)) != 0
+    if bad.any():
+        raise ValueError(
+            "只能吸附点要素（Point）。 Only Point geometries can be snapped to the network."
+        )
+    xy = np.full((len(arr), 2), np.nan)
+    ok = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    xy[ok, 0], xy[ok, 1] = shapely.get_x(arr[ok]), shapely.get_y(arr[ok])
+    return xy
+
+
+def snap(
+    net: RoadNetwork,
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    max_access_m: float = DEFAULT_MAX_ACCESS_M,
+) -> Snapped:
+    """Return where each point meets the road network (nearest position on the nearest road).
+
+    Parameters
+    ----------
+    net
+        The road network.
+    points
+        Point geometries in any CRS (converted to the network's).
+    max_access_m
+        Points farther than this from every road are not snapped (``too_far``); their
+        distance to the nearest road is still reported in ``access_m``.
+
+    Returns
+    -------
+    Snapped
+        One row per point, in the input order. Exact (not approximated by vertices).
+    """
+    xy = _point_xy(net, points)
+    n = len(xy)
+    have = np.isfinite(xy).all(axis=1)
+    idx = _piece_index(net)
+    px, py = xy[have, 0], xy[have, 1]
+    piece, dist, tpar = _nearest_piece(idx, px, py, float(max_access_m))
+    far = piece < 0
+    if far.any():  # report how far they are, without snapping them
+        _, far_dist, _ = _nearest_piece(idx, px[far], py[far], np.inf)
+        dist[far] = far_dist
+    edge = np.full(n, -1, dtype=np.int64)
+    fraction = np.zeros(n)
+    access = np.full(n, np.nan)
+    sx, sy = np.full(n, np.nan), np.full(n, np.nan)
+    node = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(have)
+    access[rows] = dist
+    ok_rows = rows[~far]
+    p = piece[~far]
+    t = tpar[~far]
+    e = idx.edge[p]
+    plen = net.edge_projected_length[e]
+    along = idx.start_m[p] + t * idx.length[p]
+    edge[ok_rows] = e
+    fraction[ok_rows] = np.where(plen > 0, np.clip(along / np.where(plen > 0, plen, 1), 0, 1), 0)
+    sx[ok_rows] = idx.x0[p] + t * (idx.x1[p] - idx.x0[p])
+    sy[ok_rows] = idx.y0[p] + t * (idx.y1[p] - idx.y0[p])
+    if len(ok_rows):
+        _, nearest_node = net.node_tree.query(xy[ok_rows], k=1, workers=-1)
+        node[ok_rows] = nearest_node
+    too_far = edge < 0
+    offset = np.where(too_far, 0.0, fraction * net.edge_length[np.maximum(edge, 0)])
+    if too_far.any():
+        log.warn(
+            f"{int(too_far.sum())} 个点距离道路超过 {max_access_m:g} 米或缺少坐标，未吸附到路网。"
+            f" {int(too_far.sum())} point(s) are more than {max_access_m:g} m from any road or "
+            "have no coordinates; they are not snapped (see geo.paths.unsnapped)."
+        )
+    return Snapped(
+        edge=edge, fraction=fraction, offset_m=offset, access_m=access, node=node,
+        too_far=too_far, x=sx, y=sy, max_access_m=float(max_access_m),
+    )
+
+
+def unsnapped(
+    points: gpd.GeoDataFrame | gpd.GeoSeries, snapped: Snapped
+) -> gpd.GeoDataFrame:
+    """Return the points that were not snapped, with their distance to the nearest road.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The input rows (all columns, original index) of the too-far points plus
+        ``access_m`` (metres to the nearest road; NaN without coordinates) and ``reason``
+        (bilingual).
+    """
+    frame = points if isinstance(points, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=points)
+    mask = snapped.too_far
+    out = frame.loc[mask].copy()
+    dist = snapped.access_m[mask]
+    out["access_m"] = dist
+    out["reason"] = np.where(
+        np.isnan(dist),
+        "缺少坐标 / no coordinates",
+        [f"距最近道路 {d:.0f} 米，超过 {snapped.max_access_m:g} 米 / {d:.0f} m from the "
+         f"nearest road, over {snapped.max_access_m:g} m" for d in np.nan_to_num(dist)],
+    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Shortest paths
+# --------------------------------------------------------------------------------------------
+
+
+def _other(weight: str) -> str:
+    return "time" if weight == "length" else "length"
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """Virtual source nodes (one per facility) appended to the network's matrix."""
+
+    matrix: sp.csr_matrix        # (n + k) x (n + k)
+    other: np.ndarray            # other-weight cost of every stored entry (network part)
+    rows: np.ndarray             # sorted row index of every stored entry
+    facility: np.ndarray         # original facility index of virtual node n + j
+    offset: np.ndarray           # access cost (weight units) of each virtual node
+
+
+def _sources(
+    net: RoadNetwork,
+    facilities: Snapped,
+    fac: np.ndarray,
+    *,
+    weight: str,
+    include_access: bool,
+) -> _Sources:
+    """Return the network matrix with one virtual source node per facility in ``fac``."""
+    n = net.n_nodes
+    base = net.matrix(weight)
+    w, wo = net.edge_cost(weight), net.edge_cost(_other(weight))
+    rev = net.edge_reverse
+    e, f = facilities.edge[fac], facilities.fraction[fac]
+    k = len(fac)
+    offset = (net.access_cost(facilities.access_m[fac], weight) if include_access
+              else np.zeros(k))
+    r = rev[e]
+    j = np.arange(k)
+    has_r = r >= 0
+    # forward to edge_v; backward to edge_u if the road is two-way
+    vrow = np.concatenate([j, j[has_r]])
+    vcol = np.concatenate([net.edge_v[e], net.edge_u[e[has_r]]]).astype(np.int64)
+    vcost = np.concatenate([offset + (1 - f) * w[e], offset[has_r] + f[has_r] * w[r[has_r]]])
+    voth = np.concatenate([(1 - f) * wo[e], f[has_r] * wo[r[has_r]]])
+    order = np.lexsort((vcost, vcol, vrow))
+    vrow, vcol, vcost, voth = vrow[order], vcol[order], vcost[order], voth[order]
+    keep = np.ones(len(vrow), dtype=bool)  # self-loop roads: both ends are one node
+    keep[1:] = (vrow[1:] != vrow[:-1]) | (vcol[1:] != vcol[:-1])
+    vrow, vcol, vcost, voth = vrow[keep], vcol[keep], vcost[keep], voth[keep]
+    counts = np.bincount(vrow, minlength=k)
+    indptr = np.concatenate([base.indptr.astype(np.int64),
+                             base.indptr[-1] + np.cumsum(counts)])
+    indices = np.concatenate([base.indices.astype(np.int64), vcol])
+    data = np.concatenate([base.data, vcost])
+    size = n + k
+    mat = sp.csr_matrix((data, indices, indptr), shape=(size, size))
+    mat.has_sorted_indices = True
+    base_other = wo[net.matrix_edges(weight)]
+    rows = np.repeat(np.arange(size), np.diff(indptr))
+    return _Sources(
+        matrix=mat, other=np.concatenate([base_other, voth]), rows=rows,
+        facility=fac, offset=offset,
+    )
+
+
+def _tree_other(src: _Sources, pred: np.ndarray) -> np.ndarray:
+    """Return the other weight from the source to every node along the shortest-path tree.
+
+    Pointer jumping: ``acc[i]`` holds the sum from ``i`` up to ``ptr[i]``; each round doubles the
+    span, so a tree of depth ``D`` takes ``log2(D)`` vectorised rounds.
+    """
+    size = len(pred)
+    mat = src.matrix
+    acc = np.zeros(size)
+    has = pred >= 0
+    nodes = np.flatnonzero(has)
+    if len(nodes):
+        keys = src.rows * size + mat.indices.astype(np.int64)
+        want = pred[nodes].astype(np.int64) * size + nodes
+        entry = np.searchsorted(keys, want)
+        acc[nodes] = src.other[entry]
+    ptr = np.where(has, pred, -1).astype(np.int64)
+    active = np.flatnonzero(ptr >= 0)
+    while len(active):
+        parent = ptr[active]
+        acc[active] = acc[active] + acc[parent]
+        ptr[active] = ptr[parent]
+        active = active[ptr[active] >= 0]
+    return acc
+
+
+def _same_edge(  # noqa: PLR0917
+    net: RoadNetwork,
+    facilities: Snapped,
+    fac: np.ndarray,
+    offset: np.ndarray,
+    targets: Snapped,
+    tgt: np.ndarray,
+    *,
+    weight: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (target, local facility, cost, other) of direct paths along a shared road."""
+    w, wo = net.edge_cost(weight), net.edge_cost(_other(weight))
+    rev = net.edge_reverse
+    fe = facilities.edge[fac]
+    order = np.argsort(fe, kind="stable")
+    fe_sorted = fe[order]
+    te = targets.edge[tgt]
+    lo = np.searchsorted(fe_sorted, te, "left")
+    hi = np.searchsorted(fe_sorted, te, "right")
+    cnt = hi - lo
+    total = int(cnt.sum())
+    empty = np.zeros(0)
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), empty, empty
+    t_rep = np.repeat(tgt, cnt)
+    within = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    j = order[np.repeat(lo, cnt) + within]
+    e = targets.edge[t_rep]
+    g, f = targets.fraction[t_rep], facilities.fraction[fac[j]]
+    r = rev[e]
+    forward = g >= f
+    backward = ~forward & (r >= 0)
+    rr = np.maximum(r, 0)
+    cost = np.where(forward, (g - f) * w[e], np.where(backward, (f - g) * w[rr], np.inf))
+    other = np.where(forward, (g - f) * wo[e], np.where(backward, (f - g) * wo[rr], np.inf))
+    cost = cost + offset[j]
+    ok = np.isfinite(cost)
+    return t_rep[ok], j[ok], cost[ok], other[ok]
+
+
+def _check(net: RoadNetwork, weight: str, limit: float) -> None:
+    net.edge_cost(weight)  # validates the weight
+    if not (limit > 0):
+        raise ValueError(f"limit must be positive (got {limit})")
+
+
+def nearest_facility(
+    net: RoadNetwork,
+    facilities: Snapped,
+    targets: Snapped,
+    *,
+    weight: str,
+    limit: float = np.inf,
+    include_access: bool = True,
+) -> Nearest:
+    """Return the nearest facility of every target along the network, within ``limit``.
+
+    One multi-source ``scipy.sparse.csgraph.dijkstra`` (``min_only=True``, ``limit``) from one
+    virtual node per facility; each target then takes the better end of its road (respecting
+    one-way roads) or the direct way along a road it shares with a facility.
+
+    Parameters
+    ----------
+    net
+        The road network.
+    facilities, targets
+        Snapped facilities (e.g. stations) and targets (e.g. demand points). Facilities that are
+        too far from the roads are never chosen; too-far targets get no facility.
+    weight
+        ``"length"`` (metres) or ``"time"`` (seconds).
+    limit
+        Largest cost considered (``total`` with ``include_access``, else the network part).
+    include_access
+        Whether the access legs count toward the choice and the limit (door to door).
+
+    Returns
+    -------
+    Nearest
+        One row per target.
+    """
+    _check(net, weight, limit)
+    n = net.n_nodes
+    n_t = len(targets)
+    facility = np.full(n_t, -1, dtype=np.int64)
+    best = np.full(n_t, np.inf)
+    best_other = np.full(n_t, np.inf)
+    fac = np.flatnonzero(facilities.snapped)
+    tgt = np.flatnonzero(targets.snapped)
+    t_access = (net.access_cost(targets.access_m, weight) if include_access
+                else np.zeros(n_t))
+    t_access = np.where(targets.snapped, t_access, np.inf)
+    f_access_w = np.zeros(0)
+    if len(fac) and len(tgt):
+        src = _sources(net, facilities, fac, weight=weight, include_access=include_access)
+        f_access_w = src.offset
+        dist, pred, origin = dijkstra(
+            src.matrix, directed=True, indices=n + np.arange(len(fac)), min_only=True,
+            limit=limit, return_predecessors=True,
+        )
+        acc = _tree_other(src, pred)
+        w, wo = net.edge_cost(weight), net.edge_cost(_other(weight))
+        rev = net.edge_reverse
+        e, g = targets.edge[tgt], targets.fraction[tgt]
+        u, v, r = net.edge_u[e], net.edge_v[e], rev[e]
+        rr = np.maximum(r, 0)
+        c_u = dist[u] + g * w[e]
+        o_u = acc[u] + g * wo[e]
+        j_u = origin[u] - n
+        c_v = np.where(r >= 0, dist[v] + (1 - g) * w[rr], np.inf)
+        o_v = acc[v] + (1 - g) * wo[rr]
+        j_v = origin[v] - n
+        use_v = c_v < c_u
+        c = np.where(use_v, c_v, c_u)
+        o = np.where(use_v, o_v, o_u)
+        j = np.where(use_v, j_v, j_u)
+        # direct along a shared road
+        st, sj, sc, so = _same_edge(net, facilities, fac, src.offset, targets, tgt,
+                                    weight=weight)
+        if len(st):
+            pos = np.searchsorted(tgt, st)
+            order = np.lexsort((sj, sc, pos))
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = pos[order][1:] != pos[order][:-1]
+            pick = order[first]
+            p = pos[pick]
+            better = sc[pick] < c[p]
+            c[p[better]] = sc[pick][better]
+            o[p[better]] = so[pick][better]
+            j[p[better]] = sj[pick][better]
+        tot = c + t_access[tgt]
+        ok = np.isfinite(c) & (tot <= limit) & (j >= 0)
+        rows = tgt[ok]
+        facility[rows] = fac[j[ok]]
+        best[rows] = c[ok]
+        best_other[rows] = o[ok]
+    found = facility >= 0
+    local = np.full(n_t, -1, dtype=np.int64)
+    if found.any():
+        local[found] = np.searchsorted(fac, facility[found])
+    f_off = np.where(found, f_access_w[np.maximum(local, 0)] if len(f_access_w) else 0.0, 0.0)
+    network = np.where(found, np.maximum(best - f_off, 0.0), np.inf)
+    total = np.where(found, best + t_access, np.inf)
+    other = np.where(found, best_other, np.inf)
+    length_m, time_s = (network, other) if weight == "length" else (other, network)
+    fac_access = np.where(found, facilities.access_m[np.maximum(facility, 0)], np.nan)
+    return Nearest(
+        facility=facility, cost=network, total=total, length_m=length_m, time_s=time_s,
+        access_m=targets.access_m.copy(), facility_access_m=fac_access, weight=weight,
+    )
+
+
+def node_costs(
+    net: RoadNetwork,
+    facilities: Snapped,
+    *,
+    weight: str,
+    limit: float,
+    batch: int = 256,
+    include_access: bool = True,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(facility indices, costs)`` per batch: each facility's cost to every node.
+
+    ``costs`` is a dense ``len(batch) x n_nodes`` array (``inf`` beyond ``limit``) from one
+    ``scipy.sparse.csgraph.dijkstra`` run per batch; a facility's cost starts with its access
+    leg (if ``include_access``) and the partial edge to either end of its road. Too-far
+    facilities are skipped.
+    """
+    _check(net, weight, limit)
+    fac_all = np.flatnonzero(facilities.snapped)
+    n = net.n_nodes
+    for start in range(0, len(fac_all), batch):
+        fac = fac_all[start:start + batch]
+        src = _sources(net, facilities, fac, weight=weight, include_access=include_access)
+        dist = dijkstra(src.matrix, directed=True, indices=n + np.arange(len(fac)), limit=limit)
+        yield fac, dist[:, :n]
+
+
+def _attachments(
+    net: RoadNetwork, targets: Snapped, tgt: np.ndarray, weight: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (indptr over nodes, target, added cost) of the targets reachable from each node."""
+    w = net.edge_cost(weight)
+    rev = net.edge_reverse
+    e, g = targets.edge[tgt], targets.fraction[tgt]
+    r = rev[e]
+    two = r >= 0
+    node = np.concatenate([net.edge_u[e], net.edge_v[e[two]]]).astype(np.int64)
+    who = np.concatenate([tgt, tgt[two]])
+    add = np.concatenate([g * w[e], (1 - g[two]) * w[r[two]]])
+    order = np.lexsort((who, node))
+    indptr = np.zeros(net.n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(node, minlength=net.n_nodes), out=indptr[1:])
+    return indptr, who[order], add[order]
+
+
+def pairs_within(
+    net: RoadNetwork,
+    facilities: Snapped,
+    targets: Snapped,
+    *,
+    weight: str,
+    limit: float,
+    batch: int = 256,
+    include_access: bool = False,
+) -> sp.csr_matrix:
+    """Return the cost of every (target, facility) pair within ``limit`` as a sparse matrix.
+
+    Parameters
+    ----------
+    net
+        The road network.
+    facilities, targets
+        Snapped facilities (columns) and targets (rows).
+    weight
+        ``"length"`` (metres) or ``"time"`` (seconds).
+    limit
+        Largest cost kept (finite).
+    batch
+        Facilities per Dijkstra run; memory is about ``batch x n_nodes`` floats.
+    include_access
+        Store door-to-door costs (``facility access + network + target access``) instead of
+        the network part only (the default). The limit applies to the stored value.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``n_targets x n_facilities``; an explicit entry per pair within the limit (a zero cost
+        is stored as :data:`ZERO_COST`), none otherwise. Too-far points have no entries.
+    """
+    _check(net, weight, limit)
+    if not np.isfinite(limit):
+        raise ValueError("pairs_within needs a finite limit")
+    n_t, n_f = len(targets), len(facilities)
+    fac_all = np.flatnonzero(facilities.snapped)
+    tgt = np.flatnonzero(targets.snapped)
+    t_access = (net.access_cost(targets.access_m, weight) if include_access
+                else np.zeros(n_t))
+    keys: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    if len(tgt) and len(fac_all):
+        att_ptr, att_t, att_add = _attachments(net, targets, tgt, weight)
+        offset = (net.access_cost(facilities.access_m, weight) if include_access
+                  else np.zeros(n_f))
+        for fac, dist in node_costs(net, facilities, weight=weight, limit=limit, batch=batch,
+                                    include_access=include_access):
+            fi, node = np.nonzero(np.isfinite(dist))
+            d = dist[fi, node]
+            del dist
+            cnt = att_ptr[node + 1] - att_ptr[node]
+            total = int(cnt.sum())
+            rep = np.repeat(np.arange(len(node)), cnt)
+            within = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            a = att_ptr[node][rep] + within
+            t_idx = att_t[a]
+            cost = d[rep] + att_add[a] + t_access[t_idx]
+            f_idx = fac[fi[rep]]
+            st, sj, sc, _ = _same_edge(net, facilities, fac, offset[fac], targets, tgt,
+                                       weight=weight)
+            t_idx = np.concatenate([t_idx, st])
+            f_idx = np.concatenate([f_idx, fac[sj]])
+            cost = np.concatenate([cost, sc + t_access[st]])
+            ok = cost <= limit
+            key = t_idx[ok].astype(np.int64) * n_f + f_idx[ok]
+            cost = cost[ok]
+            order = np.lexsort((cost, key))
+            key, cost = key[order], cost[order]
+            first = np.ones(len(key), dtype=bool)
+            first[1:] = key[1:] != key[:-1]
+            keys.append(key[first])
+            vals.append(cost[first])
+    key = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+    val = np.concatenate(vals) if vals else np.zeros(0)
+    order = np.argsort(key, kind="stable")
+    key, val = key[order], np.maximum(val[order], ZERO_COST)
+    rows, cols = key // max(n_f, 1), key % max(n_f, 1)
+    indptr = np.zeros(n_t + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_t), out=indptr[1:])
+    out = sp.csr_matrix((val, cols.astype(np.int64), indptr), shape=(n_t, n_f))
+    out.has_sorted_indices = True
+    return out
+
+
+def nearest_table(
+    nearest: Nearest, *, facility_ids: Any = None, index: Any = None
+) -> pd.DataFrame:
+    """Return a :class:`Nearest` as a table (one row per target), facility ids if given."""
+    fid = None
+    if facility_ids is not None:
+        ids = np.asarray(facility_ids, dtype=object)
+        fid = np.where(nearest.found, ids[np.maximum(nearest.facility, 0)], None)
+    return pd.DataFrame(
+        {
+            "facility": nearest.facility if fid is None else fid,
+            "cost": nearest.cost,
+            "total": nearest.total,
+            "length_m": nearest.length_m,
+            "time_s": nearest.time_s,
+            "access_m": nearest.access_m,
+            "facility_access_m": nearest.facility_access_m,
+        },
+        index=index,
+    )

@@ -1,0 +1,401 @@
+"""Snapping and shortest paths: exactness against networkx on the real Futian network."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pandas as pd
+import pytest
+import shapely
+
+from geo.network import RoadNetwork, mode_graph, network_from_graph
+from geo.paths import (
+    ZERO_COST,
+    Snapped,
+    nearest_facility,
+    nearest_table,
+    node_costs,
+    pairs_within,
+    snap,
+    unsnapped,
+)
+from stations.coords import to_wgs84
+from yizhan.errors import ConfigError
+from yizhan.shared import PROJECT_ROOT
+
+
+def _load_synthetic():
+    """Import benchmarks/_synthetic.py by path (benchmarks/ is not a package on sys.path)."""
+    spec = importlib.util.spec_from_file_location(
+        "yizhan_bench_synthetic", PROJECT_ROOT / "benchmarks" / "_synthetic.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_synthetic = _load_synthetic()
+synthetic_network = _synthetic.synthetic_network
+random_points = _synthetic.random_points
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _points(lonlat: np.ndarray) -> gpd.GeoSeries:
+    return gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs="EPSG:4326")
+
+
+def _split_graph(
+    graph: nx.MultiDiGraph, net: RoadNetwork, snaps: dict[str, Snapped], attr: str
+) -> nx.MultiDiGraph:
+    """Return graph with every snapped point inserted as a node ("kind", i), roads split in order.
+
+    Independent of geo.paths: a plain networkx edge split along each road, both directions
+    where the road has them.
+    """
+    split = nx.MultiDiGraph()
+    split.add_nodes_from(graph.nodes)
+    for u, v, k, d in graph.edges(keys=True, data=True):
+        split.add_edge(u, v, k, w=float(d[attr]), length=float(d["length"]),
+                    time=float(d["travel_time"]))
+    per_edge: dict[int, list[tuple[float, tuple[str, int]]]] = {}
+    for kind, s in snaps.items():
+        for i in np.flatnonzero(~s.too_far):
+            per_edge.setdefault(int(s.edge[i]), []).append((float(s.fraction[i]), (kind, int(i))))
+    for e, pts in per_edge.items():
+        pts.sort()
+        for forward, edge in ((True, e), (False, int(net.edge_reverse[e]))):
+            if edge < 0:
+                continue
+            a, b = int(net.node_id[net.edge_u[edge]]), int(net.node_id[net.edge_v[edge]])
+            key = next(k for k, d in split[a][b].items()
+                       if abs(d["length"] - net.edge_length[edge]) < 1e-9)
+            d = split[a][b][key]
+            split.remove_edge(a, b, key)
+            inner = pts if forward else [(1.0 - f, p) for f, p in reversed(pts)]
+            seq = [(0.0, a), *inner, (1.0, b)]
+            for (f0, n0), (f1, n1) in itertools.pairwise(seq):
+                split.add_edge(n0, n1, w=(f1 - f0) * d["w"], length=(f1 - f0) * d["length"],
+                            time=(f1 - f0) * d["time"])
+    return split
+
+
+def _path_sum(split: nx.MultiDiGraph, path: list, attr: str) -> float:
+    """Return the sum of ``attr`` along ``path`` using the cheapest (by ``w``) parallel edge."""
+    total = 0.0
+    for a, b in itertools.pairwise(path):
+        best = min(split[a][b].values(), key=lambda d: d["w"])
+        total += best[attr]
+    return total
+
+
+@pytest.fixture(scope="module")
+def futian_graph(futian_graphml):
+    return ox.load_graphml(futian_graphml)
+
+
+@pytest.fixture(scope="module")
+def futian_points(futian_graph, taxi_csv, ev_stations_csv):
+    """Real taxi pick-up/drop-off points (targets) and charging stations (facilities)."""
+    lon = np.array([d["x"] for _, d in futian_graph.nodes(data=True)])
+    lat = np.array([d["y"] for _, d in futian_graph.nodes(data=True)])
+    taxi = pd.read_csv(taxi_csv)
+    pts = np.vstack([taxi[["Lng", "Lat"]].to_numpy(), taxi[["ELng", "ELat"]].to_numpy()])
+    inside = ((pts[:, 0] >= lon.min()) & (pts[:, 0] <= lon.max())
+              & (pts[:, 1] >= lat.min()) & (pts[:, 1] <= lat.max()))
+    targets = np.unique(pts[inside], axis=0)
+    ev = pd.read_csv(ev_stations_csv)
+    elon, elat = to_wgs84(ev["longitude"].to_numpy(), ev["latitude"].to_numpy(), "gcj02")
+    near = ((elon >= lon.min() - 0.01) & (elon <= lon.max() + 0.01)
+            & (elat >= lat.min() - 0.01) & (elat <= lat.max() + 0.01))
+    facilities = np.column_stack([elon[near], elat[near]])
+    assert len(targets) > 500 and len(facilities) > 50
+    return _points(targets), _points(facilities)
+
+
+# --------------------------------------------------------------------------------------------
+# networkx equality on the real network
+
+
+@pytest.mark.parametrize("mode", ["drive", "walk"])
+@pytest.mark.parametrize("weight", ["length", "time"])
+def test_nearest_equals_networkx_multi_source_dijkstra(futian_graph, futian_points, mode, weight):
+    targets, facilities = futian_points
+    net = network_from_graph(futian_graph, mode=mode)
+    graph = mode_graph(futian_graph, mode=mode)
+    ts, fs = snap(net, targets), snap(net, facilities)
+    assert ts.snapped.sum() > 500 and fs.snapped.sum() > 50
+    attr = "length" if weight == "length" else "travel_time"
+    split = _split_graph(graph, net, {"f": fs, "t": ts}, attr)
+    sources = {("f", int(i)) for i in np.flatnonzero(fs.snapped)}
+    dist, paths = nx.multi_source_dijkstra(split, sources, weight="w")
+    near = nearest_facility(net, fs, ts, weight=weight, include_access=False)
+    ref = np.array([dist.get(("t", i), np.inf) for i in range(len(ts))])
+    ref[ts.too_far] = np.inf
+    # every demand point: same reachability and the same network cost to 1e-6 m (or s)
+    assert np.array_equal(np.isfinite(ref), near.found)
+    np.testing.assert_allclose(near.cost[near.found], ref[near.found], rtol=0, atol=1e-6)
+    # the chosen facility's own path has that cost; the other weight follows that path
+    other = "time" if weight == "length" else "length"
+    mine_other = near.time_s if weight == "length" else near.length_m
+    for i in np.flatnonzero(near.found):
+        fac = ("f", int(near.facility[i]))
+        path = paths[("t", int(i))]
+        if path[0] != fac:  # a tie between facilities: the chosen one must be as near
+            d_f, path = nx.single_source_dijkstra(split, fac, ("t", int(i)), weight="w")
+            assert abs(d_f - ref[i]) < 1e-6
+        assert abs(_path_sum(split, path, other) - mine_other[i]) < 1e-6 * max(1.0, mine_other[i])
+
+
+@pytest.mark.parametrize("mode", ["drive", "walk"])
+def test_door_to_door_choice_equals_networkx_with_access_legs(futian_graph, futian_points, mode):
+    targets, facilities = futian_points
+    net = network_from_graph(futian_graph, mode=mode)
+    graph = mode_graph(futian_graph, mode=mode)
+    ts, fs = snap(net, targets), snap(net, facilities)
+    split = _split_graph(graph, net, {"f": fs, "t": ts}, "travel_time")
+    for i in np.flatnonzero(fs.snapped):  # super source: access legs at walking speed
+        split.add_edge("S", ("f", int(i)), w=fs.access_m[i] / net.speed_mps)
+    dist = nx.single_source_dijkstra_path_length(split, "S", weight="w")
+    limit = 900.0
+    near = nearest_facility(net, fs, ts, weight="time", limit=limit)
+    ref = np.array([dist.get(("t", i), np.inf) for i in range(len(ts))])
+    ref = ref + ts.access_m / net.speed_mps
+    ref[ts.too_far | (ref > limit)] = np.inf
+    assert np.array_equal(np.isfinite(ref), near.found)
+    np.testing.assert_allclose(near.total[near.found], ref[near.found], rtol=0, atol=1e-6)
+    f_leg = fs.access_m[near.facility[near.found]] / net.speed_mps
+    np.testing.assert_allclose(
+        near.cost[near.found] + f_leg + ts.access_m[near.found] / net.speed_mps,
+        near.total[near.found], atol=1e-6,
+    )
+    np.testing.assert_allclose(near.facility_access_m[near.found],
+                               fs.access_m[near.facility[near.found]])
+
+
+def test_limit_and_node_costs_match_networkx(futian_graph, futian_points):
+    _, facilities = futian_points
+    net = network_from_graph(futian_graph, mode="drive")
+    fs = snap(net, facilities.iloc[:7])
+    graph = mode_graph(futian_graph, mode="drive")
+    split = _split_graph(graph, net, {"f": fs}, "length")
+    limit = 1500.0
+    for fac, costs in node_costs(net, fs, weight="length", limit=limit, batch=3,
+                                 include_access=False):
+        for row, j in enumerate(fac):
+            ref = nx.single_source_dijkstra_path_length(split, ("f", int(j)), cutoff=limit,
+                                                        weight="w")
+            expect = np.array([ref.get(int(n), np.inf) for n in net.node_id])
+            assert np.array_equal(np.isfinite(expect), np.isfinite(costs[row]))
+            ok = np.isfinite(expect)
+            np.testing.assert_allclose(costs[row][ok], expect[ok], atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# snapping
+
+
+def test_snap_is_exact_nearest_road(futian_graph, futian_points):
+    targets, _ = futian_points
+    net = network_from_graph(futian_graph, mode="walk")
+    s = snap(net, targets)
+    roads = net.edge_geometry[net.canonical_edges]
+    pts = targets.to_crs(net.crs).to_numpy()
+    tree = shapely.STRtree(roads)
+    _, brute = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    np.testing.assert_allclose(s.access_m, brute, atol=1e-6)
+    # the snapped position lies on the chosen road, at the reported fraction
+    on = shapely.points(s.x, s.y)
+    assert shapely.distance(on, net.edge_geometry[s.edge]).max() < 1e-6
+    np.testing.assert_allclose(net.edge_points(s.edge, s.fraction), np.column_stack([s.x, s.y]),
+                               atol=1e-6)
+    np.testing.assert_allclose(s.offset_m, s.fraction * net.edge_length[s.edge])
+    # nearest node is the true nearest node
+    d_node = np.hypot(net.x[s.node] - shapely.get_x(pts), net.y[s.node] - shapely.get_y(pts))
+    d_all = np.min(np.hypot(net.x[None, :] - shapely.get_x(pts)[:, None],
+                            net.y[None, :] - shapely.get_y(pts)[:, None]), axis=1)
+    np.testing.assert_allclose(d_node, d_all)
+
+
+def test_too_far_points_are_listed_not_snapped(futian_graph):
+    net = network_from_graph(futian_graph, mode="drive")
+    frame = gpd.GeoDataFrame(
+        {"demand_id": ["road", "sea", "nowhere"]},
+        geometry=[shapely.Point(net.lon[0], net.lat[0]), shapely.Point(113.90, 22.40), None],
+        crs="EPSG:4326",
+    )
+    s = snap(net, frame, max_access_m=300)
+    assert s.too_far.tolist() == [False, True, True]
+    assert s.edge[1] == -1 and s.node[1] == -1
+    assert s.access_m[1] > 10_000  # still reported: how far the nearest road is
+    assert np.isnan(s.access_m[2])
+    listed = unsnapped(frame, s)
+    assert listed["demand_id"].tolist() == ["sea", "nowhere"]
+    assert listed["access_m"].iloc[0] == pytest.approx(s.access_m[1])
+    assert "300" in listed["reason"].iloc[0]
+    near = nearest_facility(net, s.subset(np.array([0])), s, weight="length")
+    assert near.facility.tolist() == [0, -1, -1]
+    assert near.cost[0] == 0.0 and np.isinf(near.cost[1])
+
+
+def test_snap_rejects_points_without_crs(futian_graph):
+    net = network_from_graph(futian_graph, mode="drive")
+    with pytest.raises(ValueError, match="CRS"):
+        snap(net, gpd.GeoSeries([shapely.Point(114.0, 22.5)]))
+
+
+# --------------------------------------------------------------------------------------------
+# one-way streets and shared roads on a hand-made network
+
+
+def _line_network(mode: str, *, oneway: bool) -> RoadNetwork:
+    """Three nodes on a straight east-west line, 0 -(100 m)- 1 -(100 m)- 2, plus a 1 km detour
+    from 2 back to 0 (north), so a one-way road forces the long way round."""
+    x = np.array([500000.0, 500100.0, 500200.0, 500100.0])
+    y = np.array([2500000.0, 2500000.0, 2500000.0, 2500400.0])
+    roads = [(0, 1, 100.0, oneway), (1, 2, 100.0, False), (2, 3, 500.0, False),
+             (3, 0, 500.0, False)]
+    eu, ev, ln = [], [], []
+    for a, b, length, one in roads:
+        eu.append(a)
+        ev.append(b)
+        ln.append(length)
+        if not one:
+            eu.append(b)
+            ev.append(a)
+            ln.append(length)
+    geo = shapely.linestrings(
+        np.column_stack([np.stack([x[eu], x[ev]], 1).ravel(), np.stack([y[eu], y[ev]], 1).ravel()]),
+        indices=np.repeat(np.arange(len(eu)), 2),
+    )
+    import pyproj
+
+    lon, lat = pyproj.Transformer.from_crs("EPSG:32650", "EPSG:4326", always_xy=True).transform(x, y)
+    ln_arr = np.array(ln)
+    return RoadNetwork(
+        mode=mode, crs="EPSG:32650", node_id=np.arange(4, dtype=np.int64), x=x, y=y,
+        lon=np.asarray(lon), lat=np.asarray(lat), edge_u=np.array(eu, dtype=np.int32),
+        edge_v=np.array(ev, dtype=np.int32), edge_length=ln_arr, edge_time=ln_arr / 10.0,
+        edge_geometry=geo,
+    )
+
+
+def _at(net: RoadNetwork, xy: list[tuple[float, float]]) -> gpd.GeoSeries:
+    return gpd.GeoSeries(gpd.points_from_xy(*zip(*xy, strict=True)), crs=net.crs)
+
+
+def test_one_way_road_respected_in_drive_and_shared_road_direct():
+    net = _line_network("drive", oneway=True)
+    fac = snap(net, _at(net, [(500030.0, 2500000.0)]))         # on the one-way road 0 -> 1
+    tgt = snap(net, _at(net, [(500080.0, 2500000.0), (500010.0, 2500000.0)]))
+    near = nearest_facility(net, fac, tgt, weight="length")
+    # ahead on the same road: direct, 50 m; behind it: round 1 -> 2 -> 3 -> 0 -> target
+    np.testing.assert_allclose(near.cost, [50.0, 70 + 100 + 500 + 500 + 10])
+    np.testing.assert_allclose(near.time_s, near.cost / 10.0)
+    walk = _line_network("walk", oneway=False)
+    near_w = nearest_facility(walk, snap(walk, _at(walk, [(500030.0, 2500000.0)])),
+                              snap(walk, _at(walk, [(500080.0, 2500000.0), (500010.0, 2500000.0)])),
+                              weight="length")
+    np.testing.assert_allclose(near_w.cost, [50.0, 20.0])
+
+
+def test_nearest_picks_facility_with_short_access_leg():
+    net = _line_network("walk", oneway=False)
+    # facility A is 10 m nearer along the road but 200 m off it; B lies on the road
+    fac = snap(net, _at(net, [(500060.0, 2499800.0), (500040.0, 2500000.0)]))
+    tgt = snap(net, _at(net, [(500000.0, 2500000.0)]))
+    door = nearest_facility(net, fac, tgt, weight="length")
+    network_only = nearest_facility(net, fac, tgt, weight="length", include_access=False)
+    assert door.facility.tolist() == [1]
+    assert network_only.facility.tolist() == [1] or network_only.cost[0] <= 40.0
+    assert door.total[0] == pytest.approx(40.0)
+    assert door.facility_access_m[0] == pytest.approx(0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# pairs_within
+
+
+def _brute_pairs(net, fs, ts, weight, limit, include_access):
+    """All pairs by one networkx single-source run per facility on the split graph."""
+    import networkx as nx
+
+    graph = nx.MultiDiGraph()
+    attr = net.edge_cost(weight)
+    for e in range(net.n_edges):
+        graph.add_edge(int(net.node_id[net.edge_u[e]]), int(net.node_id[net.edge_v[e]]),
+                   w=float(attr[e]), length=float(net.edge_length[e]),
+                   travel_time=float(net.edge_time[e]))
+    split = _split_graph(graph, net, {"f": fs, "t": ts}, "w")
+    out = np.full((len(ts), len(fs)), np.inf)
+    leg = (lambda a: a) if weight == "length" else (lambda a: a / net.speed_mps)
+    for j in np.flatnonzero(fs.snapped):
+        dist = nx.single_source_dijkstra_path_length(split, ("f", int(j)), weight="w")
+        for i in np.flatnonzero(ts.snapped):
+            c = dist.get(("t", int(i)), np.inf)
+            if include_access:
+                c = c + leg(fs.access_m[j]) + leg(ts.access_m[i])
+            if c <= limit:
+                out[i, j] = c
+    return out
+
+
+@pytest.mark.parametrize(("mode", "weight", "include_access"),
+                         [("drive", "length", False), ("drive", "time", True),
+                          ("walk", "length", True)])
+def test_pairs_within_equals_brute_force(mode, weight, include_access):
+    net = synthetic_network(400, mode=mode, seed=3)
+    pts = random_points(net, 60, seed=5, margin_m=50)
+    fs = snap(net, _points(pts[:12]), max_access_m=40)
+    ts = snap(net, _points(pts[12:]), max_access_m=40)
+    limit = 700.0 if weight == "length" else 80.0
+    got = pairs_within(net, fs, ts, weight=weight, limit=limit, batch=5,
+                       include_access=include_access)
+    ref = _brute_pairs(net, fs, ts, weight, limit, include_access)
+    dense = np.full(got.shape, np.inf)
+    coo = got.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    assert got.nnz > 20
+    assert np.array_equal(np.isfinite(dense), np.isfinite(ref))
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(dense[ok], np.maximum(ref[ok], ZERO_COST), atol=1e-6)
+    # consistent with nearest_facility: the row minimum is the nearest facility's cost
+    near = nearest_facility(net, fs, ts, weight=weight, limit=limit,
+                            include_access=include_access)
+    row_min = np.where(np.isfinite(dense).any(axis=1), dense.min(axis=1), np.inf)
+    value = near.total if include_access else near.cost
+    np.testing.assert_allclose(np.where(near.found, np.maximum(value, ZERO_COST), np.inf),
+                               row_min, atol=1e-6)
+
+
+def test_pairs_within_stores_zero_cost_as_epsilon():
+    net = _line_network("walk", oneway=False)
+    pts = _at(net, [(500050.0, 2500000.0)])
+    s = snap(net, pts)
+    got = pairs_within(net, s, s, weight="length", limit=10.0)
+    assert got.nnz == 1 and got.data[0] == ZERO_COST
+
+
+def test_unknown_weight_is_a_config_error():
+    net = _line_network("walk", oneway=False)
+    s = snap(net, _at(net, [(500050.0, 2500000.0)]))
+    with pytest.raises(ConfigError, match="weight"):
+        nearest_facility(net, s, s, weight="minutes")
+
+
+def test_results_are_deterministic_and_tabulated():
+    net = synthetic_network(2500, mode="ebike", seed=11)
+    pts = _points(random_points(net, 300, seed=2))
+    a = nearest_facility(net, snap(net, pts[:20]), snap(net, pts), weight="time", limit=300)
+    b = nearest_facility(net, snap(net, pts[:20]), snap(net, pts), weight="time", limit=300)
+    for field in ("facility", "cost", "total", "length_m", "time_s"):
+        assert np.array_equal(getattr(a, field), getattr(b, field))
+    table = nearest_table(a, facility_ids=[f"S{i}" for i in range(20)])
+    assert len(table) == 300
+    assert set(table["facility"].dropna()) <= {f"S{i}" for i in range(20)}
