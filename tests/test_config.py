@@ -75,7 +75,7 @@ def test_wrong_types_are_named(cfg_dir: Path, old: str, new: str, key: str) -> N
 
 def test_missing_required_key_and_table(cfg_dir: Path) -> None:
     path = _edit(cfg_dir / "example-config.toml", 'district = "', 'name = "')
-    with pytest.raises(ConfigError, match="district|name"):
+    with pytest.raises(ConfigError, match=r"district|name"):
         load_config(path)
 
 

@@ -1,0 +1,97 @@
+"""scripts.report: workbook formatting, formula neutralising, HTML escaping, summary contents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from scripts.config import load_config
+from scripts.gap_analysis import AnalysisResult, run_analysis
+from scripts.report import SAMPLE_NOTICE, SHEETS, write_report
+
+DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def result() -> AnalysisResult:
+    return run_analysis(load_config(DATA / "example-config.toml"))
+
+
+@pytest.fixture(scope="module")
+def report(result: AnalysisResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_report(result, tmp_path_factory.mktemp("rep") / "out")
+
+
+def test_workbook_sheets_and_print_setup(report: Path) -> None:
+    wb = openpyxl.load_workbook(report / "report.xlsx")
+    assert wb.sheetnames == list(SHEETS)
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2"
+        assert all(c.font.bold for c in ws[1] if c.value is not None)
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.fitToWidth == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.print_title_rows == "$1:$1"
+        assert ws.column_dimensions["A"].width >= 8
+    stations = wb[SHEETS[1]]
+    header = [c.value for c in stations[1]]
+    rows = [dict(zip(header, (c.value for c in r), strict=True))
+            for r in stations.iter_rows(min_row=2)]
+    hel006 = next(r for r in rows if r["station_id"] == "HEL006")
+    assert hel006["name"] == XSS  # kept as text
+    assert hel006["address"].startswith("'=HYPERLINK")  # formula neutralised
+    assert stations.cell(row=2, column=1).data_type == "s"
+    summary = wb[SHEETS[0]]
+    assert summary.cell(row=2, column=2).value == SAMPLE_NOTICE
+
+
+def test_html_escapes_user_text_and_shows_figures(report: Path, result: AnalysisResult) -> None:
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert XSS not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert SAMPLE_NOTICE in page
+    assert "src='overview.png'" in page and (report / "overview.png").read_bytes()[:4] == b"\x89PNG"
+    for rule in result.config.rules:
+        assert rule.name in page
+    assert "覆盖率 Coverage" in page and "建议新站 Suggested sites" in page
+
+
+def test_csv_cells_cannot_run_formulas(report: Path) -> None:
+    for name in ("problems.csv", "coverage.csv", "suggestions.csv"):
+        frame = pd.read_csv(report / name, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+        for col in frame.columns:
+            assert not frame[col].str.match(r"^[=+@]").any(), (name, col)
+
+
+def test_coverage_csv_columns(report: Path, result: AnalysisResult) -> None:
+    cov = pd.read_csv(report / "coverage.csv", encoding="utf-8-sig")
+    assert list(cov.columns[:6]) == ["demand_id", "lon", "lat", "group", "weight", "admin_name"]
+    for rule in result.config.rules:
+        for suffix in ("station_id", "network_m", "minutes", "access_m", "covered"):
+            assert f"{rule.name}_{suffix}" in cov.columns
+    assert len(cov) == len(result.demand)
+    assert cov["demand_id"].is_unique
+    water = cov[cov["all_water_5min_covered"]]
+    assert (water["all_water_5min_minutes"] <= 5.0 + 1e-6).all()
+    assert water["all_water_5min_station_id"].notna().all()
+
+
+def test_summary_json_is_deterministic(result: AnalysisResult, tmp_path: Path,
+                                       report: Path) -> None:
+    again = write_report(result, tmp_path / "again")
+    assert (again / "summary.json").read_bytes() == (report / "summary.json").read_bytes()
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    assert summary["district"] == result.config.district and summary["year"] == 2025
+    assert summary["counts"]["stations"] == len(result.stations)
+    assert "comparison" not in summary
+
+
+def test_map_is_self_contained_and_marked_as_sample(report: Path) -> None:
+    page = (report / "map.html").read_text(encoding="utf-8")
+    assert "示例数据" in page
+    assert "cdn.jsdelivr" not in page and "unpkg.com" not in page
