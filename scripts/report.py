@@ -38,6 +38,7 @@ from yizhan.io import (
     excel_safe,
     sha256_file,
     write_csv_atomic,
+    write_geojson_atomic,
     write_text_atomic,
     write_with,
 )
@@ -87,12 +88,12 @@ def write_report(
     with atomic_dir(out) as tmp:
         bar = iter(log.progress(steps, desc="写报告 writing report", unit="file"))
         next(bar)
-        _write_geojson(result.stations, tmp / "stations.geojson")
+        write_geojson_atomic(result.stations, tmp / "stations.geojson")
         write_problems(result.problems, tmp)
         write_csv_atomic(coverage_csv_frame(result), tmp / "coverage.csv")
-        _write_geojson(result.gaps, tmp / "gaps.geojson")
+        write_geojson_atomic(result.gaps, tmp / "gaps.geojson")
         write_csv_atomic(suggestions_table(result.suggestions), tmp / "suggestions.csv")
-        _write_geojson(result.suggestions, tmp / "suggestions.geojson")
+        write_geojson_atomic(result.suggestions, tmp / "suggestions.geojson")
         if comparison is not None:
             write_csv_atomic(comparison["stations"], tmp / "comparison_stations.csv")
             write_csv_atomic(comparison["coverage"], tmp / "comparison_coverage.csv")
@@ -116,14 +117,6 @@ def write_report(
 
 # --------------------------------------------------------------------------------------------
 # Tables
-
-
-def _write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
-    # yizhan.io.write_geojson_atomic lets GDAL name the layer after the random temporary file,
-    # which breaks byte-identical output; name the layer after the target instead.
-    out = frame.to_crs("EPSG:4326") if frame.crs is not None else frame
-    return write_with(target, lambda tmp: out.to_file(tmp, driver="GeoJSON", engine="pyogrio",
-                                                      layer=target.stem))
 
 
 def coverage_csv_frame(result: AnalysisResult) -> pd.DataFrame:

@@ -139,4 +139,8 @@ def write_csv_atomic(
 def write_geojson_atomic(frame: gpd.GeoDataFrame, target: str | os.PathLike[str]) -> Path:
     """Write a GeoDataFrame as GeoJSON (EPSG:4326) atomically."""
     out = frame.to_crs("EPSG:4326") if frame.crs is not None else frame
-    return write_with(target, lambda tmp: out.to_file(tmp, driver="GeoJSON", engine="pyogrio"))
+    # Name the layer after the target, not the random temporary file, so output is byte-identical.
+    layer = Path(target).stem
+    return write_with(
+        target, lambda tmp: out.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=layer)
+    )
