@@ -1,0 +1,228 @@
+r"""``yizhan coverage``: network coverage of worker demand by rest stations, per rule.
+
+Examples::
+
+    yizhan coverage --network futian.osm.pbf --stations 驿站.xlsx --crs gcj02 \\
+        --demand riders.csv --group rider --mode ebike --cutoff 10min --out report/
+    yizhan coverage --network futian.graphml --stations s.xlsx --demand d.csv \\
+        --config rules.toml --admin towns.gpkg --out report/
+
+Writes ``DIR/coverage.csv`` and ``DIR/summary.json`` (formats in :mod:`geo.coverage`) and prints
+a bilingual summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.rules import CoverageRule, load_rules, parse_cutoff, rule_from_options
+from yizhan import log
+from yizhan.errors import ConfigError, InputFileError
+
+if TYPE_CHECKING:
+    from geo.coverage import CoverageResult
+
+_DECAYS = ("gaussian", "step", "uniform")  # geo.coverage.DECAYS, without importing the network stack
+_ADMIN_NAME_FIELDS = ("admin_name", "name", "NAME", "名称", "区域", "街道", "镇街", "qh", "ZONE")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``coverage`` sub-command to ``subparsers``."""
+    p = subparsers.add_parser(
+        "coverage",
+        help="按规则计算站点的路网覆盖 / network coverage of demand by stations, per rule",
+        description=(
+            "对每个需求点求最近的合格站点、路网距离与时间、是否覆盖，并按规则（及行政区）汇总。"
+            " For every demand point: nearest qualifying station, network metres and minutes,"
+            " covered or not; summarised per rule (and per admin area)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--network", required=True, metavar="FILE",
+                   help="路网文件 road network: .graphml, .osm, .osm.bz2, .osm.pbf")
+    p.add_argument("--stations", required=True, metavar="FILE",
+                   help="站点清单 station inventory (xlsx/csv/geojson/gpkg/shp/parquet)")
+    p.add_argument("--demand", required=True, metavar="FILE",
+                   help="需求点 demand points (any table format the readers take)")
+    p.add_argument("--out", required=True, metavar="DIR", help="输出目录 output folder")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="规则配置，运行其中全部 [[rules]] / run every [[rules]] table of this TOML")
+    p.add_argument("--mode", help="出行方式 travel mode: walk | ebike | drive")
+    p.add_argument("--cutoff", help="截止值 cutoff, e.g. 10min, 15分钟, 800m, 1.5km")
+    p.add_argument("--requires", help="必备设施 required amenities, comma-separated (toilet,...)")
+    p.add_argument("--standard",
+                   help="站点须完全达标的标准 standard the station must fully meet (xinhui-7, ...)")
+    p.add_argument("--group", help="工种 worker group (rider, courier, driver, sanitation, ...)")
+    p.add_argument("--name", help="规则名 rule name (default from group, mode, cutoff)")
+    p.add_argument("--admin", metavar="FILE",
+                   help="行政区面图层 admin polygons (towns/streets) for per-area rows")
+    p.add_argument("--admin-field", metavar="FIELD",
+                   help="行政区名称字段 admin name field (default: admin_name, name, 名称, qh ...)")
+    p.add_argument("--crs", default="wgs84",
+                   help="站点与需求点坐标系 datum of stations and demand: wgs84 | gcj02 | bd09")
+    p.add_argument("--demand-crs",
+                   help="需求点坐标系（若与站点不同） datum of demand if it differs from --crs")
+    p.add_argument("--max-access", default="500m",
+                   help="离路最远距离 farthest a point may be from a road (default 500m)")
+    p.add_argument("--accessibility", action="store_true",
+                   help="同时计算 E2SFCA 可达性 / also compute the E2SFCA accessibility score")
+    p.add_argument("--decay", default="gaussian", choices=_DECAYS,
+                   help="E2SFCA 距离衰减 distance decay (default gaussian)")
+    p.add_argument("--cache", metavar="DIR",
+                   help="路网缓存目录 network cache folder (default ~/.cache/yizhan/networks)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``yizhan coverage`` and return the exit code."""
+    rules = _rules_from_args(args)
+    max_access = parse_cutoff(args.max_access)
+    if max_access.metres is None:
+        raise ConfigError(
+            "--max-access 须为距离，例如 500m。--max-access must be a distance, e.g. 500m."
+        )
+
+    # heavy imports only when the command runs, so `yizhan --help` stays fast
+    from geo.coverage import compute_coverage
+    from geo.network import build_network
+    from stations.inventory import read_inventory
+
+    inventory = read_inventory(args.stations, crs=args.crs, standard=args.standard or "xinhui-7")
+    if len(inventory.problems):
+        log.warn(
+            f"站点清单有 {len(inventory.problems)} 个问题（见 yizhan stations check）。"
+            f" The inventory has {len(inventory.problems)} problem(s); run `yizhan stations` to list."
+        )
+    single_group = rules[0].group if len(rules) == 1 else None
+    demand = _read_demand(args.demand, crs=args.demand_crs or args.crs, group=single_group)
+    admin = _read_admin(args.admin, field=args.admin_field) if args.admin else None
+    cache = Path(args.cache) if args.cache else None
+    nets = {}
+    for mode in sorted({r.mode for r in rules}):
+        nets[mode] = build_network(args.network, mode=mode, cache_dir=cache)
+    result = compute_coverage(
+        nets, inventory.stations, demand, rules, admin=admin, max_access_m=max_access.metres,
+        accessibility=args.accessibility, decay=args.decay,
+    )
+    out = Path(args.out)
+    result.to_csv(out / "coverage.csv")
+    result.write_summary_json(out / "summary.json")
+    print_summary(result)
+    log.info(f"已写出 written: {out / 'coverage.csv'}, {out / 'summary.json'}")
+    return 0
+
+
+def print_summary(result: CoverageResult) -> None:
+    """Print the bilingual per-rule (and per-area) summary as a rich table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="覆盖情况 Coverage")
+    for header in ("规则 rule", "区域 area", "工种 group", "方式 mode", "截止 cutoff",
+                   "站点 stations", "需求权重 demand", "已覆盖 covered", "覆盖率 share",
+                   "离网 off-network"):
+        table.add_column(header, justify="right" if "share" in header or "demand" in header
+                         or "covered" in header or "stations" in header else "left")
+    for row in result.summary.itertuples(index=False):
+        share = "—" if pd.isna(row.covered_share) else f"{100 * row.covered_share:.1f}%"
+        table.add_row(
+            str(row.rule), str(row.admin_name) or "全部 all", str(row.group), str(row.mode),
+            str(row.cutoff), str(row.n_stations), f"{row.demand_weight:,.1f}",
+            f"{row.covered_weight:,.1f}", share, str(row.n_off_network),
+        )
+    Console().print(table)
+
+
+def _rules_from_args(args: argparse.Namespace) -> list[CoverageRule]:
+    """Return the rules from ``--config`` or from ``--mode``/``--cutoff`` flags."""
+    if args.config:
+        flags = [f for f in ("mode", "cutoff", "requires", "group", "name") if getattr(args, f)]
+        if flags:
+            raise ConfigError(
+                f"--config 与 {', '.join('--' + f for f in flags)} 不能同时使用。"
+                f" Use either --config or the single-rule flags, not both."
+            )
+        return load_rules(args.config)
+    if not args.mode or not args.cutoff:
+        raise ConfigError(
+            "请给出 --mode 和 --cutoff，或用 --config 指定规则文件。"
+            " Give --mode and --cutoff, or a rules file with --config."
+        )
+    return [
+        rule_from_options(mode=args.mode, cutoff=args.cutoff, group=args.group,
+                          requires=args.requires, standard=args.standard, name=args.name)
+    ]
+
+
+def _read_demand(path: str, *, crs: str, group: str | None) -> gpd.GeoDataFrame:
+    """Return demand points (``geo.demand``), keeping the file's own point ids when it has them.
+
+    ``geo.demand.read_demand_points`` names points ``<layer>:<row>``; when the file has an id
+    column (``id``, ``编号``, ``orderid`` ...) whose values are unique, those ids are used
+    instead, so ``coverage.csv`` can be joined back to the user's table.
+    """
+    from geo.demand import read_demand_points
+    from stations.columns import find_column
+    from stations.readers import read_table
+
+    result = read_demand_points(path, group=group, crs=crs)
+    if len(result.problems):
+        log.warn(
+            f"需求点文件有 {len(result.problems)} 个问题，相关行已跳过。"
+            f" The demand file has {len(result.problems)} problem(s); those rows were skipped."
+        )
+    points = result.points
+    raw = read_table(path)
+    id_col = find_column(raw.columns, "demand_id")
+    if id_col is not None and len(points):
+        ids = raw[id_col]
+        text = ids.astype("string").fillna("").str.strip()
+        if text.ne("").all() and text.is_unique:
+            points = points.copy()
+            points["demand_id"] = text.loc[points["source_row"].to_numpy()].to_numpy(dtype=object)
+        else:
+            log.warn(
+                f"需求点编号列 {id_col!r} 有空值或重复，改用“文件名:行号”作编号。"
+                f" The id column {id_col!r} has blanks or duplicates; using <file>:<row> ids."
+            )
+    return points
+
+
+def _read_admin(path: str, *, field: str | None) -> gpd.GeoDataFrame:
+    """Return admin polygons with an ``admin_name`` column, in EPSG:4326."""
+    import pyogrio
+
+    try:
+        admin = gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, OSError) as exc:
+        raise InputFileError(
+            f"无法读取行政区图层：{exc}。Cannot read the admin layer.", file=path
+        ) from exc
+    if admin.crs is None:
+        minx, miny, maxx, maxy = admin.total_bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise InputFileError(
+                "行政区图层没有坐标系信息且不像经纬度，请提供 .prj。"
+                " The admin layer has no CRS and is not in degrees; ship its .prj file.",
+                file=path,
+            )
+        log.warn(f"行政区图层无坐标系，按 WGS-84 经纬度读取。{path} has no CRS; assuming WGS-84.")
+        admin = admin.set_crs("EPSG:4326")
+    admin = admin.to_crs("EPSG:4326")
+    name_field = field or next((f for f in _ADMIN_NAME_FIELDS if f in admin.columns), None)
+    if name_field is None or name_field not in admin.columns:
+        raise InputFileError(
+            f"行政区图层中找不到名称字段，请用 --admin-field 指定（现有字段：{list(admin.columns)}）。"
+            " No area-name field found; name it with --admin-field.",
+            file=path, field=field,
+        )
+    out = gpd.GeoDataFrame(
+        {"admin_name": admin[name_field].astype(str).to_numpy()},
+        geometry=admin.geometry.to_numpy(), crs="EPSG:4326",
+    )
+    return out[out.geometry.notna() & ~out.geometry.is_empty].reset_index(drop=True)
