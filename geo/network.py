@@ -592,20 +592,23 @@ def _interpolate(
 def _pair_reverse_edges(u: np.ndarray, v: np.ndarray, length: np.ndarray) -> np.ndarray:
     """Return per edge the index of its opposite-direction twin (same ends, same length) or -1.
 
-    Within each pair of end nodes, edges going one way are matched with edges going the other
-    way in order of length and kept if the lengths agree to 1 cm; edges left over get a second
-    and third chance among themselves (parallel roads of different lengths).
+    Edges between the same two nodes in opposite directions pair up if their lengths agree
+    to 1 cm. Lengths are binned in 2 cm bins and then in bins shifted by 1 cm (two nearly
+    equal lengths share a bin in at least one of them); leftovers are finally matched in
+    order of length within their node pair.
     """
     m = len(u)
     rev = np.full(m, -1, dtype=np.int64)
     length = np.asarray(length, dtype=np.float64)
     todo = np.arange(m)
-    for _ in range(3):
+    for shift in (0.0, 0.5, None):
         if len(todo) < 2:
             break
-        a, b = _match_round(u[todo], v[todo], length[todo])
-        if len(a) == 0:
-            break
+        if shift is None:
+            bins = np.zeros(len(todo), dtype=np.int64)
+        else:
+            bins = np.floor(length[todo] * 50.0 + shift).astype(np.int64)
+        a, b = _match_round(u[todo], v[todo], length[todo], bins)
         rev[todo[a]] = todo[b]
         rev[todo[b]] = todo[a]
         todo = todo[rev[todo] < 0]
@@ -613,15 +616,17 @@ def _pair_reverse_edges(u: np.ndarray, v: np.ndarray, length: np.ndarray) -> np.
 
 
 def _match_round(
-    u: np.ndarray, v: np.ndarray, length: np.ndarray
+    u: np.ndarray, v: np.ndarray, length: np.ndarray, bins: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return matched positions (a, b): a goes lo -> hi (or first of a loop pair), b back."""
+    """Return matched positions (a, b) within (node pair, length bin), in order of length."""
     m = len(u)
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     idx = np.arange(m)
-    order = np.lexsort((idx, length, hi, lo))
+    order = np.lexsort((idx, length, bins, hi, lo))
+    lo_o, hi_o, bin_o = lo[order], hi[order], bins[order]
     new_group = np.ones(m, dtype=bool)
-    new_group[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+    new_group[1:] = ((lo_o[1:] != lo_o[:-1]) | (hi_o[1:] != hi_o[:-1])
+                     | (bin_o[1:] != bin_o[:-1]))
     group = np.cumsum(new_group) - 1
     pos_in_group = np.arange(m) - np.flatnonzero(new_group)[group]
     uo, vo = u[order], v[order]
@@ -897,7 +902,11 @@ _GRAPHML_SUFFIXES = (".graphml",)
 _CACHE_SUFFIXES = (".npz",)
 
 
-def source_kind(source: str | Path) -> Literal["graphml", "xml", "pbf", "cache", "place"]:
+SourceKind = Literal["graphml", "xml", "pbf", "cache", "place"]
+"""The kinds of network source :func:`build_network` reads."""
+
+
+def source_kind(source: str | Path) -> SourceKind:
     """Return what ``source`` is from its name: a file format, or otherwise a place name."""
     name = str(source).lower()
     if name.endswith(_PBF_SUFFIXES):
@@ -964,7 +973,13 @@ def load_polygon(polygon: object) -> BaseGeometry | None:
     return geom
 
 
-def cache_key(source: str | Path, *, mode: str, polygon: BaseGeometry | None = None) -> str:
+def cache_key(
+    source: str | Path,
+    *,
+    mode: str,
+    polygon: BaseGeometry | None = None,
+    kind: SourceKind | None = None,
+) -> str:
     """Return the cache key (hex) of a network built from ``source`` in ``mode``.
 
     Files are identified by resolved path, size and modification time (a re-downloaded extract
@@ -973,7 +988,7 @@ def cache_key(source: str | Path, *, mode: str, polygon: BaseGeometry | None = N
     """
     get_mode(mode)
     digest = hashlib.sha256()
-    kind = source_kind(source)
+    kind = kind or source_kind(source)
     if kind == "place":
         digest.update(f"place:{str(source).strip()}".encode())
     else:
@@ -1005,6 +1020,7 @@ def build_network(
     cache_dir: str | Path | None = None,
     refresh: bool = False,
     retain_all: bool = False,
+    kind: SourceKind | None = None,
 ) -> RoadNetwork:
     """Return the road network of ``source`` in ``mode``, from the cache when it was built before.
 
@@ -1025,6 +1041,9 @@ def build_network(
         Rebuild even if a cached network exists.
     retain_all
         Keep disconnected pieces (default: largest connected piece only).
+    kind
+        What ``source`` is (``"graphml"``, ``"xml"``, ``"pbf"``, ``"cache"``, ``"place"``);
+        by default guessed from the file name (see :func:`source_kind`).
 
     Returns
     -------
@@ -1038,7 +1057,7 @@ def build_network(
         If the area holds no usable roads.
     """
     get_mode(mode)
-    kind = source_kind(source)
+    kind = kind or source_kind(source)
     if kind == "cache":
         net = load_network(source)
         if net.mode != mode:
@@ -1059,7 +1078,7 @@ def build_network(
             file=str(path),
         )
     area = load_polygon(polygon)
-    target = _cache_path(path, mode=mode, polygon=area, cache_dir=cache_dir)
+    target = _cache_path(path, mode=mode, polygon=area, cache_dir=cache_dir, kind=kind)
     if target.exists() and not refresh:
         log.info(f"读取缓存路网 loading cached network {target}")
         return load_network(target)
@@ -1080,11 +1099,29 @@ def build_network(
     return net
 
 
+def cached_network_path(
+    source: str | Path,
+    *,
+    mode: str,
+    polygon: object = None,
+    cache_dir: str | Path | None = None,
+    kind: SourceKind | None = None,
+) -> Path:
+    """Return where :func:`build_network` caches the network of ``source`` in ``mode``."""
+    return _cache_path(source, mode=mode, polygon=load_polygon(polygon), cache_dir=cache_dir,
+                       kind=kind)
+
+
 def _cache_path(
-    source: str | Path, *, mode: str, polygon: BaseGeometry | None, cache_dir: str | Path | None
+    source: str | Path,
+    *,
+    mode: str,
+    polygon: BaseGeometry | None,
+    cache_dir: str | Path | None,
+    kind: SourceKind | None = None,
 ) -> Path:
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = cache_key(source, mode=mode, polygon=polygon)
+    key = cache_key(source, mode=mode, polygon=polygon, kind=kind)
     return folder / f"{_slug(source)}-{mode}-{key[:16]}.npz"
 
 
@@ -1215,7 +1252,7 @@ def build_network_from_place(
 
     get_mode(mode)
     area = load_polygon(polygon)
-    target = _cache_path(place, mode=mode, polygon=area, cache_dir=cache_dir)
+    target = _cache_path(place, mode=mode, polygon=area, cache_dir=cache_dir, kind="place")
     if target.exists() and not refresh:
         log.info(f"读取缓存路网 loading cached network {target}")
         return load_network(target)
@@ -1240,101 +1277,73 @@ def build_network_from_place(
     return net
 
 
+PBF_DISK_INDEX_BYTES = 256 * 2**20
+"""PBF files larger than this keep node locations in a temporary disk index, not in memory."""
+
+
 def _clip_pbf(path: Path, out_xml: Path, polygon: BaseGeometry | None) -> None:
-    """Write the highway ways of ``path`` touching ``polygon`` (and their nodes) as OSM XML.
+    """Write the highway ways of ``path`` that touch ``polygon`` (with their nodes) as OSM XML.
 
-    Three streaming passes with pyosmium, so memory grows with the study area only:
-
-    1. nodes: keep ids and locations of nodes inside the polygon's bbox, then the polygon
-       (vectorised point-in-polygon on the kept ones);
-    2. ways with a ``highway`` tag (C++ ``KeyFilter``): keep those with a node inside;
-    3. nodes again with the C++ ``IdFilter``: fetch locations of the kept ways' outside nodes,
-       so ways crossing the boundary stay whole until osmnx truncates the graph (its semantics).
+    One streaming pass with pyosmium: node locations go into osmium's C++ location index
+    (in memory for small files, a temporary disk file beside ``out_xml`` for large ones, so a
+    whole-country extract is never held in memory), the C++ ``KeyFilter("highway")`` hands only
+    highway ways (and highway-tagged nodes) to Python, and a way is kept if one of its nodes
+    lies in the polygon's bbox, then in the polygon (vectorised point-in-polygon). Kept ways
+    stay whole; osmnx's truncation then cuts the graph at the polygon (its semantics).
     """
     import osmium
 
-    nodes_in = _pbf_nodes_in(path, polygon)
-    inside = set(nodes_in[0].tolist())
+    west, south, east, north = (-180.0, -90.0, 180.0, 90.0) if polygon is None else polygon.bounds
+    storage = (f"sparse_file_array,{out_xml.parent / 'locations.idx'}"
+               if path.stat().st_size > PBF_DISK_INDEX_BYTES else "flex_mem")
     ways: list[tuple[int, list[int], dict[str, str]]] = []
-    needed: set[int] = set()
+    locations: dict[int, tuple[float, float]] = {}
+    node_tags: dict[int, dict[str, str]] = {}
     try:
-        processor = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
-            osmium.filter.KeyFilter("highway")
+        processor = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations(osmium.index.create_map(storage))
+            .with_filter(osmium.filter.KeyFilter("highway"))
         )
-        for way in processor:
-            refs = [n.ref for n in way.nodes]
-            if any(r in inside for r in refs):
-                tags = {t.k: t.v for t in way.tags}
-                ways.append((way.id, refs, tags))
-                needed.update(refs)
+        for obj in processor:
+            if obj.is_node():
+                node_tags[obj.id] = {t.k: t.v for t in obj.tags}
+                continue
+            if not obj.is_way():
+                continue
+            refs: list[int] = []
+            coords: list[tuple[float, float]] = []
+            near = False
+            for ref in obj.nodes:
+                refs.append(ref.ref)
+                loc = ref.location
+                if loc.valid():
+                    lon, lat = loc.lon, loc.lat
+                    coords.append((lon, lat))
+                    near = near or (west <= lon <= east and south <= lat <= north)
+                else:
+                    coords.append((math.nan, math.nan))
+            if near:
+                ways.append((obj.id, refs, {t.k: t.v for t in obj.tags}))
+                for ref, xy in zip(refs, coords, strict=True):
+                    if not math.isnan(xy[0]):
+                        locations[ref] = xy
     except RuntimeError as exc:
         raise InputFileError(
             f"无法读取 PBF 文件（{exc}）。 Cannot read the PBF file ({exc}).", file=str(path)
         ) from exc
+    if polygon is not None and ways:
+        ids = np.fromiter(locations.keys(), dtype=np.int64, count=len(locations))
+        xy = np.array(list(locations.values()), dtype=np.float64).reshape(-1, 2)
+        inside_ids = set(ids[shapely.intersects_xy(polygon, xy[:, 0], xy[:, 1])].tolist())
+        ways = [w for w in ways if any(r in inside_ids for r in w[1])]
     if not ways:
         raise NetworkError(
             "PBF 文件在研究区域内没有道路。 The PBF file has no roads inside the study area."
         )
-    outside = needed - inside
-    locations: dict[int, tuple[float, float]] = dict(
-        zip(nodes_in[0].tolist(), zip(nodes_in[1].tolist(), nodes_in[2].tolist(), strict=True),
-            strict=True)
-    )
-    tags_of: dict[int, dict[str, str]] = dict(nodes_in[3])
-    if outside:
-        processor = osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
-            osmium.filter.IdFilter(sorted(outside))
-        )
-        for node in processor:
-            if node.location.valid():
-                locations[node.id] = (node.location.lon, node.location.lat)
-                if len(node.tags):
-                    tags_of[node.id] = {t.k: t.v for t in node.tags}
+    needed = {r for _, refs, _ in ways for r in refs}
     log.info(f"PBF 裁剪 clipped {len(ways):,} ways, {len(needed):,} nodes from {path.name}")
-    _write_osm_xml(out_xml, locations, tags_of, ways, needed)
-
-
-def _pbf_nodes_in(
-    path: Path, polygon: BaseGeometry | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, dict[str, str]]]:
-    """Return ids, lons, lats (and tags of tagged ones) of the PBF's nodes inside ``polygon``."""
-    import array
-
-    import osmium
-
-    ids, lons, lats = array.array("q"), array.array("d"), array.array("d")
-    tags: dict[int, dict[str, str]] = {}
-    if polygon is None:
-        west, south, east, north = -180.0, -90.0, 180.0, 90.0
-    else:
-        west, south, east, north = polygon.bounds
-    try:
-        for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
-            loc = node.location
-            if not loc.valid():
-                continue
-            lon, lat = loc.lon, loc.lat
-            if west <= lon <= east and south <= lat <= north:
-                ids.append(node.id)
-                lons.append(lon)
-                lats.append(lat)
-                if len(node.tags):
-                    tags[node.id] = {t.k: t.v for t in node.tags}
-    except RuntimeError as exc:
-        raise InputFileError(
-            f"无法读取 PBF 文件（{exc}）。 Cannot read the PBF file ({exc}).", file=str(path)
-        ) from exc
-    id_arr = np.frombuffer(ids, dtype=np.int64).copy()
-    lon_arr = np.frombuffer(lons, dtype=np.float64).copy()
-    lat_arr = np.frombuffer(lats, dtype=np.float64).copy()
-    if polygon is not None and len(id_arr):
-        keep = shapely.contains_xy(polygon, lon_arr, lat_arr) | shapely.intersects_xy(
-            polygon.boundary, lon_arr, lat_arr
-        )
-        id_arr, lon_arr, lat_arr = id_arr[keep], lon_arr[keep], lat_arr[keep]
-        kept = set(id_arr.tolist())
-        tags = {k: v for k, v in tags.items() if k in kept}
-    return id_arr, lon_arr, lat_arr, tags
+    _write_osm_xml(out_xml, locations, node_tags, ways, needed)
 
 
 def _write_osm_xml(
