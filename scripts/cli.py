@@ -51,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # Only yizhan's own messages; libraries such as pyogrio log chatter at INFO level.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     set_quiet(bool(args.quiet))
     if not getattr(args, "func", None):
         parser.print_help()
