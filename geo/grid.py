@@ -179,20 +179,29 @@ def assign_cells(
         ids = np.array([f"{int(k):x}" for k in keys], dtype=object)
         return CellAssignment(spec, codes.astype(np.int64), keys, ids, None)
     x, y, target = projected_xy(points, crs=crs)
-    size = float(spec.size_m or 0.0)
-    ix = np.floor(x / size).astype(np.int64)
-    iy = np.floor(y / size).astype(np.int64)
-    raw = ((ix + _SQUARE_OFFSET).astype(np.uint64) << np.uint64(32)) | (
-        (iy + _SQUARE_OFFSET).astype(np.uint64)
-    )
-    keys, codes = np.unique(raw, return_inverse=True)
+    codes, keys = square_codes(x, y, float(spec.size_m or 0.0))
     kx, ky = _square_indices(keys)
     epsg = target.to_epsg() or 0
     ids = np.array(
         [f"E{epsg}-{spec.label}-{a}-{b}" for a, b in zip(kx.tolist(), ky.tolist(), strict=True)],
         dtype=object,
     )
-    return CellAssignment(spec, codes.astype(np.int64), keys, ids, target)
+    return CellAssignment(spec, codes, keys, ids, target)
+
+
+def square_codes(x: np.ndarray, y: np.ndarray, size_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return each point's index into the occupied squares and the squares' sorted keys.
+
+    ``x``, ``y`` are projected metres; square ``(floor(x / size), floor(y / size))`` is packed
+    into one ``uint64`` key, so one ``np.unique`` groups millions of points.
+    """
+    ix = np.floor(x / size_m).astype(np.int64)
+    iy = np.floor(y / size_m).astype(np.int64)
+    raw = ((ix + _SQUARE_OFFSET).astype(np.uint64) << np.uint64(32)) | (
+        (iy + _SQUARE_OFFSET).astype(np.uint64)
+    )
+    keys, codes = np.unique(raw, return_inverse=True)
+    return codes.astype(np.int64).ravel(), keys
 
 
 def cell_polygons(assignment: CellAssignment) -> gpd.GeoSeries:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
-from yizhan.io import write_csv_atomic, write_text_atomic, write_with
+from yizhan.io import write_csv_atomic, write_geojson_atomic, write_text_atomic, write_with
 
 METHODS = ("dbscan", "hdbscan", "kmeans")
 
@@ -196,9 +196,9 @@ def run_build(args: argparse.Namespace) -> int:
         result.labels >= 0, ids[np.maximum(result.labels, 0)] if len(ids) else "", ""
     )
     summary = summarise(build.layers, labelled, result, config)
-    write_geojson(labelled, out / "demand.geojson")
-    write_geojson(grid, out / "grid.geojson")
-    write_geojson(result.hotspots, out / "hotspots.geojson")
+    write_geojson_atomic(labelled, out / "demand.geojson")
+    write_geojson_atomic(grid, out / "grid.geojson")
+    write_geojson_atomic(result.hotspots, out / "hotspots.geojson")
     if args.gpkg:
         write_with(out / "demand.gpkg", lambda tmp: _write_gpkg(tmp, labelled, grid, result.hotspots))
     write_text_atomic(
@@ -317,14 +317,6 @@ def print_summary(summary: dict[str, Any], *, limit: int = 20) -> None:
                           f"{100 * row['share']:.1f}%", str(row["dominant_group"]),
                           str(row["peak_window"]) or "—", f"{row['n_points']:,}")
         console.print(table)
-
-
-def write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
-    """Write ``frame`` as GeoJSON atomically, named after the target (byte-identical reruns)."""
-    return write_with(
-        target,
-        lambda tmp: frame.to_file(tmp, driver="GeoJSON", layer=target.stem, engine="pyogrio"),
-    )
 
 
 def _write_gpkg(
