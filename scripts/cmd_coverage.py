@@ -96,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if len(inventory.problems):
         log.warn(
             f"站点清单有 {len(inventory.problems)} 个问题（见 yizhan stations check）。"
-            f" The inventory has {len(inventory.problems)} problem(s); run `yizhan stations` to list."
+            f" The inventory has {len(inventory.problems)} problem(s);"
+            " run `yizhan stations check` to list them."
         )
     single_group = rules[0].group if len(rules) == 1 else None
     demand = _read_demand(args.demand, crs=args.demand_crs or args.crs, group=single_group)
@@ -122,20 +123,23 @@ def print_summary(result: CoverageResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    for rule in result.rules:
+        console.print(f"规则 rule [bold]{rule.name}[/bold]: {rule.describe()}", highlight=False)
     table = Table(title="覆盖情况 Coverage")
-    for header in ("规则 rule", "区域 area", "工种 group", "方式 mode", "截止 cutoff",
-                   "站点 stations", "需求权重 demand", "已覆盖 covered", "覆盖率 share",
-                   "离网 off-network"):
-        table.add_column(header, justify="right" if "share" in header or "demand" in header
-                         or "covered" in header or "stations" in header else "left")
+    table.add_column("规则 rule")
+    table.add_column("区域 area")
+    for header in ("站点 stations", "需求 demand", "已覆盖 covered", "覆盖率 share",
+                   "离网 off-road"):
+        table.add_column(header, justify="right")
     for row in result.summary.itertuples(index=False):
         share = "—" if pd.isna(row.covered_share) else f"{100 * row.covered_share:.1f}%"
         table.add_row(
-            str(row.rule), str(row.admin_name) or "全部 all", str(row.group), str(row.mode),
-            str(row.cutoff), str(row.n_stations), f"{row.demand_weight:,.1f}",
-            f"{row.covered_weight:,.1f}", share, str(row.n_off_network),
+            str(row.rule), str(row.admin_name) or "全部 all", str(row.n_stations),
+            f"{row.demand_weight:,.0f}", f"{row.covered_weight:,.0f}", share,
+            f"{row.off_network_weight:,.0f}",
         )
-    Console().print(table)
+    console.print(table)
 
 
 def _rules_from_args(args: argparse.Namespace) -> list[CoverageRule]:

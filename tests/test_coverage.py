@@ -601,7 +601,7 @@ def test_cli_end_to_end(futian_graphml, taxi_csv, ev_stations_csv, shared_data, 
     assert len(csv) == len(taxi)
     assert csv["demand_id"].tolist() == taxi["orderid"].astype(str).tolist()
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    covered = csv["covered"].astype(str) == "True"
+    covered = csv["covered"].astype(str).str.lower() == "true"
     assert summary["demand_weight"] == pytest.approx(len(csv))  # no weight column: 1 each
     assert summary["covered_weight"] == pytest.approx(covered.sum())
     assert 0 < summary["covered_share"] < 1
