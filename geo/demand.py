@@ -330,6 +330,32 @@ def time_of_day(values: pd.Series) -> np.ndarray:
         secs = (stamps - stamps.dt.floor("D")).dt.total_seconds()
         return secs.to_numpy(dtype=float, na_value=np.nan)
     text = values.astype(object).where(values.notna(), "").astype(str)
+    out = np.full(len(text), np.nan)
+    # Fast paths in compiled code for the usual spellings; the regex below only sees the rest.
+    todo = np.array(text.str.contains(":", regex=False), dtype=bool)
+    for fmt in ("ISO8601", "%H:%M:%S", "%H:%M"):
+        if not todo.any():
+            break
+        try:
+            stamps = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        except ValueError:  # e.g. mixed UTC offsets: leave these rows to the regex
+            continue
+        if stamps.dt.tz is not None:
+            stamps = stamps.dt.tz_localize(None)  # keep the clock time as written
+        secs = (stamps - stamps.dt.floor("D")).dt.total_seconds().to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        idx = np.flatnonzero(todo)
+        out[idx] = np.where(np.isnan(secs), out[idx], secs)
+        todo[idx[~np.isnan(secs)]] = False
+    rest = np.flatnonzero(np.isnan(out) & (text != "").to_numpy())
+    if len(rest):
+        out[rest] = _time_of_day_text(text.iloc[rest])
+    return out
+
+
+def _time_of_day_text(text: pd.Series) -> np.ndarray:
+    """Return seconds after midnight from free text (regex; 11时30分, 下午 3:30, epoch)."""
     text = text.str.normalize("NFKC").str.strip()
     parts = text.str.extract(_TIME_RE)
     hours = pd.to_numeric(parts["h"], errors="coerce").to_numpy(dtype=float)
@@ -692,12 +718,24 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         nums = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
         return nums, values.isna().to_numpy()
-    text = values.astype(object).where(values.notna(), "").astype(str)
-    text = text.str.normalize("NFKC").str.strip()
-    blank = (text == "") | text.str.lower().isin(["nan", "none", "null", "n/a", "na", "-"])
-    cleaned = text.str.replace(r"[,\s°]", "", regex=True)
-    nums = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
-    return nums, blank.to_numpy()
+    cells = values.astype(object).where(values.notna(), "")
+    if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
+        nums = np.array(pd.to_numeric(cells, errors="coerce"), dtype=float)  # fast, compiled
+    else:  # mixed cells (XLSX): TRUE/FALSE and dates are not numbers
+        usable = cells.map(lambda v: isinstance(v, str | int | float) and not isinstance(v, bool))
+        nums = np.array(pd.to_numeric(cells.where(usable, ""), errors="coerce"), dtype=float)
+    nums[~np.isfinite(nums)] = np.nan
+    blank = np.zeros(len(cells), dtype=bool)
+    rest = np.flatnonzero(np.isnan(nums))
+    if len(rest):  # only cells the fast parse refused: blanks, full-width digits, "1,200"
+        text = cells.iloc[rest].astype(str).str.normalize("NFKC").str.strip()
+        is_blank = (text == "") | text.str.lower().isin(["nan", "none", "null", "n/a", "na", "-"])
+        cleaned = text.str.replace(r"[,\s°]", "", regex=True)
+        retry = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
+        ok_types = cells.iloc[rest].map(lambda v: not isinstance(v, bool)).to_numpy(dtype=bool)
+        nums[rest] = np.where(ok_types & np.isfinite(retry), retry, np.nan)
+        blank[rest] = is_blank.to_numpy(dtype=bool)
+    return nums, blank
 
 
 def _coordinates(
