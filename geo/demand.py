@@ -580,7 +580,7 @@ def build_demand(config: DemandConfig) -> DemandBuild:
     frames: list[gpd.GeoDataFrame] = []
     problems: list[pd.DataFrame] = []
     summary: list[dict[str, object]] = []
-    for layer in config.layers:
+    for layer in log.progress(config.layers, desc="需求图层 demand layers", unit="layer"):
         result = read_demand_points(
             layer.path,
             group=layer.group,

@@ -283,7 +283,8 @@ def _from_file(path: Path, kinds: Sequence[ProxyKind]) -> _Raw:
             .with_areas()
             .with_filter(osmium.filter.KeyFilter(*first_keys))
         )
-        for obj in processor:  # only objects carrying a table key reach Python
+        objects = log.progress(processor, desc="读取 OSM 兴趣点 reading OSM POIs", unit="obj")
+        for obj in objects:  # only objects carrying a table key reach Python
             if obj.is_node():
                 if not obj.location.valid():
                     continue
