@@ -28,13 +28,18 @@ routing on metres) follows the shortest-path tree by vectorised pointer jumping.
 
 from __future__ import annotations
 
+import math
+import os
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
@@ -43,8 +48,12 @@ from scipy.spatial import cKDTree
 from geo.network import RoadNetwork
 from yizhan import log
 
-SNAP_PIECE_M = 25.0
-"""Roads are cut into pieces of at most this length for the snapping KD tree (exact anyway)."""
+SNAP_ROAD_PER_CELL_M = 25.0
+"""Snapping buckets roads in square cells sized so that a cell holds about this much road
+(denser networks get smaller cells); the result is exact whatever the size."""
+
+SNAP_CELL_RANGE_M = (15.0, 200.0)
+"""Smallest and largest snapping cell (metres)."""
 
 DEFAULT_MAX_ACCESS_M = 500.0
 """Points farther than this from every road are not snapped (a station in a park's interior,
@@ -156,18 +165,251 @@ class Nearest:
 
 
 @dataclass(frozen=True)
-class _PieceIndex:
-    """Road pieces (at most ``SNAP_PIECE_M`` long) of the canonical edges, with a KD tree."""
+class _Grid:
+    """Segments (road pieces, or nodes as zero-length segments) bucketed in square cells.
+
+    A segment is registered in every cell its bounding box overlaps; segments are at most one
+    cell long, so that is 1 to 4 cells. Any segment within distance ``r * cell`` of a point
+    has a part in one of the ``(2r + 1)^2`` cells around the point's cell, which makes the
+    search exact: a best distance ``<= r * cell`` found there cannot be beaten. The cells are
+    a dense array (at most :data:`_GRID_MAX_CELLS`; larger areas get larger cells).
+    """
 
     x0: np.ndarray
     y0: np.ndarray
     x1: np.ndarray
     y1: np.ndarray
+    cell: float
+    ox: float
+    oy: float
+    nx: int
+    ny: int
+    ptr: np.ndarray    # offsets of each cell's entries (cell = cx * ny + cy)
+    items: np.ndarray  # segment index of each entry, entries grouped by cell
+    ex0: np.ndarray    # the entries' segment coordinates, stored by cell for locality
+    ey0: np.ndarray
+    ex1: np.ndarray
+    ey1: np.ndarray
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)  # lazy KD tree
+
+    @classmethod
+    def build(cls, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray,
+              cell: float) -> _Grid:
+        """Return the grid of the given segments (each at most ``cell`` long)."""
+        if len(x0):
+            ox, oy = float(min(x0.min(), x1.min())), float(min(y0.min(), y1.min()))
+            width = float(max(x0.max(), x1.max())) - ox
+            height = float(max(y0.max(), y1.max())) - oy
+        else:
+            ox = oy = width = height = 0.0
+        cell = max(float(cell), math.sqrt(width * height / _GRID_MAX_CELLS))
+        nx_ = int(width // cell) + 1
+        ny_ = int(height // cell) + 1
+        inv = 1.0 / cell
+        cx0 = np.floor((np.minimum(x0, x1) - ox) * inv).astype(np.int64)
+        cx1 = np.floor((np.maximum(x0, x1) - ox) * inv).astype(np.int64)
+        cy0 = np.floor((np.minimum(y0, y1) - oy) * inv).astype(np.int64)
+        cy1 = np.floor((np.maximum(y0, y1) - oy) * inv).astype(np.int64)
+        wx, wy = cx1 - cx0 + 1, cy1 - cy0 + 1
+        count = wx * wy
+        total = int(count.sum())
+        if total == len(x0):  # every segment in one cell (e.g. nodes)
+            cid = cx0 * ny_ + cy0
+            seg = np.arange(len(x0), dtype=np.int64)
+        else:
+            seg = np.repeat(np.arange(len(x0), dtype=np.int64), count)
+            k = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+            w = wy[seg]
+            cid = (cx0[seg] + k // w) * ny_ + (cy0[seg] + k % w)
+        order = np.argsort(cid, kind="stable")
+        ptr = np.zeros(nx_ * ny_ + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cid, minlength=nx_ * ny_), out=ptr[1:])
+        items = seg[order]
+        return cls(x0=x0, y0=y0, x1=x1, y1=y1, cell=cell, ox=ox, oy=oy, nx=nx_, ny=ny_,
+                   ptr=ptr, items=items, ex0=x0[items], ey0=y0[items], ex1=x1[items],
+                   ey1=y1[items])
+
+    def nearest(self, px: np.ndarray, py: np.ndarray, bound: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return (segment, distance, t) of the exact nearest segment within ``bound``.
+
+        ``t`` is the position of the nearest point on the segment (0 at ``x0, y0``). Points
+        with nothing within ``bound`` get segment -1 and distance ``inf``.
+        """
+        n = len(px)
+        item = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        tpar = np.zeros(n)
+        if n == 0 or len(self.x0) == 0:
+            return item, dist, tpar
+        # work on the points sorted by cell (nearby points together), restore order at the end
+        cx = np.floor((px - self.ox) * (1.0 / self.cell)).astype(np.int64)
+        cy = np.floor((py - self.oy) * (1.0 / self.cell)).astype(np.int64)
+        perm = np.argsort(cx * self.ny + cy, kind="stable")
+        px, py, cx, cy = px[perm], py[perm], cx[perm], cy[perm]
+        # distance from each point to the nearest side of its own cell
+        fx = (px - self.ox) * (1.0 / self.cell) - cx
+        fy = (py - self.oy) * (1.0 / self.cell) - cy
+        margin = np.minimum(np.minimum(fx, 1 - fx), np.minimum(fy, 1 - fy)) * self.cell
+        points = (px, py, cx, cy)
+        best = (item, dist, tpar)
+        # blocks of points in parallel threads (numpy releases the GIL in the heavy parts)
+        blocks = np.array_split(np.arange(n), min(_THREADS, max(1, n // _THREAD_BLOCK)))
+        if len(blocks) == 1:
+            self._rings(blocks[0], points, margin, best, bound)
+        else:
+            with ThreadPoolExecutor(len(blocks)) as pool:
+                list(pool.map(lambda b: self._rings(b, points, margin, best, bound), blocks))
+        far = dist > bound
+        item[far], dist[far] = -1, np.inf
+        out_item = np.empty_like(item)
+        out_dist = np.empty_like(dist)
+        out_t = np.empty_like(tpar)
+        out_item[perm], out_dist[perm], out_t[perm] = item, dist, tpar
+        return out_item, out_dist, out_t
+
+    def _rings(
+        self,
+        todo: np.ndarray,
+        points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        margin: np.ndarray,
+        best: tuple[np.ndarray, np.ndarray, np.ndarray],
+        bound: float,
+    ) -> None:
+        """Search growing rings of cells around the points ``todo`` until each is certain."""
+        px, py, _, _ = points
+        item, dist, tpar = best
+        r_done, r = -1, 1
+        while len(todo) and r <= _GRID_MAX_RING:
+            # scan only the cells not scanned yet: the ring between r_done and r
+            span = np.arange(-r, r + 1)
+            off_x = np.repeat(span, len(span))
+            off_y = np.tile(span, len(span))
+            ring = np.maximum(np.abs(off_x), np.abs(off_y)) > r_done
+            off_x, off_y = off_x[ring], off_y[ring]
+            chunk = max(1, 2_000_000 // len(off_x))
+            for lo in range(0, len(todo), chunk):
+                self._scan(todo[lo:lo + chunk], points, (off_x, off_y), best)
+            reach = r * self.cell + margin[todo]
+            done = (dist[todo] <= reach) | (reach >= bound)
+            todo = todo[~done]
+            r_done, r = r, r * 2
+        if len(todo):  # far from everything: the KD tree of segment midpoints answers
+            i2, d2, t2 = self._tree_nearest(px[todo], py[todo], bound)
+            item[todo], dist[todo], tpar[todo] = i2, d2, t2
+
+    def _tree_nearest(self, px: np.ndarray, py: np.ndarray, bound: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the exact nearest segments by a KD tree of midpoints (built on first use).
+
+        With the ``k`` nearest midpoints, the best exact distance ``d`` is final once the
+        ``k``-th midpoint is farther than ``d + half`` (half the longest segment); otherwise
+        ``k`` grows.
+        """
+        with _TREE_LOCK:
+            if "tree" not in self.extra:
+                mid = np.column_stack([(self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2])
+                self.extra["half"] = float(np.hypot(self.x1 - self.x0,
+                                                    self.y1 - self.y0).max()) / 2
+                self.extra["tree"] = cKDTree(mid)
+        tree, half = self.extra["tree"], self.extra["half"]
+        n, n_seg = len(px), len(self.x0)
+        item = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.inf)
+        tpar = np.zeros(n)
+        todo = np.arange(n)
+        k = min(8, n_seg)
+        while len(todo):
+            md, mi = tree.query(np.column_stack([px[todo], py[todo]]), k=k,
+                                distance_upper_bound=bound + half, workers=-1)
+            md, mi = md.reshape(len(todo), k), mi.reshape(len(todo), k)
+            valid = mi < n_seg
+            seg = np.where(valid, mi, 0)
+            x0, y0 = self.x0[seg], self.y0[seg]
+            dx, dy = self.x1[seg] - x0, self.y1[seg] - y0
+            qx, qy = px[todo][:, None] - x0, py[todo][:, None] - y0
+            den = dx * dx + dy * dy
+            t = np.clip((qx * dx + qy * dy) / np.where(den > 0, den, 1.0), 0.0, 1.0)
+            d = np.where(valid, np.hypot(qx - t * dx, qy - t * dy), np.inf)
+            best = np.argmin(d, axis=1)
+            rows = np.arange(len(todo))
+            bd = d[rows, best]
+            done = (~valid[:, -1]) | (md[:, -1] > bd + half) | (k >= n_seg)
+            sel = todo[done]
+            item[sel], dist[sel] = seg[rows, best][done], bd[done]
+            tpar[sel] = t[rows, best][done]
+            todo = todo[~done]
+            k = min(k * 4, n_seg)
+        return item, dist, tpar
+
+    def _scan(
+        self,
+        rows: np.ndarray,
+        points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        offsets: tuple[np.ndarray, np.ndarray],
+        best: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        """Update the best segments of ``rows`` with every segment in the cells around them."""
+        px, py, cx, cy = points
+        off_x, off_y = offsets
+        item, dist, tpar = best
+        qx_cell = cx[rows][:, None] + off_x[None, :]
+        qy_cell = cy[rows][:, None] + off_y[None, :]
+        inside = (qx_cell >= 0) & (qx_cell < self.nx) & (qy_cell >= 0) & (qy_cell < self.ny)
+        cid = np.where(inside, qx_cell * self.ny + qy_cell, 0)
+        start = self.ptr[cid]
+        count = np.where(inside, self.ptr[cid + 1] - start, 0)
+        per_row = count.sum(axis=1)
+        start, count = start.ravel(), count.ravel()
+        total = int(per_row.sum())
+        if total == 0:
+            return
+        entry = np.arange(total) + np.repeat(start - (np.cumsum(count) - count), count)
+        owner = np.repeat(rows, per_row)
+        x0, y0 = self.ex0[entry], self.ey0[entry]
+        dx, dy = self.ex1[entry] - x0, self.ey1[entry] - y0
+        qx, qy = px[owner] - x0, py[owner] - y0
+        den = dx * dx + dy * dy
+        t = np.clip((qx * dx + qy * dy) / np.where(den > 0, den, 1.0), 0.0, 1.0)
+        d = np.hypot(qx - t * dx, qy - t * dy)
+        # first minimum per row (the candidates of a row are contiguous)
+        has = per_row > 0
+        starts = (np.cumsum(per_row) - per_row)[has]
+        row_min = np.minimum.reduceat(d, starts)
+        is_min = d <= np.repeat(row_min, per_row[has])
+        pos = np.flatnonzero(is_min)
+        first = np.ones(len(pos), dtype=bool)
+        first[1:] = owner[pos][1:] != owner[pos][:-1]
+        pick = pos[first]
+        who = owner[pick]
+        better = d[pick] < dist[who]
+        who, pick = who[better], pick[better]
+        item[who], dist[who], tpar[who] = self.items[entry[pick]], d[pick], t[pick]
+
+
+_GRID_MAX_RING = 16
+"""Largest ring (in cells) searched on the grid; points farther out use the KD tree."""
+
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+"""Threads for snapping large point sets."""
+
+_THREAD_BLOCK = 100_000
+"""Fewest points per snapping thread."""
+
+_TREE_LOCK = threading.Lock()
+
+_GRID_MAX_CELLS = 16_000_000
+"""Most cells of a snapping grid (its cells grow for very large areas)."""
+
+
+@dataclass(frozen=True)
+class _PieceIndex:
+    """Road pieces (at most one cell long) of the canonical edges, bucketed in a grid."""
+
     edge: np.ndarray
     start_m: np.ndarray  # projected distance along the edge at the piece start
     length: np.ndarray
-    tree: cKDTree
-    half: float  # half the longest piece: a midpoint lies within d + half of the point
+    grid: _Grid
 
 
 def _piece_index(net: RoadNetwork) -> _PieceIndex:
@@ -175,110 +417,65 @@ def _piece_index(net: RoadNetwork) -> _PieceIndex:
         xy, ptr = net.edge_coords()
         along, _ = net.vertex_distance()
         canon = net.canonical_edges
-        nseg = (ptr[canon + 1] - ptr[canon] - 1).astype(np.int64)
-        nseg = np.maximum(nseg, 0)
+        nseg = np.maximum((ptr[canon + 1] - ptr[canon] - 1).astype(np.int64), 0)
         total = int(nseg.sum())
         first = np.repeat(ptr[canon], nseg)
         within = np.arange(total) - np.repeat(np.cumsum(nseg) - nseg, nseg)
         a = first + within
         seg_edge = np.repeat(canon, nseg)
         sx0, sy0, sx1, sy1 = xy[a, 0], xy[a, 1], xy[a + 1, 0], xy[a + 1, 1]
-        slen = along[a + 1] - along[a]
-        npiece = np.maximum(np.ceil(slen / SNAP_PIECE_M).astype(np.int64), 1)
+        slen = np.hypot(sx1 - sx0, sy1 - sy0)
+        area = float(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1])) if len(xy) else 0.0
+        density = float(slen.sum()) / max(area, 1.0)  # metres of road per square metre
+        cell = float(np.clip(math.sqrt(SNAP_ROAD_PER_CELL_M / max(density, 1e-12)),
+                             *SNAP_CELL_RANGE_M))
+        npiece = np.maximum(np.ceil(slen / cell).astype(np.int64), 1)
         rep = np.repeat(np.arange(total), npiece)
         k = np.arange(int(npiece.sum())) - np.repeat(np.cumsum(npiece) - npiece, npiece)
         t0 = k / npiece[rep]
         t1 = (k + 1) / npiece[rep]
         dx, dy = sx1[rep] - sx0[rep], sy1[rep] - sy0[rep]
-        x0, y0 = sx0[rep] + t0 * dx, sy0[rep] + t0 * dy
-        x1, y1 = sx0[rep] + t1 * dx, sy0[rep] + t1 * dy
-        length = slen[rep] / npiece[rep]
-        mid = np.column_stack([(x0 + x1) / 2, (y0 + y1) / 2])
-        return _PieceIndex(
-            x0=x0, y0=y0, x1=x1, y1=y1, edge=seg_edge[rep],
-            start_m=along[a][rep] + t0 * slen[rep], length=length,
-            tree=cKDTree(mid, balanced_tree=False, compact_nodes=False),
-            half=float(length.max() / 2) if len(length) else 0.0,
-        )
+        grid = _Grid.build(sx0[rep] + t0 * dx, sy0[rep] + t0 * dy,
+                           sx0[rep] + t1 * dx, sy0[rep] + t1 * dy, cell)
+        return _PieceIndex(edge=seg_edge[rep], start_m=along[a][rep] + t0 * slen[rep],
+                           length=slen[rep] / npiece[rep], grid=grid)
 
     return net.memo("snap_pieces", build)
 
 
-def _distance_to_pieces(
-    idx: _PieceIndex, px: np.ndarray, py: np.ndarray, cand: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return exact distances and projection parameters of points to candidate pieces."""
-    x0, y0 = idx.x0[cand], idx.y0[cand]
-    dx, dy = idx.x1[cand] - x0, idx.y1[cand] - y0
-    qx, qy = px[:, None] - x0, py[:, None] - y0
-    den = dx * dx + dy * dy
-    t = np.where(den > 0, (qx * dx + qy * dy) / np.where(den > 0, den, 1.0), 0.0)
-    t = np.clip(t, 0.0, 1.0)
-    d = np.hypot(qx - t * dx, qy - t * dy)
-    return d, t
+def _node_grid(net: RoadNetwork) -> _Grid:
+    """Return the grid of the network's nodes (zero-length segments), built once."""
+    def build() -> _Grid:
+        area = float(np.ptp(net.x) * np.ptp(net.y)) if net.n_nodes else 0.0
+        cell = max(SNAP_CELL_RANGE_M[0], math.sqrt(area / max(net.n_nodes, 1)))  # ~1 per cell
+        return _Grid.build(net.x, net.y, net.x, net.y, cell)
 
-
-def _nearest_piece(
-    idx: _PieceIndex, px: np.ndarray, py: np.ndarray, bound: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (piece, distance, t) of the exact nearest piece within ``bound`` of each point.
-
-    The KD tree holds piece midpoints. If the best exact distance among the ``k`` nearest
-    midpoints is ``d`` and the ``k``-th midpoint is farther than ``d + half`` (or there are
-    fewer than ``k`` within the bound), no other piece can be nearer; otherwise ``k`` grows.
-    Piece -1 means none within ``bound``.
-    """
-    n = len(px)
-    piece = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.inf)
-    tpar = np.zeros(n)
-    n_pieces = len(idx.x0)
-    if n == 0 or n_pieces == 0:
-        return piece, dist, tpar
-    todo = np.arange(n)
-    k = min(8, n_pieces)
-    query_bound = bound + idx.half if np.isfinite(bound) else np.inf
-    while len(todo):
-        md, mi = idx.tree.query(
-            np.column_stack([px[todo], py[todo]]), k=k, distance_upper_bound=query_bound,
-            workers=-1,
-        )
-        md, mi = md.reshape(len(todo), k), mi.reshape(len(todo), k)
-        valid = mi < n_pieces
-        cand = np.where(valid, mi, 0)
-        d, t = _distance_to_pieces(idx, px[todo], py[todo], cand)
-        d = np.where(valid, d, np.inf)
-        best = np.argmin(d, axis=1)
-        rows = np.arange(len(todo))
-        bd = d[rows, best]
-        done = (~valid[:, -1]) | (md[:, -1] > bd + idx.half) | (k >= n_pieces)
-        hit = done & np.isfinite(bd) & (bd <= bound)
-        sel = todo[hit]
-        piece[sel] = cand[rows, best][hit]
-        dist[sel] = bd[hit]
-        tpar[sel] = t[rows, best][hit]
-        todo = todo[~done]
-        k = min(k * 4, n_pieces)
-    return piece, dist, tpar
+    return net.memo("snap_nodes", build)
 
 
 def _point_xy(net: RoadNetwork, points: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
+    """Return ``(n, 2)`` projected coordinates of the points (NaN where missing or empty)."""
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if geoms.crs is None:
         raise ValueError(
             "点数据没有坐标系，请先设置（如 EPSG:4326）。 The points have no CRS; set one "
             "(e.g. EPSG:4326) first."
         )
-    arr = geoms.to_crs(net.crs).to_numpy()
-    bad = ~shapely.is_empty(arr) & ~shapely.is_missing(arr)
-    bad &= shapely.get_type_id(np.where(bad, arr, None)) != 0
-    if bad.any():
+    arr = geoms.to_numpy()
+    type_id = shapely.get_type_id(arr)  # -1 for missing
+    ok = type_id == 0
+    ok[ok] = ~shapely.is_empty(arr[ok])
+    if ((type_id != 0) & (type_id != -1) & ~shapely.is_empty(arr)).any():
         raise ValueError(
             "只能吸附点要素（Point）。 Only Point geometries can be snapped to the network."
         )
+    coords = shapely.get_coordinates(arr[ok])
     xy = np.full((len(arr), 2), np.nan)
-    ok = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
-    xy[ok, 0], xy[ok, 1] = shapely.get_x(arr[ok]), shapely.get_y(arr[ok])
+    if pyproj.CRS.from_user_input(geoms.crs) == pyproj.CRS.from_user_input(net.crs):
+        xy[ok] = coords
+    else:
+        to_net = pyproj.Transformer.from_crs(geoms.crs, net.crs, always_xy=True)
+        xy[ok, 0], xy[ok, 1] = to_net.transform(coords[:, 0], coords[:, 1])
     return xy
 
 
@@ -310,11 +507,10 @@ def snap(
     have = np.isfinite(xy).all(axis=1)
     idx = _piece_index(net)
     px, py = xy[have, 0], xy[have, 1]
-    piece, dist, tpar = _nearest_piece(idx, px, py, float(max_access_m))
+    piece, dist, tpar = idx.grid.nearest(px, py, float(max_access_m))
     far = piece < 0
     if far.any():  # report how far they are, without snapping them
-        _, far_dist, _ = _nearest_piece(idx, px[far], py[far], np.inf)
-        dist[far] = far_dist
+        _, dist[far], _ = idx.grid.nearest(px[far], py[far], np.inf)
     edge = np.full(n, -1, dtype=np.int64)
     fraction = np.zeros(n)
     access = np.full(n, np.nan)
@@ -330,11 +526,11 @@ def snap(
     along = idx.start_m[p] + t * idx.length[p]
     edge[ok_rows] = e
     fraction[ok_rows] = np.where(plen > 0, np.clip(along / np.where(plen > 0, plen, 1), 0, 1), 0)
-    sx[ok_rows] = idx.x0[p] + t * (idx.x1[p] - idx.x0[p])
-    sy[ok_rows] = idx.y0[p] + t * (idx.y1[p] - idx.y0[p])
+    g = idx.grid
+    sx[ok_rows] = g.x0[p] + t * (g.x1[p] - g.x0[p])
+    sy[ok_rows] = g.y0[p] + t * (g.y1[p] - g.y0[p])
     if len(ok_rows):
-        _, nearest_node = net.node_tree.query(xy[ok_rows], k=1, workers=-1)
-        node[ok_rows] = nearest_node
+        node[ok_rows], _, _ = _node_grid(net).nearest(xy[ok_rows, 0], xy[ok_rows, 1], np.inf)
     too_far = edge < 0
     offset = np.where(too_far, 0.0, fraction * net.edge_length[np.maximum(edge, 0)])
     if too_far.any():

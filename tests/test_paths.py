@@ -399,3 +399,31 @@ def test_results_are_deterministic_and_tabulated():
     table = nearest_table(a, facility_ids=[f"S{i}" for i in range(20)])
     assert len(table) == 300
     assert set(table["facility"].dropna()) <= {f"S{i}" for i in range(20)}
+
+
+def test_snap_grid_exact_far_outside_and_threaded(monkeypatch):
+    import geo.paths as gp
+
+    net = synthetic_network(3000, mode="drive", seed=9)
+    rng = np.random.default_rng(4)
+    # near roads, in blocks, outside the network's extent, and kilometres away
+    xy = np.vstack([
+        np.column_stack([rng.uniform(net.x.min(), net.x.max(), 400),
+                         rng.uniform(net.y.min(), net.y.max(), 400)]),
+        np.column_stack([rng.uniform(net.x.min() - 3000, net.x.min() - 100, 30),
+                         rng.uniform(net.y.min() - 3000, net.y.max() + 3000, 30)]),
+    ])
+    pts = gpd.GeoSeries(shapely.points(xy), crs=net.crs)
+    monkeypatch.setattr(gp, "_THREAD_BLOCK", 50)
+    monkeypatch.setattr(gp, "_THREADS", 3)
+    s = snap(net, pts, max_access_m=400)
+    roads = net.edge_geometry[net.canonical_edges]
+    _, brute = shapely.STRtree(roads).query_nearest(shapely.points(xy), return_distance=True,
+                                                    all_matches=False)
+    np.testing.assert_allclose(s.access_m, brute, atol=1e-6)
+    assert np.array_equal(s.too_far, brute > 400)
+    assert s.too_far.sum() >= 20 and (~s.too_far).sum() >= 400
+    on_road = shapely.points(s.x[~s.too_far], s.y[~s.too_far])
+    assert shapely.distance(on_road, net.edge_geometry[s.edge[~s.too_far]]).max() < 1e-6
+    d_node = np.hypot(net.x[None, :] - xy[~s.too_far, :1], net.y[None, :] - xy[~s.too_far, 1:])
+    np.testing.assert_array_equal(s.node[~s.too_far], np.argmin(d_node, axis=1))
