@@ -1,0 +1,988 @@
+"""Site selection: where new rest stations (or station upgrades) add the most coverage.
+
+Three models, all on a sparse coverage structure (demand rows x candidate columns; a stored
+entry means "this candidate would serve this demand point under the rule"):
+
+- :func:`solve_mclp` -- maximal covering: at most ``p`` new sites and/or upgrades within a budget,
+  maximising covered demand weight; existing stations are fixed.
+- :func:`solve_lscp` -- set covering: the least cost (fewest sites with unit costs) reaching a
+  target covered share of demand weight, per rule.
+- :func:`solve_pmedian` -- p-median: minimise weighted travel cost to the nearest station
+  (existing or new).
+
+:func:`suggest_sites` builds these structures from a road network, stations, demand, rules and
+candidates (:mod:`geo.candidates`) and returns ranked suggestions with coordinates.
+
+Notation
+--------
+``i`` demand row with weight ``w_i`` (several rules stack their rows: row ``i`` belongs to rule
+``r(i)``); ``j`` candidate; ``N_i`` the candidates serving row ``i``; ``F`` the rows already
+covered by existing stations; ``x_j`` = 1 if candidate ``j`` is chosen; ``y_i`` = covered.
+
+MCLP (weighted rules with weights ``alpha_r``)::
+
+    max   sum_{i not in F} alpha_{r(i)} w_i y_i          (+ the constant covered weight of F)
+    s.t.  y_i <= sum_{j in N_i} x_j                      for every row i
+          sum_{j new} x_j <= p                           (upgrades do not count toward p)
+          sum_j c_j x_j <= B                             (budget: build and upgrade costs)
+          sum_{j new, j in area a} x_j >= k_a            (minimum new sites per admin area)
+          x_j + x_l <= 1                                 (pairs closer than the min spacing)
+          x binary, 0 <= y <= 1
+
+Hierarchical rules solve the rules in priority order, each time adding
+``sum_{i in rule q} w_i y_i >= (best covered weight of q)`` for every earlier rule ``q``.
+With capacities ``u_j`` (in demand-weight units) the assignment form replaces ``y``:
+``z_ij`` = share of row ``i`` served by ``j``, ``sum_j z_ij <= 1``, ``z_ij <= x_j``,
+``sum_i w_i z_ij <= u_j x_j``; maximise ``sum w_i z_ij``.
+
+LSCP (target share ``t``, per rule ``r`` with total weight ``W_r``)::
+
+    min   sum_j c_j x_j                                  (unit costs: number of sites)
+    s.t.  sum_{i in rule r, i not in F} w_i y_i >= t W_r - (weight of rule r in F)   for all r
+          y_i <= sum_{j in N_i} x_j ;  area minimums and spacing as above
+          x binary, 0 <= y <= 1
+
+p-median (``d_ij`` travel cost of stored pairs; ``f_i`` the fallback cost: nearest existing
+station, or ``unreached_cost`` if none)::
+
+    min   sum_i w_i ( sum_{j in N_i} d_ij z_ij + f_i u_i )
+    s.t.  sum_{j in N_i} z_ij + u_i = 1                  for every row i
+          z_ij <= x_j ;  sum_{j new} x_j <= p ;  budget, area minimums and spacing as above
+          x binary, z, u >= 0
+
+Solving
+-------
+Every model is first reduced safely (all reductions keep the optimum): rows already covered or
+not coverable become constants; candidates that cover nothing or can never be afforded are
+dropped (unless an area minimum needs them); rows with identical candidate sets are merged
+(weights added); candidates dominated by another (covers a superset, costs no more, same
+area, not in a spacing conflict) are dropped; rows with a single candidate move their weight
+onto that candidate. Then:
+
+- ``method="greedy"``: greedy (largest weight gained per step, per unit cost under a budget)
+  followed by a swap local search; the bound comes from the Lagrangian dual
+  (smoothed dual minimised by spectral projected gradient for p; subgradient under a budget),
+  whose value at any multipliers is a valid bound, equal to the LP bound at convergence.
+- ``method="exact"``: the reduced model is passed to HiGHS in one call (CSR arrays), warm-started
+  with the greedy + swap solution.
+- ``method="auto"`` (default): greedy + swap, then HiGHS when the reduced model is small enough
+  to solve (or the heuristic is not already proven optimal), else the Lagrangian bound.
+
+Results are deterministic: ties go to the lowest candidate index, HiGHS gets a fixed seed
+(a binding time limit can still stop HiGHS at a different incumbent on a busier machine).
+
+Gap
+---
+``gap = (bound - objective) / bound`` for maximisation and ``(objective - bound) / objective`` for
+minimisation, with ``objective`` the whole covered weight (including demand existing stations
+already cover) -- the figure HiGHS reports for the same model. ``gap_new`` measures the same
+distance relative to the weight gained by the new sites only (stricter).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from geo import _siting_models as _m
+from yizhan import log
+from yizhan.errors import ConfigError
+
+Method = Literal["auto", "exact", "greedy"]
+METHODS: tuple[str, ...] = ("auto", "exact", "greedy")
+
+#: ``method="auto"`` passes a reduced model to HiGHS only up to this many non-zeros; bigger
+#: models get greedy + swap + Lagrangian bound (HiGHS's root LP alone takes minutes there).
+AUTO_MIP_NONZEROS = 250_000
+
+#: Default relative optimality tolerance of the exact solver.
+DEFAULT_REL_GAP = 1e-6
+
+
+@dataclass(frozen=True)
+class SitingResult:
+    """Ranked suggestions and how good they are.
+
+    Attributes
+    ----------
+    table
+        One row per chosen candidate, ranked (rank 1 = most valuable given existing stations):
+        ``rank``, ``candidate`` (column index in the input), ``kind`` (``new``/``upgrade``),
+        ``cost``, ``weight_gained``, ``covered_weight_after``, ``covered_share_after`` and, with
+        several rules, ``weight_gained_<r>`` / ``covered_share_after_<r>`` per rule; for the
+        p-median also ``cost_saved`` and ``mean_cost_after``. :func:`suggest_sites` returns a
+        GeoDataFrame with coordinates and ids instead.
+    chosen
+        Candidate column indices in rank order.
+    objective
+        Covered weight (including existing coverage; alpha-weighted with several rules) for
+        MCLP, total cost of the chosen sites for LSCP, weighted travel cost for p-median.
+    bound
+        Best proven bound on ``objective`` (upper for MCLP, lower for LSCP and p-median).
+    gap
+        Relative distance between objective and bound (0 = proven optimal).
+    gap_new
+        Same distance relative to the new sites' own contribution.
+    solver
+        What produced the solution, e.g. ``"highs-mip"`` or ``"greedy+swap"``.
+    status
+        ``"optimal"`` or ``"feasible"`` (stopped with a gap).
+    seconds
+        Wall time.
+    sizes
+        Model sizes before and after reductions (demand rows, candidates, non-zeros; and the
+        MIP's rows/cols/non-zeros when one was built).
+    model
+        ``"mclp"``, ``"lscp"`` or ``"pmedian"``.
+    covered_after
+        Per rule, a boolean array over that rule's demand rows: covered once the chosen sites
+        exist (existing coverage included). ``None`` for p-median without a cover structure.
+    """
+
+    table: pd.DataFrame
+    chosen: np.ndarray
+    objective: float
+    bound: float
+    gap: float
+    gap_new: float
+    solver: str
+    status: str
+    seconds: float
+    sizes: dict[str, Any] = field(default_factory=dict)
+    model: str = "mclp"
+    covered_after: tuple[np.ndarray, ...] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Return the JSON-ready figures (objective, bound, gap, solver, seconds, sizes)."""
+        return {
+            "model": self.model,
+            "objective": _json_float(self.objective),
+            "bound": _json_float(self.bound),
+            "gap": _json_float(self.gap),
+            "gap_new": _json_float(self.gap_new),
+            "solver": self.solver,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "n_sites": len(self.chosen),
+            "sizes": self.sizes,
+        }
+
+
+#: Alias: the suggestions a union officer reads are a :class:`SitingResult`.
+Suggestions = SitingResult
+
+
+def _json_float(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Input normalisation
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_list(cover: Any) -> list[sp.csr_matrix]:
+    if sp.issparse(cover):
+        return [sp.csr_matrix(cover)]
+    return [sp.csr_matrix(c) for c in cover]
+
+
+def _weights_list(weight: Any, n_rules: int, rows: list[int]) -> list[np.ndarray]:
+    if n_rules == 1 and not (isinstance(weight, (list, tuple)) and len(weight) == 1):
+        out = [np.asarray(weight, np.float64).ravel()]
+    else:
+        out = [np.asarray(w, np.float64).ravel() for w in weight]
+    if len(out) != n_rules:
+        raise ValueError(f"{len(out)} weight arrays for {n_rules} cover matrices")
+    for w, n in zip(out, rows, strict=True):
+        if w.size != n:
+            raise ValueError(f"weight has {w.size} values for {n} demand rows")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError("weights must be finite and >= 0")
+    return out
+
+
+def _fixed_list(fixed: Any, n_rules: int, rows: list[int]) -> list[np.ndarray]:
+    if fixed is None:
+        return [np.zeros(n, bool) for n in rows]
+    if n_rules == 1 and not (isinstance(fixed, (list, tuple)) and len(fixed) == 1):
+        out = [np.asarray(fixed, bool).ravel()]
+    else:
+        out = [np.asarray(f, bool).ravel() for f in fixed]
+    for f, n in zip(out, rows, strict=True):
+        if f.size != n:
+            raise ValueError(f"fixed_covered has {f.size} values for {n} demand rows")
+    return out
+
+
+def _rules(
+    n: int,
+    *,
+    p: int | None,
+    cost: Any,
+    budget: float | None,
+    counts_toward_p: Any,
+    area_of_candidate: Any,
+    min_per_area: int | Mapping[Any, int] | None,
+    conflicts: Any,
+    capacity: Any,
+) -> tuple[_m.Rules, list[str]]:
+    """Return solver rules and the area labels (code -> label), validating user values."""
+    if p is not None and (int(p) != p or p < 0):
+        raise ConfigError(f"站点数 p 须为非负整数：{p!r}。The number of sites p must be a whole number >= 0.")
+    if budget is not None and (not math.isfinite(budget) or budget < 0):
+        raise ConfigError(f"预算须为非负数：{budget!r}。The budget must be a number >= 0.")
+    cost_arr = np.ones(n) if cost is None else np.asarray(cost, np.float64).ravel()
+    if cost_arr.size != n or not np.isfinite(cost_arr).all() or (cost_arr < 0).any():
+        raise ConfigError("候选点费用须为非负数。Candidate costs must be numbers >= 0, one per candidate.")
+    counts = np.ones(n, bool) if counts_toward_p is None else np.asarray(counts_toward_p, bool).ravel()
+    labels: list[str] = []
+    area = np.full(n, -1, np.int64)
+    area_min = np.zeros(0, np.int64)
+    if area_of_candidate is not None:
+        raw = pd.Series(list(area_of_candidate), dtype=object)
+        if len(raw) != n:
+            raise ValueError(f"area_of_candidate has {len(raw)} values for {n} candidates")
+        present = raw.notna() & (raw.astype(str).str.strip() != "")
+        labels = sorted({str(v) for v in raw[present]})
+        code = {lab: k for k, lab in enumerate(labels)}
+        area[present.to_numpy()] = [code[str(v)] for v in raw[present]]
+        area_min = np.zeros(len(labels), np.int64)
+        if min_per_area is not None:
+            if isinstance(min_per_area, Mapping):
+                for lab, k in min_per_area.items():
+                    if str(lab) not in code:
+                        raise ConfigError(
+                            f"区域 {lab!r} 没有任何候选点，无法满足至少 {k} 个新站的要求；请为该区域补充候选点。"
+                            f" Admin area {lab!r} has no candidate site, so it cannot get {k} new"
+                            " site(s); add candidates there or lower the minimum."
+                        )
+                    area_min[code[str(lab)]] = int(k)
+            else:
+                area_min[:] = int(min_per_area)
+    elif min_per_area:
+        raise ConfigError(
+            "设置了每区最少新站数，但候选点没有所属区域；请提供行政区图层（--admin）。"
+            " A minimum per admin area needs the candidates' areas; give the admin layer (--admin)."
+        )
+    if (area_min < 0).any():
+        raise ConfigError("每区最少新站数须 >= 0。The minimum per admin area must be >= 0.")
+    cap = None if capacity is None else np.asarray(capacity, np.float64).ravel()
+    if cap is not None:
+        cap = np.where(np.isnan(cap), np.inf, cap)
+        if cap.size != n or (cap < 0).any():
+            raise ConfigError("候选点容量须为非负数。Candidate capacities must be numbers >= 0.")
+    rules = _m.make_rules(
+        n, p=p, counts=counts, cost=cost_arr, budget=budget, area=area,
+        area_min=area_min, conflicts=conflicts, capacity=cap,
+    )
+    _check_area_feasible(rules, labels)
+    return rules, labels
+
+
+def _check_area_feasible(rules: _m.Rules, labels: list[str]) -> None:
+    if not rules.has_area_min:
+        return
+    sel = (rules.area >= 0) & rules.counts
+    have = np.bincount(rules.area[sel], minlength=rules.area_min.size)
+    short = np.flatnonzero(have < rules.area_min)
+    if short.size:
+        names = ", ".join(f"{labels[a]} ({have[a]}/{rules.area_min[a]})" for a in short)
+        raise ConfigError(
+            f"以下区域的候选点少于每区最少新站数：{names}；请补充候选点或降低 --min-per-area。"
+            f" These admin areas have fewer candidates than the minimum per area: {names};"
+            " add candidates or lower --min-per-area."
+        )
+    if np.isfinite(rules.p) and rules.area_min.sum() > rules.p:
+        raise ConfigError(
+            f"每区最少新站数合计 {int(rules.area_min.sum())} 超过新站总数 p={int(rules.p)}。"
+            f" The minimums per area add up to {int(rules.area_min.sum())}, more than p={int(rules.p)}."
+        )
+
+
+def _infeasible(rules: _m.Rules, what: str) -> ConfigError:
+    return ConfigError(
+        f"约束无法同时满足（{what}）：请放宽每区最少新站数、最小间距或预算。"
+        f" The constraints cannot all be met ({what}); relax the minimum per area, the minimum"
+        " spacing or the budget."
+    )
+
+
+def _stack(
+    covers: list[sp.csr_matrix], weights: list[np.ndarray], fixed: list[np.ndarray]
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
+    """Return stacked cover, (rows x rules) weights, fixed mask and the rule of each row."""
+    n_cols = {c.shape[1] for c in covers}
+    if len(n_cols) != 1:
+        raise ValueError("every cover matrix must have the same candidate columns")
+    a = sp.vstack(covers, format="csr") if len(covers) > 1 else covers[0]
+    rule_of = np.concatenate([np.full(c.shape[0], r) for r, c in enumerate(covers)])
+    w = np.zeros((a.shape[0], len(covers)))
+    w[np.arange(a.shape[0]), rule_of] = np.concatenate(weights)
+    return a, w, np.concatenate(fixed), rule_of
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ConfigError(f"未知求解方式 {method!r}，可选 {METHODS}。Unknown method {method!r}; use {METHODS}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# MCLP
+# ---------------------------------------------------------------------------------------------
+
+
+def solve_mclp(
+    cover: sp.spmatrix | sp.sparray | Sequence[sp.spmatrix | sp.sparray],
+    weight: Any,
+    *,
+    p: int | None,
+    fixed_covered: Any = None,
+    cost: Any = None,
+    budget: float | None = None,
+    counts_toward_p: Any = None,
+    area_of_candidate: Any = None,
+    min_per_area: int | Mapping[Any, int] | None = None,
+    conflicts: Any = None,
+    capacity: Any = None,
+    rule_weights: Sequence[float] | None = None,
+    hierarchical: bool = False,
+    time_limit: float = 60.0,
+    method: Method = "auto",
+    seed: int = 0,
+    rel_gap: float = DEFAULT_REL_GAP,
+) -> SitingResult:
+    """Return the maximal-covering choice of sites (model in the module docstring), ranked.
+
+    Parameters
+    ----------
+    cover
+        Sparse ``demand x candidates`` matrix; a stored entry = the candidate covers the row.
+        A sequence of matrices (same columns) states several rules.
+    weight
+        Demand weight per row (a sequence of arrays with several rules).
+    p
+        Most new sites (candidates with ``counts_toward_p``); ``None`` = no limit (then give a
+        budget).
+    fixed_covered
+        Rows already covered by existing stations (bool per row; sequence with several rules).
+    cost
+        Cost per candidate (build or upgrade); default 1.
+    budget
+        Most total cost of chosen candidates.
+    counts_toward_p
+        Bool per candidate: ``True`` for new sites (count toward ``p`` and area minimums),
+        ``False`` for upgrades of existing stations. Default all ``True``.
+    area_of_candidate
+        Admin area label per candidate (None/empty = none).
+    min_per_area
+        Least new sites per area: one number for every area, or ``{label: k}``.
+    conflicts
+        ``(k, 2)`` candidate index pairs that may not both be chosen (minimum spacing).
+    capacity
+        Demand weight each candidate can serve (NaN/inf = unlimited); uses the assignment form.
+    rule_weights
+        Weight ``alpha_r`` of each rule's covered weight (default 1 each).
+    hierarchical
+        Optimise the rules in order (lexicographically) instead of a weighted sum.
+    time_limit
+        Seconds for the whole solve.
+    method
+        ``"auto"``, ``"exact"`` (HiGHS) or ``"greedy"`` (greedy + swap + Lagrangian bound).
+    seed
+        Seed for HiGHS (results are deterministic for a given seed).
+    rel_gap
+        Relative gap at which the exact solver stops.
+
+    Returns
+    -------
+    SitingResult
+        Ranked table, objective (covered weight incl. existing coverage), bound, gap, sizes.
+
+    Raises
+    ------
+    ConfigError
+        If the constraints cannot all be met or an option is invalid.
+    """
+    _check_method(method)
+    t0 = time.perf_counter()
+    covers = _as_list(cover)
+    rows = [c.shape[0] for c in covers]
+    weights = _weights_list(weight, len(covers), rows)
+    fixed = _fixed_list(fixed_covered, len(covers), rows)
+    a, w, fx, rule_of = _stack(covers, weights, fixed)
+    n = a.shape[1]
+    if p is None and budget is None:
+        raise ConfigError("请给出新站数 p 或预算。Give the number of sites p or a budget.")
+    rules, _labels = _rules(
+        n, p=p, cost=cost, budget=budget, counts_toward_p=counts_toward_p,
+        area_of_candidate=area_of_candidate, min_per_area=min_per_area, conflicts=conflicts,
+        capacity=capacity,
+    )
+    n_rules = len(covers)
+    alpha = np.ones(n_rules) if rule_weights is None else np.asarray(rule_weights, np.float64)
+    if alpha.size != n_rules or (alpha < 0).any():
+        raise ConfigError("规则权重须为非负数，每条规则一个。Give one rule weight >= 0 per rule.")
+    with threadpool_limits(1):
+        red = _m.reduce_cover(a, w, fx, rules)
+        deadline = t0 + time_limit
+        if hierarchical and n_rules > 1:
+            chosen, value, bound, solver, status, mip_size = _hierarchical(
+                red, deadline=deadline, method=method, seed=seed, rel_gap=rel_gap
+            )
+            alpha_rank = _lex_alpha(red)
+        else:
+            chosen, value, bound, solver, status, mip_size = _max_cover(
+                red, alpha, deadline=deadline, method=method, seed=seed, rel_gap=rel_gap
+            )
+            alpha_rank = alpha
+        chosen_orig = red.cols[np.asarray(chosen, np.int64)]
+        problems = rules.violations(chosen_orig)
+        if problems:
+            raise _infeasible(rules, "; ".join(problems[:3]))
+        table, covered = _rank_cover(a, w, fx, rule_of=rule_of, alpha=alpha_rank, chosen=chosen_orig, rules=rules)
+    const = float(red.fixed @ alpha) if not (hierarchical and n_rules > 1) else float(red.fixed[0])
+    objective = value + const
+    full_bound = bound + const
+    sizes = dict(red.sizes)
+    if mip_size:
+        sizes["mip"] = mip_size
+    return SitingResult(
+        table=table,
+        chosen=table["candidate"].to_numpy(np.int64),
+        objective=objective,
+        bound=full_bound,
+        gap=_gap_max(objective, full_bound),
+        gap_new=_gap_max(value, bound),
+        solver=solver,
+        status=status,
+        seconds=time.perf_counter() - t0,
+        sizes=sizes,
+        model="mclp",
+        covered_after=tuple(covered[rule_of == r] for r in range(n_rules)),
+    )
+
+
+def _gap_max(value: float, bound: float) -> float:
+    if not math.isfinite(bound):
+        return math.inf
+    if bound <= 0:
+        return 0.0
+    return max(0.0, (bound - value) / abs(bound))
+
+
+def _gap_min(value: float, bound: float) -> float:
+    if not math.isfinite(bound):
+        return math.inf
+    if value <= 0:
+        return 0.0
+    return max(0.0, (value - bound) / abs(value))
+
+
+def _lex_alpha(red: _m.CoverReduction) -> np.ndarray:
+    """Return weights that order rules lexicographically (each outweighs all later ones)."""
+    totals = red.weights.sum(axis=0)
+    alpha = np.ones(totals.size)
+    for r in range(totals.size - 2, -1, -1):
+        alpha[r] = alpha[r + 1] * (totals[r + 1] + 1.0)
+    return alpha
+
+
+def _max_cover(
+    red: _m.CoverReduction,
+    alpha: np.ndarray,
+    *,
+    deadline: float,
+    method: str,
+    seed: int,
+    rel_gap: float,
+    floors: dict[int, float] | None = None,
+) -> tuple[list[int], float, float, str, str, dict[str, int] | None]:
+    """Solve the reduced MCLP; return (chosen reduced columns, value, bound, solver, status, MIP size)."""
+    a = red.cover
+    at = a.T.tocsr()
+    w = red.weights @ alpha
+    rules = red.rules
+    capacity = rules.has_capacity
+    if a.shape[1] == 0:
+        return [], 0.0, 0.0, "trivial", "optimal", None
+    solver_parts = ["greedy"]
+    chosen: list[int] = []
+    value = -math.inf
+    if not floors:
+        order, residual, feasible = _m.greedy_cover(a, at, w, rules, deadline=deadline)
+        if feasible:
+            if not capacity:
+                order = _m.swap_cover(a, at, w, rules, order, deadline=deadline)
+                solver_parts.append("swap")
+                value = _m.covered_value(a, w, order)
+            else:
+                value = float(w.sum() - residual.sum())
+            chosen = order
+    bound = float(w.sum())
+    mip_size = None
+    small = a.nnz + a.shape[0] <= AUTO_MIP_NONZEROS
+    run_mip = method == "exact" or (method == "auto" and (small or capacity or floors))
+    if method == "greedy" and floors:
+        run_mip = False
+    if not run_mip and not capacity and chosen:
+        if not np.isfinite(rules.budget):
+            lag = _m.smooth_dual_cover(a, at, w, rules, lower=value, deadline=deadline)
+        else:
+            lag = _m.lagrangian_cover(a, at, w, rules, lower=value, deadline=deadline)
+        bound = min(bound, lag.bound)
+        solver_parts.append("lagrangian-bound")
+    if run_mip:
+        build = _m.capacity_model if capacity else _m.cover_model
+        model, nx = build(red, alpha=alpha, floors=floors)
+        mip_size = model.size
+        start = _m.cover_start(red, np.asarray(chosen, np.int64), capacity=capacity) if chosen else None
+        remaining = max(deadline - time.perf_counter(), 1.0)
+        res = _m.solve_mip(model, time_limit=remaining, seed=seed, rel_gap=rel_gap, start=start)
+        if res.values is not None:
+            x = np.flatnonzero(res.values[:nx] > 0.5)
+            mip_value = float(res.objective)
+            if mip_value >= value - 1e-9 * max(1.0, abs(value)) or not chosen:
+                chosen, value = [int(j) for j in x], mip_value
+                solver_parts = ["highs-mip"]
+            else:
+                solver_parts.append("highs-mip")
+        elif not chosen:
+            raise _infeasible(rules, res.status)
+        if math.isfinite(res.bound):
+            bound = min(bound, res.bound)
+        if res.status == "Optimal":
+            bound = min(bound, max(value, res.objective))
+    if not chosen and value == -math.inf:
+        raise _infeasible(rules, "greedy found no feasible choice")
+    bound = max(bound, value)
+    status = "optimal" if bound - value <= max(rel_gap * abs(bound), 1e-7) else "feasible"
+    return chosen, value, bound, "+".join(solver_parts), status, mip_size
+
+
+def _hierarchical(
+    red: _m.CoverReduction, *, deadline: float, method: str, seed: int, rel_gap: float
+) -> tuple[list[int], float, float, str, str, dict[str, int] | None]:
+    """Solve rules lexicographically; value/bound refer to the first rule."""
+    n_rules = red.weights.shape[1]
+    if method == "greedy":
+        alpha = _lex_alpha(red)
+        chosen, _v, _b, solver, _s, size = _max_cover(
+            red, alpha, deadline=deadline, method="greedy", seed=seed, rel_gap=rel_gap
+        )
+        first = _m.covered_value(red.cover, red.weights[:, 0], chosen)
+        e0 = np.zeros(n_rules)
+        e0[0] = 1.0
+        lag = _m.smooth_dual_cover(
+            red.cover, red.cover.T.tocsr(), red.weights[:, 0], red.rules, lower=first, deadline=deadline
+        ) if not np.isfinite(red.rules.budget) else _m.lagrangian_cover(
+            red.cover, red.cover.T.tocsr(), red.weights[:, 0], red.rules, lower=first, deadline=deadline
+        )
+        bound = max(first, lag.bound)
+        status = "optimal" if bound - first <= rel_gap * abs(bound) else "feasible"
+        return chosen, first, bound, solver + "(lexicographic)", status, size
+    floors: dict[int, float] = {}
+    first_value = first_bound = 0.0
+    chosen: list[int] = []
+    statuses = []
+    size = None
+    start_time = time.perf_counter()
+    for r in range(n_rules):
+        share = (deadline - time.perf_counter()) / (n_rules - r)
+        stage_deadline = time.perf_counter() + max(share, 1.0)
+        alpha = np.zeros(n_rules)
+        alpha[r] = 1.0
+        chosen, value, bound, _solver, status, size = _max_cover(
+            red, alpha, deadline=stage_deadline, method="exact", seed=seed, rel_gap=rel_gap,
+            floors=dict(floors),
+        )
+        statuses.append(status)
+        if r == 0:
+            first_value, first_bound = value, bound
+        achieved = _m.covered_value(red.cover, red.weights[:, r], chosen)
+        floors[r] = achieved - 1e-7 * max(1.0, achieved)
+    del start_time
+    status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
+    return chosen, first_value, first_bound, "highs-mip(lexicographic)", status, size
+
+
+def _rank_cover(
+    a: sp.csr_matrix,
+    w: np.ndarray,
+    fixed: np.ndarray,
+    *,
+    rule_of: np.ndarray,
+    alpha: np.ndarray,
+    chosen: np.ndarray,
+    rules: _m.Rules,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the ranked table of ``chosen`` (greedy by marginal gain) and rows covered after."""
+    a = _m.structure(a)
+    n_rules = w.shape[1]
+    combined = w @ alpha
+    sub = a[:, chosen]
+    live = ~fixed
+    sub_rules = rules.take(chosen)
+    plain = _m.make_rules(len(chosen), capacity=sub_rules.capacity)
+    trace: list[tuple[np.ndarray, np.ndarray]] = []
+    order, _res, _ok = _m.greedy_cover(
+        sub, sub.T.tocsr(), combined * live, plain, deadline=math.inf, stop_at_zero=False,
+        trace=trace,
+    )
+    totals = w.sum(axis=0)
+    covered_w = w[fixed].sum(axis=0)
+    total_combined = float(totals @ alpha)
+    covered_combined = float(covered_w @ alpha)
+    records = []
+    for rank, (k, (rows, take)) in enumerate(zip(order, trace, strict=True), start=1):
+        share_rows = np.where(combined[rows] > 0, take / np.where(combined[rows] > 0, combined[rows], 1.0), 0.0)
+        gained_r = np.array([float((share_rows * w[rows, r]).sum()) for r in range(n_rules)])
+        covered_w = covered_w + gained_r
+        gain = float(take.sum())
+        covered_combined += gain
+        rec: dict[str, Any] = {
+            "rank": rank,
+            "candidate": int(chosen[k]),
+            "kind": "new" if rules.counts[chosen[k]] else "upgrade",
+            "cost": float(rules.cost[chosen[k]]),
+            "weight_gained": gain,
+            "covered_weight_after": covered_combined,
+            "covered_share_after": covered_combined / total_combined if total_combined > 0 else math.nan,
+        }
+        if n_rules > 1:
+            for r in range(n_rules):
+                rec[f"weight_gained_{r}"] = gained_r[r]
+                rec[f"covered_share_after_{r}"] = covered_w[r] / totals[r] if totals[r] > 0 else math.nan
+        records.append(rec)
+    cols = ["rank", "candidate", "kind", "cost", "weight_gained", "covered_weight_after", "covered_share_after"]
+    table = pd.DataFrame(records, columns=cols if n_rules == 1 else None)
+    if table.empty:
+        table = pd.DataFrame({c: pd.Series(dtype=object if c == "kind" else float) for c in cols})
+    sel = np.zeros(a.shape[1])
+    sel[chosen] = 1.0
+    covered = fixed | ((a @ sel) > 0)
+    return table, covered
+
+
+# ---------------------------------------------------------------------------------------------
+# LSCP
+# ---------------------------------------------------------------------------------------------
+
+
+def solve_lscp(
+    cover: sp.spmatrix | sp.sparray | Sequence[sp.spmatrix | sp.sparray],
+    weight: Any,
+    *,
+    target: float | Sequence[float],
+    fixed_covered: Any = None,
+    cost: Any = None,
+    counts_toward_p: Any = None,
+    area_of_candidate: Any = None,
+    min_per_area: int | Mapping[Any, int] | None = None,
+    conflicts: Any = None,
+    time_limit: float = 60.0,
+    method: Method = "auto",
+    seed: int = 0,
+    rel_gap: float = DEFAULT_REL_GAP,
+) -> SitingResult:
+    """Return the least-cost choice of sites reaching a target covered share, ranked.
+
+    Parameters
+    ----------
+    cover, weight, fixed_covered
+        As for :func:`solve_mclp` (one matrix per rule).
+    target
+        Covered share of total demand weight to reach, in (0, 1], per rule or one for all.
+        Existing coverage counts toward it.
+    cost
+        Cost per candidate; default 1 (= the fewest sites).
+    counts_toward_p, area_of_candidate, min_per_area, conflicts
+        As for :func:`solve_mclp`.
+    time_limit, method, seed, rel_gap
+        As for :func:`solve_mclp`.
+
+    Returns
+    -------
+    SitingResult
+        ``objective`` = total cost of the chosen sites (number of sites with unit costs).
+
+    Raises
+    ------
+    ConfigError
+        If the target cannot be reached even with every candidate, or constraints conflict.
+    """
+    _check_method(method)
+    t0 = time.perf_counter()
+    covers = _as_list(cover)
+    rows = [c.shape[0] for c in covers]
+    weights = _weights_list(weight, len(covers), rows)
+    fixed = _fixed_list(fixed_covered, len(covers), rows)
+    a, w, fx, rule_of = _stack(covers, weights, fixed)
+    n = a.shape[1]
+    n_rules = len(covers)
+    targets = np.broadcast_to(np.asarray(target, np.float64), (n_rules,)).copy()
+    if ((targets <= 0) | (targets > 1)).any():
+        raise ConfigError(f"目标覆盖率须在 0 到 100% 之间：{target!r}。The target share must be in (0, 100%].")
+    rules, _labels = _rules(
+        n, p=None, cost=cost, budget=None, counts_toward_p=counts_toward_p,
+        area_of_candidate=area_of_candidate, min_per_area=min_per_area, conflicts=conflicts,
+        capacity=None,
+    )
+    with threadpool_limits(1):
+        red = _m.reduce_cover(a, w, fx, rules)
+        need = targets * red.total - red.fixed - 1e-9 * np.maximum(red.total, 1.0)
+        reachable = red.fixed + red.weights.sum(axis=0)
+        short = np.flatnonzero((need > 0) & (red.weights.sum(axis=0) < need))
+        if short.size:
+            r = int(short[0])
+            best = reachable[r] / red.total[r] if red.total[r] > 0 else 0.0
+            raise ConfigError(
+                f"目标覆盖率 {targets[r]:.1%} 无法达到：即使建设全部候选点，规则 {r + 1} 也只能覆盖"
+                f" {best:.1%}；请降低目标或增加候选点。 The target share {targets[r]:.1%} cannot be"
+                f" reached: even every candidate covers only {best:.1%} under rule {r + 1};"
+                " lower the target or add candidates."
+            )
+        need = np.maximum(need, 0.0)
+        chosen, value, bound, solver, status, size = _min_cover(
+            red, need, deadline=t0 + time_limit, method=method, seed=seed, rel_gap=rel_gap
+        )
+        chosen_orig = red.cols[np.asarray(chosen, np.int64)]
+        problems = rules.violations(chosen_orig)
+        if problems:
+            raise _infeasible(rules, "; ".join(problems[:3]))
+        table, covered = _rank_cover(a, w, fx, rule_of=rule_of, alpha=np.ones(n_rules), chosen=chosen_orig, rules=rules)
+    sizes = dict(red.sizes)
+    if size:
+        sizes["mip"] = size
+    return SitingResult(
+        table=table, chosen=table["candidate"].to_numpy(np.int64), objective=value, bound=bound,
+        gap=_gap_min(value, bound), gap_new=_gap_min(value, bound), solver=solver, status=status,
+        seconds=time.perf_counter() - t0, sizes=sizes, model="lscp",
+        covered_after=tuple(covered[rule_of == r] for r in range(n_rules)),
+    )
+
+
+def _min_cover(
+    red: _m.CoverReduction, need: np.ndarray, *, deadline: float, method: str, seed: int, rel_gap: float
+) -> tuple[list[int], float, float, str, str, dict[str, int] | None]:
+    a = red.cover
+    rules = red.rules
+    if (need <= 0).all() and not rules.has_area_min:
+        return [], 0.0, 0.0, "trivial", "optimal", None
+    at = a.T.tocsr()
+    order, ok = _m.greedy_lscp(a, at, red.weights, need, rules, deadline=deadline)
+    chosen = order if ok else []
+    value = float(rules.cost[chosen].sum()) if ok else math.inf
+    solver = "greedy"
+    bound = _m.lscp_lower_bound(at, red.weights, need, rules)
+    integral = bool(np.allclose(rules.cost, np.round(rules.cost)))
+    size = None
+    small = a.nnz + a.shape[0] <= AUTO_MIP_NONZEROS
+    if method == "exact" or (method == "auto" and (small or not ok)):
+        floors = {r: float(need[r]) for r in range(need.size) if need[r] > 0}
+        model, nx = _m.cover_model(red, alpha=None, floors=floors, minimize_cost=True)
+        size = model.size
+        start = _m.cover_start(red, np.asarray(chosen, np.int64), capacity=False) if ok else None
+        res = _m.solve_mip(model, time_limit=max(deadline - time.perf_counter(), 1.0), seed=seed,
+                           rel_gap=rel_gap, start=start)
+        if res.values is not None and res.objective <= value + 1e-9:
+            chosen = [int(j) for j in np.flatnonzero(res.values[:nx] > 0.5)]
+            value = float(rules.cost[chosen].sum())
+            solver = "highs-mip"
+        if math.isfinite(res.bound):
+            bound = max(bound, res.bound)
+        if res.status == "Infeasible" or (res.values is None and not ok):
+            raise _infeasible(rules, res.status)
+    if not math.isfinite(value):
+        raise _infeasible(rules, "greedy found no feasible choice")
+    if integral:
+        bound = math.ceil(bound - 1e-6)
+    bound = min(bound, value)
+    status = "optimal" if value - bound <= max(rel_gap * abs(value), 1e-7) else "feasible"
+    return chosen, value, bound, solver, status, size
+
+
+# ---------------------------------------------------------------------------------------------
+# p-median
+# ---------------------------------------------------------------------------------------------
+
+
+def solve_pmedian(
+    cost_matrix: sp.spmatrix | sp.sparray,
+    weight: Any,
+    *,
+    p: int | None,
+    fixed_cost: Any = None,
+    unreached_cost: float | None = None,
+    cost: Any = None,
+    budget: float | None = None,
+    counts_toward_p: Any = None,
+    area_of_candidate: Any = None,
+    min_per_area: int | Mapping[Any, int] | None = None,
+    conflicts: Any = None,
+    time_limit: float = 60.0,
+    method: Method = "auto",
+    seed: int = 0,
+    rel_gap: float = DEFAULT_REL_GAP,
+) -> SitingResult:
+    """Return the p-median choice of sites (weighted travel cost to the nearest station), ranked.
+
+    Parameters
+    ----------
+    cost_matrix
+        Sparse ``demand x candidates`` travel costs; stored entries are the reachable pairs
+        (explicit zeros are kept and mean cost 0).
+    weight
+        Demand weight per row.
+    p
+        Most new sites; ``None`` = no limit (give a budget).
+    fixed_cost
+        Per row, travel cost to the nearest existing station (``inf`` = none reachable).
+    unreached_cost
+        Cost charged to a row with no open station or existing one in reach; default the
+        largest stored cost (i.e. "at least the cutoff").
+    cost, budget, counts_toward_p, area_of_candidate, min_per_area, conflicts
+        As for :func:`solve_mclp`.
+    time_limit, method, seed, rel_gap
+        As for :func:`solve_mclp`.
+
+    Returns
+    -------
+    SitingResult
+        ``objective`` = total weighted travel cost; the table adds ``cost_saved`` and
+        ``mean_cost_after`` per rank, and ``weight_gained``/``covered_share_after`` count rows
+        that get a stored pair (are within reach) of an open site.
+    """
+    _check_method(method)
+    t0 = time.perf_counter()
+    c = sp.csr_matrix(cost_matrix, copy=True)
+    c.sum_duplicates()
+    n_rows, n = c.shape
+    w = _weights_list(weight, 1, [n_rows])[0]
+    if p is None and budget is None:
+        raise ConfigError("请给出新站数 p 或预算。Give the number of sites p or a budget.")
+    if c.nnz and (not np.isfinite(c.data).all() or (c.data < 0).any()):
+        raise ValueError("stored costs must be finite and >= 0")
+    unreached = float(c.data.max()) if unreached_cost is None and c.nnz else float(unreached_cost or 0.0)
+    fc = np.full(n_rows, np.inf) if fixed_cost is None else np.asarray(fixed_cost, np.float64).ravel()
+    fallback = np.where(np.isfinite(fc), fc, unreached)
+    rules, _labels = _rules(
+        n, p=p, cost=cost, budget=budget, counts_toward_p=counts_toward_p,
+        area_of_candidate=area_of_candidate, min_per_area=min_per_area, conflicts=conflicts,
+        capacity=None,
+    )
+    with threadpool_limits(1):
+        red = _m.reduce_median(c, w, fallback, rules)
+        deadline = t0 + time_limit
+        solver = ["greedy"]
+        order, ok = _m.greedy_median(red, deadline=deadline)
+        chosen = order if ok else []
+        if ok:
+            chosen = _m.swap_median(red, order, deadline=deadline)
+            solver.append("swap")
+        value = _m.median_value(red, chosen) if ok else math.inf
+        bound = red.constant + float((red.weights * np.minimum(red.fallback, _row_min(red.cost))).sum())
+        size = None
+        small = red.cost.nnz * 2 + red.cost.shape[0] <= AUTO_MIP_NONZEROS
+        if method == "exact" or (method == "auto" and (small or not ok)):
+            model, nx = _m.median_model(red)
+            size = model.size
+            start = _m.median_start(red, np.asarray(chosen, np.int64)) if ok else None
+            res = _m.solve_mip(model, time_limit=max(deadline - time.perf_counter(), 1.0), seed=seed,
+                               rel_gap=rel_gap, start=start)
+            if res.values is not None:
+                x = [int(j) for j in np.flatnonzero(res.values[:nx] > 0.5)]
+                v = _m.median_value(red, x)
+                if v <= value + 1e-9 * max(1.0, abs(value)):
+                    chosen, value, solver = x, v, ["highs-mip"]
+            elif not ok:
+                raise _infeasible(rules, res.status)
+            if math.isfinite(res.bound):
+                bound = max(bound, res.bound + red.constant)
+        else:
+            bound = max(bound, _m.lagrangian_median(red, upper=value, deadline=deadline))
+            solver.append("lagrangian-bound")
+        if not math.isfinite(value):
+            raise _infeasible(rules, "no feasible choice")
+        bound = min(bound, value)
+        chosen_orig = red.cols[np.asarray(chosen, np.int64)]
+        problems = rules.violations(chosen_orig)
+        if problems:
+            raise _infeasible(rules, "; ".join(problems[:3]))
+        table, covered = _rank_median(c, w, fallback=fallback, fixed_cost=fc, chosen=chosen_orig, rules=rules)
+    start_value = float(w @ fallback)
+    status = "optimal" if value - bound <= max(rel_gap * abs(value), 1e-7) else "feasible"
+    return SitingResult(
+        table=table, chosen=table["candidate"].to_numpy(np.int64), objective=value, bound=bound,
+        gap=_gap_min(value, bound),
+        gap_new=_gap_max(start_value - value, start_value - bound),
+        solver="+".join(solver), status=status, seconds=time.perf_counter() - t0,
+        sizes={**red.sizes, **({"mip": size} if size else {})}, model="pmedian",
+        covered_after=(covered,),
+    )
+
+
+def _row_min(c: sp.csr_matrix) -> np.ndarray:
+    """Return the smallest stored value per row (inf for empty rows)."""
+    out = np.full(c.shape[0], np.inf)
+    rows = np.repeat(np.arange(c.shape[0]), np.diff(c.indptr))
+    np.minimum.at(out, rows, c.data)
+    return out
+
+
+def _rank_median(
+    c: sp.csr_matrix, w: np.ndarray, *, fallback: np.ndarray, fixed_cost: np.ndarray,
+    chosen: np.ndarray, rules: _m.Rules,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Return the ranked p-median table (greedy by cost saved) and rows within reach after."""
+    sub = c[:, chosen].tocsc()
+    cur = fallback.copy()
+    reached = np.isfinite(fixed_cost)
+    total_w = float(w.sum())
+    covered_w = float(w[reached].sum())
+    left = list(range(len(chosen)))
+    records = []
+    for rank in range(1, len(chosen) + 1):
+        best_k, best_save = left[0], -1.0
+        for k in left:  # loop over chosen sites only (p of them)
+            lo, hi = sub.indptr[k], sub.indptr[k + 1]
+            rows, d = sub.indices[lo:hi], sub.data[lo:hi]
+            save = float((w[rows] * np.maximum(0.0, cur[rows] - d)).sum())
+            if save > best_save + 1e-12:
+                best_k, best_save = k, save
+        lo, hi = sub.indptr[best_k], sub.indptr[best_k + 1]
+        rows, d = sub.indices[lo:hi], sub.data[lo:hi]
+        new_reach = rows[~reached[rows]]
+        gained = float(w[new_reach].sum())
+        reached[rows] = True
+        covered_w += gained
+        cur[rows] = np.minimum(cur[rows], d)
+        left.remove(best_k)
+        j = int(chosen[best_k])
+        records.append({
+            "rank": rank, "candidate": j, "kind": "new" if rules.counts[j] else "upgrade",
+            "cost": float(rules.cost[j]), "cost_saved": best_save,
+            "mean_cost_after": float(w @ cur) / total_w if total_w > 0 else math.nan,
+            "weight_gained": gained, "covered_weight_after": covered_w,
+            "covered_share_after": covered_w / total_w if total_w > 0 else math.nan,
+        })
+    cols = ["rank", "candidate", "kind", "cost", "cost_saved", "mean_cost_after", "weight_gained",
+            "covered_weight_after", "covered_share_after"]
+    table = pd.DataFrame(records, columns=cols)
+    return table, reached
+
+
+def log_result(result: SitingResult) -> None:
+    """Log a one-line bilingual summary of a solve (objective, bound, gap, solver, time)."""
+    log.info(
+        f"选址 siting ({result.model}): 目标值 objective {result.objective:,.2f}，界 bound"
+        f" {result.bound:,.2f}，差距 gap {result.gap:.3%}，{result.solver}，{result.seconds:.1f} s"
+    )
