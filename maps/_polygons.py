@@ -1,0 +1,71 @@
+"""The one polygon overlay behind service areas, hotspots, gaps and admin areas."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import folium
+import geopandas as gpd
+
+from maps._geometry import bounds_of, polygon_payload, simplify_polygons
+from maps._runtime import Overlay, add_overlay, check_color, record_bounds
+
+DEFAULT_TOLERANCE_M = 8.0
+"""Polygon simplification tolerance in metres: invisible at street zoom, much smaller files."""
+
+
+def polygon_overlay(
+    m: folium.Map,
+    gdf: gpd.GeoDataFrame,
+    *,
+    name: str,
+    labels: Sequence[str],
+    rows: Sequence[Sequence[str]] | None,
+    field_labels: Sequence[str],
+    color_index: Sequence[int],
+    palette: Sequence[str],
+    subtitles: Sequence[str] | None = None,
+    fill_opacity: float = 0.3,
+    weight: float = 1.5,
+    opacity: float = 0.9,
+    dash: str | None = None,
+    interactive: bool = True,
+    show: bool = True,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+) -> Overlay | None:
+    """Add one overlay of polygons (EPSG:4326 frame, rows aligned with ``labels``) to ``m``.
+
+    ``labels`` are tooltips and popup titles, ``rows`` the popup values under ``field_labels``,
+    ``color_index`` picks each polygon's colour from ``palette``. Rows that are not polygons or
+    vanish when simplified are dropped. Returns the overlay, or ``None`` if nothing was left.
+    """
+    gdf = gdf.reset_index(drop=True).assign(
+        _label=list(labels), _color=list(color_index),
+        _row=list(rows) if rows is not None else [[] for _ in range(len(gdf))],
+        _sub=list(subtitles) if subtitles is not None else [""] * len(gdf),
+    )
+    gdf = simplify_polygons(gdf, tolerance_m=tolerance_m)
+    if gdf.empty:
+        return None
+    payload = {
+        "geom": polygon_payload(gdf.geometry),
+        "label": gdf["_label"].tolist(),
+        "color": [int(c) for c in gdf["_color"]],
+        "rows": [list(r) for r in gdf["_row"]],
+    }
+    if subtitles is not None:
+        payload["subtitle"] = gdf["_sub"].tolist()
+    options = {
+        "palette": [check_color(c) for c in palette],
+        "fill_opacity": fill_opacity,
+        "weight": weight,
+        "opacity": opacity,
+        "dash": dash,
+        "interactive": interactive,
+        "field_labels": list(field_labels) if rows is not None else [],
+    }
+    overlay = add_overlay(
+        m, Overlay(name=name, kind="polygons", payload=payload, options=options, show=show)
+    )
+    record_bounds(m, bounds_of(gdf))
+    return overlay

@@ -1,0 +1,101 @@
+"""Service areas (isochrones) layer: one semi-transparent overlay per coverage rule."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import shapely
+
+from maps._geometry import fmt_number, text_column, to_wgs84
+from maps._labels import RULE_PALETTE
+from maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from maps._runtime import LegendItem, LegendSection, add_legend_section
+
+_FIELDS = ("规则 Rule", "时间/距离上限 Cutoff", "站点数 Stations", "面积 Area (km²)")
+_STATION_FIELDS = ("站点 Station", "规则 Rule", "时间/距离上限 Cutoff")
+
+
+def _cutoff_text(value: object) -> str:
+    """Return a cutoff for display (numbers formatted, text as given)."""
+    if isinstance(value, int | float):
+        return fmt_number(value)
+    return "" if value is None else str(value)
+
+
+def add_service_areas(
+    m: folium.Map,
+    service_areas: gpd.GeoDataFrame,
+    *,
+    dissolve: bool = True,
+    fill_opacity: float = 0.25,
+    show: bool = True,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+) -> folium.Map:
+    """Return ``m`` with one service-area overlay per rule.
+
+    Parameters
+    ----------
+    m
+        A map from :func:`maps.new_map` or :func:`maps.build_map`.
+    service_areas
+        EPSG:4326 polygons with ``station_id``, ``rule`` and ``cutoff`` columns (one row per
+        station and rule).
+    dissolve
+        Merge each rule's polygons into one area (default): overlapping semi-transparent
+        isochrones of thousands of stations would otherwise darken into noise and bloat the
+        file. ``False`` draws one polygon per station, with the station in its tooltip.
+    fill_opacity
+        Fill opacity of the areas (0..1).
+    show
+        Whether the overlays are on when the page opens.
+    tolerance_m
+        Simplification tolerance in metres.
+
+    Returns
+    -------
+    folium.Map
+        ``m`` itself.
+    """
+    areas = to_wgs84(service_areas)
+    if areas.empty:
+        return m
+    areas = areas.assign(
+        _rule=text_column(areas, "rule"),
+        _cutoff=[_cutoff_text(v) for v in areas["cutoff"]] if "cutoff" in areas.columns
+        else [""] * len(areas),
+        _station=text_column(areas, "station_id"),
+    )
+    rules = sorted(set(areas["_rule"]))
+    items = []
+    for i, rule in enumerate(rules):
+        color = i % len(RULE_PALETTE)
+        part = areas[areas["_rule"] == rule]
+        cutoffs = "、".join(sorted(set(part["_cutoff"]) - {""}))
+        label = f"服务范围 Service area · {rule or '—'}" + (f"（{cutoffs}）" if cutoffs else "")
+        if dissolve:
+            merged = shapely.union_all(shapely.make_valid(part.geometry.to_numpy()))
+            frame = gpd.GeoDataFrame(geometry=[merged], crs=4326)
+            area_km2 = float(frame.to_crs(frame.estimate_utm_crs()).area.iloc[0]) / 1e6
+            rows = [[rule, cutoffs, fmt_number(part["_station"].nunique()), f"{area_km2:.2f}"]]
+            overlay = polygon_overlay(
+                m, frame, name=label, labels=[label], rows=rows, field_labels=_FIELDS,
+                color_index=[color], palette=RULE_PALETTE, fill_opacity=fill_opacity,
+                weight=1.0, show=show, tolerance_m=tolerance_m,
+            )
+        else:
+            overlay = polygon_overlay(
+                m, part, name=label,
+                labels=[f"{s} · {rule}" for s in part["_station"]],
+                rows=[[s, rule, c] for s, c in zip(part["_station"], part["_cutoff"], strict=True)],
+                field_labels=_STATION_FIELDS, color_index=[color] * len(part),
+                palette=RULE_PALETTE, fill_opacity=fill_opacity, weight=0.8, show=show,
+                tolerance_m=tolerance_m,
+            )
+        if overlay is not None:
+            items.append(LegendItem(label, "fill", RULE_PALETTE[color]))
+    if items:
+        add_legend_section(m, LegendSection(
+            "服务范围 Service areas", tuple(items),
+            "沿路网可达范围（半透明） reachable along the road network (semi-transparent)",
+        ))
+    return m
