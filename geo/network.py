@@ -354,11 +354,12 @@ class RoadNetwork:
             cost = self.edge_cost(weight)
             n = self.n_nodes
             keep = np.flatnonzero(self.edge_u != self.edge_v)
-            order = keep[np.lexsort((keep, cost[keep], self.edge_v[keep], self.edge_u[keep]))]
-            u, v = self.edge_u[order], self.edge_v[order]
+            pair = self.edge_u[keep].astype(np.int64) * n + self.edge_v[keep]
+            order = np.lexsort((cost[keep], pair))  # stable: ties keep the lower edge index
+            pair = pair[order]
             first = np.ones(len(order), dtype=bool)
-            first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-            chosen = order[first]
+            first[1:] = pair[1:] != pair[:-1]
+            chosen = keep[order[first]]
             indptr = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.bincount(self.edge_u[chosen], minlength=n), out=indptr[1:])
             mat = sp.csr_matrix(
@@ -1306,8 +1307,10 @@ def _clip_pbf(path: Path, out_xml: Path, polygon: BaseGeometry | None) -> None:
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for obj in processor:
-            if obj.is_node():
-                node_tags[obj.id] = {t.k: t.v for t in obj.tags}
+            if obj.is_node():  # highway-tagged nodes (signals, crossings) in the area
+                loc = obj.location
+                if loc.valid() and west <= loc.lon <= east and south <= loc.lat <= north:
+                    node_tags[obj.id] = {t.k: t.v for t in obj.tags}
                 continue
             if not obj.is_way():
                 continue

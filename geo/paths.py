@@ -186,10 +186,11 @@ class _Grid:
     ny: int
     ptr: np.ndarray    # offsets of each cell's entries (cell = cx * ny + cy)
     items: np.ndarray  # segment index of each entry, entries grouped by cell
-    ex0: np.ndarray    # the entries' segment coordinates, stored by cell for locality
-    ey0: np.ndarray
-    ex1: np.ndarray
-    ey1: np.ndarray
+    ex0: np.ndarray    # the entries' segment start, direction and 1/length^2 (0 for points),
+    ey0: np.ndarray    # stored by cell for locality
+    edx: np.ndarray
+    edy: np.ndarray
+    einv: np.ndarray
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # lazy KD tree
 
     @classmethod
@@ -225,9 +226,12 @@ class _Grid:
         ptr = np.zeros(nx_ * ny_ + 1, dtype=np.int64)
         np.cumsum(np.bincount(cid, minlength=nx_ * ny_), out=ptr[1:])
         items = seg[order]
+        dx, dy = x1[items] - x0[items], y1[items] - y0[items]
+        den = dx * dx + dy * dy
+        inv = np.divide(1.0, den, out=np.zeros_like(den), where=den > 0)
         return cls(x0=x0, y0=y0, x1=x1, y1=y1, cell=cell, ox=ox, oy=oy, nx=nx_, ny=ny_,
-                   ptr=ptr, items=items, ex0=x0[items], ey0=y0[items], ex1=x1[items],
-                   ey1=y1[items])
+                   ptr=ptr, items=items, ex0=x0[items], ey0=y0[items], edx=dx, edy=dy,
+                   einv=inv)
 
     def nearest(self, px: np.ndarray, py: np.ndarray, bound: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -366,12 +370,22 @@ class _Grid:
             return
         entry = np.arange(total) + np.repeat(start - (np.cumsum(count) - count), count)
         owner = np.repeat(rows, per_row)
-        x0, y0 = self.ex0[entry], self.ey0[entry]
-        dx, dy = self.ex1[entry] - x0, self.ey1[entry] - y0
-        qx, qy = px[owner] - x0, py[owner] - y0
-        den = dx * dx + dy * dy
-        t = np.clip((qx * dx + qy * dy) / np.where(den > 0, den, 1.0), 0.0, 1.0)
-        d = np.hypot(qx - t * dx, qy - t * dy)
+        dx, dy = self.edx[entry], self.edy[entry]
+        qx = px[owner]
+        qx -= self.ex0[entry]
+        qy = py[owner]
+        qy -= self.ey0[entry]
+        t = qx * dx
+        t += qy * dy
+        t *= self.einv[entry]
+        np.maximum(t, 0.0, out=t)
+        np.minimum(t, 1.0, out=t)
+        qx -= t * dx
+        qy -= t * dy
+        qx *= qx
+        qy *= qy
+        d = qx
+        d += qy  # squared distances
         # first minimum per row (the candidates of a row are contiguous)
         has = per_row > 0
         starts = (np.cumsum(per_row) - per_row)[has]
@@ -382,9 +396,10 @@ class _Grid:
         first[1:] = owner[pos][1:] != owner[pos][:-1]
         pick = pos[first]
         who = owner[pick]
-        better = d[pick] < dist[who]
+        found = np.sqrt(d[pick])
+        better = found < dist[who]
         who, pick = who[better], pick[better]
-        item[who], dist[who], tpar[who] = self.items[entry[pick]], d[pick], t[pick]
+        item[who], dist[who], tpar[who] = self.items[entry[pick]], found[better], t[pick]
 
 
 _GRID_MAX_RING = 16

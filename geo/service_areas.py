@@ -36,6 +36,7 @@ def service_areas(
     id_column: str | None = None,
     include_access: bool = True,
     batch: int = 64,
+    rule: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Return one service-area polygon per facility and cutoff.
 
@@ -59,13 +60,17 @@ def service_areas(
         Spend the facility's off-network leg from the budget first (and draw it).
     batch
         Facilities per Dijkstra run (memory about ``batch x n_nodes`` floats).
+    rule
+        Coverage rule name to put in a ``rule`` column (as :func:`maps.add_service_areas`
+        groups by it).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326, ordered by facility (input order) then cutoff, columns ``facility_id``,
-        ``cutoff``, ``weight``, ``mode``, ``reached_km`` (road reached, a two-way road counted
-        once), ``area_km2``, ``too_far`` and the polygon ``geometry`` (empty if nothing).
+        EPSG:4326, ordered by facility (input order) then cutoff, columns ``facility_id``
+        (also as ``station_id`` when the ids came from that column), ``cutoff``, ``weight``,
+        ``mode``, ``reached_km`` (road reached, a two-way road counted once), ``area_km2``,
+        ``too_far``, ``rule`` if given, and the polygon ``geometry`` (empty if nothing).
     """
     cuts = np.array(sorted({float(c) for c in cutoffs}), dtype=np.float64)
     if len(cuts) == 0 or (cuts <= 0).any():
@@ -130,6 +135,10 @@ def service_areas(
         geometry=polygons,
         crs=net.crs,
     ).to_crs("EPSG:4326")
+    if id_column == "station_id":
+        out.insert(1, "station_id", out["facility_id"])
+    if rule is not None:
+        out.insert(1, "rule", rule)
     if snapped.too_far.any():
         log.warn(
             f"{int(snapped.too_far.sum())} 个设施离道路太远，服务区为空。"

@@ -92,8 +92,11 @@ def test_unreached_block_inside_the_hull_stays_outside():
 def test_nested_cutoffs_one_row_per_facility_and_cutoff():
     net = _u_shape()
     fac = _frame([(500.0, 0.0), (0.0, 900.0)], ["A", "B"])
-    areas = service_areas(net, fac, cutoffs=[600.0, 300.0], weight="time", buffer_m=20.0)
+    areas = service_areas(net, fac, cutoffs=[600.0, 300.0], weight="time", buffer_m=20.0,
+                          rule="sanitation_walk")
     assert areas["facility_id"].tolist() == ["A", "A", "B", "B"]
+    assert areas["station_id"].tolist() == ["A", "A", "B", "B"]
+    assert set(areas["rule"]) == {"sanitation_walk"}
     assert areas["cutoff"].tolist() == [300.0, 600.0, 300.0, 600.0]
     assert set(areas["weight"]) == {"time"} and set(areas["mode"]) == {"walk"}
     for fid in ("A", "B"):
