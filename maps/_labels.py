@@ -28,6 +28,7 @@ RULE_PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948"
                 "#ff9da7", "#9c755f", "#e15759", "#bab0ac")
 # Sequential palette for hotspot weight classes (light to dark).
 HOTSPOT_PALETTE = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")
+HOTSPOT_STROKE = "#7f2704"
 GAP_COLOR = "#7b3294"
 ADMIN_COLOR = "#555555"
 NEW_SITE_COLOR = "#2166ac"

@@ -29,6 +29,7 @@ def polygon_overlay(
     weight: float = 1.5,
     opacity: float = 0.9,
     dash: str | None = None,
+    stroke: str | None = None,
     interactive: bool = True,
     show: bool = True,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
@@ -36,7 +37,8 @@ def polygon_overlay(
     """Add one overlay of polygons (EPSG:4326 frame, rows aligned with ``labels``) to ``m``.
 
     ``labels`` are tooltips and popup titles, ``rows`` the popup values under ``field_labels``,
-    ``color_index`` picks each polygon's colour from ``palette``. Rows that are not polygons or
+    ``color_index`` picks each polygon's colour from ``palette`` (outline too, unless ``stroke``
+    gives one outline colour). Rows that are not polygons or
     vanish when simplified are dropped. Returns the overlay, or ``None`` if nothing was left.
     """
     gdf = gdf.reset_index(drop=True).assign(
@@ -61,6 +63,7 @@ def polygon_overlay(
         "weight": weight,
         "opacity": opacity,
         "dash": dash,
+        "stroke": check_color(stroke) if stroke else None,
         "interactive": interactive,
         "field_labels": list(field_labels) if rows is not None else [],
     }

@@ -22,6 +22,7 @@ import folium
 from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.map import Layer, LayerControl
 from folium.template import Template
+from folium.utilities import JsCode
 
 from maps.assets import ASSET_MODES, AssetMode, asset_tags
 from yizhan.errors import ConfigError
@@ -361,6 +362,8 @@ def _finalise(m: folium.Map) -> None:
         m.add_child(_View(state), name="yizhan_view")
     control = m._children.pop("yizhan_layers", None)
     if control is None:
-        control = LayerControl(position="topright", collapsed=False)
+        # open on desktop screens, a button on small ones (phones, small report screenshots)
+        control = LayerControl(position="topright",
+                               collapsed=JsCode("YIZHAN.smallScreen()"))  # type: ignore[arg-type]
         control._id = "layers"
     m.add_child(control, name="yizhan_layers")  # last: its script names every layer above it

@@ -15,7 +15,7 @@ from maps._geometry import (
     text_column,
     to_wgs84,
 )
-from maps._labels import HEAT_GRADIENT, HOTSPOT_PALETTE, group_label
+from maps._labels import HEAT_GRADIENT, HOTSPOT_PALETTE, HOTSPOT_STROKE, group_label
 from maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
 from maps._runtime import (
     LegendItem,
@@ -164,14 +164,15 @@ def add_hotspots(
     labels = [f"热点 Hotspot {i} · 权重 weight {w}" for i, w in zip(ids, weight_text, strict=True)]
     overlay = polygon_overlay(
         m, hotspots, name=name, labels=labels, rows=rows, field_labels=_HOTSPOT_FIELDS,
-        color_index=classes.tolist(), palette=HOTSPOT_PALETTE, fill_opacity=0.45, weight=1.2,
+        color_index=classes.tolist(), palette=HOTSPOT_PALETTE, fill_opacity=0.5, weight=1.5,
+        stroke=HOTSPOT_STROKE,
         show=show, tolerance_m=tolerance_m,
     )
     if overlay is not None:
         record_bounds(m, bounds_of(hotspots))
         add_legend_section(m, LegendSection(
             "需求热点 Demand hotspots",
-            (LegendItem("权重低 lower weight", "fill", HOTSPOT_PALETTE[0]),
-             LegendItem("权重高 higher weight", "fill", HOTSPOT_PALETTE[-1])),
+            (LegendItem("权重低 lower weight", "fill", HOTSPOT_PALETTE[0], HOTSPOT_STROKE),
+             LegendItem("权重高 higher weight", "fill", HOTSPOT_PALETTE[-1], HOTSPOT_STROKE)),
         ))
     return m

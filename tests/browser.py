@@ -137,3 +137,34 @@ def open_page(
         yield page, log
     finally:
         context.close()
+
+
+def image_stats(page: Any, png: bytes) -> dict[str, float]:
+    """Return ``{"width", "height", "colors", "dominant_share"}`` of a PNG, measured in the page.
+
+    ``colors`` counts distinct colours (on a 4-bit-per-channel grid) and ``dominant_share`` is
+    the share of pixels in the commonest one: a blank or single-colour screenshot has few colours
+    and a dominant share near 1.
+    """
+    data_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return page.evaluate(
+        """async (url) => {
+            const img = new Image();
+            img.src = url;
+            await img.decode();
+            const canvas = document.createElement('canvas');
+            canvas.width = img.width; canvas.height = img.height;
+            const ctx = canvas.getContext('2d', {willReadFrequently: true});
+            ctx.drawImage(img, 0, 0);
+            const px = ctx.getImageData(0, 0, img.width, img.height).data;
+            const counts = new Map();
+            for (let i = 0; i < px.length; i += 4) {
+                const key = (px[i] >> 4) << 8 | (px[i + 1] >> 4) << 4 | (px[i + 2] >> 4);
+                counts.set(key, (counts.get(key) || 0) + 1);
+            }
+            const top = Math.max(...counts.values());
+            return {width: img.width, height: img.height, colors: counts.size,
+                    dominant_share: top / (img.width * img.height)};
+        }""",
+        data_url,
+    )

@@ -26,6 +26,11 @@
   }
   Y.el = el;
 
+  // Phones and small screenshots: layer control as a button, legend folded.
+  Y.smallScreen = function () {
+    return window.innerWidth < 900 || window.innerHeight < 620;
+  };
+
   function rowsTable(labels, values) {
     var table = el("table", "yz-rows");
     for (var i = 0; i < labels.length; i++) {
@@ -104,6 +109,8 @@
 
   Y.init = function (map, options) {
     Y.map = map;
+    // Areas above the heat map (whose canvas sits in the overlay pane), below markers.
+    map.createPane("yzAreas").style.zIndex = 450;
     Y.setDatum(map, options.datum);
     map.on("baselayerchange", function (e) {
       Y.setDatum(map, (e.layer.options && e.layer.options.yizhanDatum) || "wgs84");
@@ -188,7 +195,7 @@
     for (var i = 0; i < geoms.length; i++) {
       var color = o.palette[d.color[i]];
       var poly = L.polygon(rings(geoms[i]), {
-        color: color,
+        color: o.stroke || color,
         weight: o.weight,
         opacity: o.opacity,
         fillColor: color,
@@ -196,6 +203,7 @@
         fill: o.fill_opacity > 0,
         dashArray: o.dash || null,
         interactive: o.interactive !== false,
+        pane: "yzAreas",
       });
       if (o.interactive !== false) {
         poly.bindTooltip(textNode(d.label[i]), { sticky: true });
@@ -274,7 +282,7 @@
     control.onAdd = function () {
       var root = el("div", "yz-legend leaflet-bar");
       var details = el("details");
-      details.open = true;
+      details.open = !Y.smallScreen();
       details.appendChild(el("summary", null, spec.title));
       spec.sections.forEach(function (section) {
         details.appendChild(el("div", "yz-legend-title", section.title));
