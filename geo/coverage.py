@@ -52,6 +52,19 @@ station has a capacity, every station counts as 1 seat-equivalent, and the score
 relative crowding only.  The pairs come from :func:`geo.paths.pairs_within` (sparse); both
 steps are sparse matrix-vector products, no loop over pairs.
 
+Rules from a file
+-----------------
+``yizhan coverage --config rules.toml`` runs every ``[[rules]]`` table of a TOML file (full
+format in :mod:`geo.rules`)::
+
+    [[rules]]
+    name = "rider_10min"      # optional column prefix
+    group = "rider"           # optional; omitted = every worker group
+    mode = "ebike"            # walk | ebike | drive
+    cutoff = "10min"          # or "800m", "1.5km", "15 分钟"
+    requires = ["toilet"]     # optional amenity keys
+    standard = "xinhui-7"     # optional: station must fully meet this standard
+
 Output columns
 --------------
 ``CoverageResult.table`` has, per demand point, ``demand_id``, ``lon``, ``lat``, ``group``,
@@ -299,19 +312,34 @@ def compute_coverage(
     )
     station_ids = stations["station_id"].astype(str).to_numpy(dtype=object)
 
-    snaps: dict[int, tuple[Snapped, Snapped]] = {}
+    applies_of = [np.ones(n, dtype=bool) if r.group is None else groups == r.group for r in rules]
+    # each network snaps only the demand rows some rule on it applies to, once for all its rules
+    need: dict[int, np.ndarray] = {}
+    last_use: dict[int, int] = {}
+    for i, rule in enumerate(rules):
+        key = id(net_by_mode[rule.mode])
+        need[key] = need.get(key, np.zeros(n, dtype=bool)) | applies_of[i]
+        last_use[key] = i
+
+    snaps: dict[int, tuple[np.ndarray, Snapped, Snapped]] = {}
     columns: dict[str, Any] = {}
     summary_input: list[tuple[CoverageRule, int, np.ndarray, np.ndarray, np.ndarray,
                               np.ndarray | None]] = []
-    for rule in log.progress(rules, desc="覆盖规则 coverage rules", unit="rule"):
+    for i, rule in enumerate(log.progress(rules, desc="覆盖规则 coverage rules", unit="rule")):
         net = net_by_mode[rule.mode]
-        if id(net) not in snaps:
-            snaps[id(net)] = (
-                _snap(net, demand, max_access_m=max_access_m),
+        key = id(net)
+        if key not in snaps:
+            rows = np.flatnonzero(need[key])
+            points = demand if len(rows) == n else demand.geometry.iloc[rows]
+            snaps[key] = (
+                rows,
+                _snap(net, points, max_access_m=max_access_m),
                 _snap(net, stations, max_access_m=max_access_m),
             )
-        demand_snap, station_snap = snaps[id(net)]
-        applies = np.ones(n, dtype=bool) if rule.group is None else groups == rule.group
+        rows, demand_snap, station_snap = snaps[key]
+        if last_use[key] == i:
+            del snaps[key]  # free the snapped points once the network's last rule is done
+        applies = applies_of[i]
         qualifies = qualifying_stations(stations, rule)
         off_station = qualifies & station_snap.too_far
         if off_station.any():
@@ -322,24 +350,23 @@ def compute_coverage(
             )
         fac_index = np.flatnonzero(qualifies & ~station_snap.too_far)
         fac = station_snap.subset(fac_index)
-        cols = _rule_columns(
-            net, rule, demand_snap, fac, station_ids[fac_index], applies=applies,
+        local = _rule_columns(
+            net, rule, demand_snap, fac, station_ids[fac_index], applies=applies[rows],
             search_limit=math.inf if nearest_beyond_cutoff else rule.limit,
         )
-        e2 = None
         if accessibility:
-            e2 = _e2sfca_snapped(
+            local["e2sfca"] = np.where(applies[rows], _e2sfca_snapped(
                 net, fac, demand_snap,
                 capacity=_capacity(stations, missing_capacity)[fac_index],
-                population=np.where(applies & ~demand_snap.too_far, weight, 0.0),
+                population=np.where(applies[rows] & ~demand_snap.too_far, weight[rows], 0.0),
                 cutoff=rule.cutoff, decay=decay,
-            )
-            e2 = np.where(applies, e2, np.nan)
-            cols["e2sfca"] = e2
-        for key, values in cols.items():
-            columns[f"{rule.name}_{key}"] = values
+            ), np.nan)
+        cols = _scatter(local, rows, n, applies=applies)
+        for name, values in cols.items():
+            columns[f"{rule.name}_{name}"] = values
         summary_input.append(
-            (rule, len(fac_index), applies, cols["covered"], cols["off_network"], e2)
+            (rule, len(fac_index), applies, cols["covered"], cols["off_network"],
+             cols.get("e2sfca"))
         )
 
     area_names, area_codes = _admin_codes(demand, admin)
@@ -491,6 +518,37 @@ def _rule_columns(
         "applies": applies.copy(),
         "off_network": off & applies,
     }
+
+
+def _scatter(
+    local: dict[str, Any], rows: np.ndarray, n: int, *, applies: np.ndarray
+) -> dict[str, Any]:
+    """Return per-rule columns for all ``n`` demand points from those computed for ``rows``.
+
+    Rows a network did not snap (no rule on it applies to them) get the blank values of a
+    point outside the rule's group.
+    """
+    if len(rows) == n:
+        return local
+    out: dict[str, Any] = {}
+    for name, values in local.items():
+        if name == "snapped_node":
+            full: Any = pd.array(np.zeros(n, dtype=np.int64), dtype="Int64")
+            full[:] = pd.NA
+            full[rows] = values
+        elif name == "station_id":
+            full = np.full(n, "", dtype=object)
+            full[rows] = values
+        elif name in ("covered", "off_network"):
+            full = np.zeros(n, dtype=bool)
+            full[rows] = values
+        elif name == "applies":
+            full = applies.copy()
+        else:
+            full = np.full(n, np.nan)
+            full[rows] = values
+        out[name] = full
+    return out
 
 
 def _e2sfca_snapped(

@@ -210,6 +210,11 @@ def test_group_rules_and_per_rule_columns(line) -> None:
     d = res.summary_dict()
     assert [r["name"] for r in d["rules"]] == [san, "rider100"]
     assert "covered_share" not in d  # several rules: one entry per rule only
+    # alone on its network the group rule snaps only its own group's points: same answers
+    alone = compute_coverage({"walk": net}, stations, demand, rules[0]).table
+    for suffix in ("station_id", "network_m", "access_m", "covered", "cost", "applies",
+                   "off_network", "snapped_node"):
+        pd.testing.assert_series_equal(alone[f"{san}_{suffix}"], t[f"{san}_{suffix}"])
 
 
 def test_admin_areas_sum_to_overall(line) -> None:
