@@ -1,4 +1,4 @@
-"""Service areas (isochrones) layer: one semi-transparent overlay per coverage rule."""
+"""Service areas (isochrones) layer: one semi-transparent overlay per coverage rule and cutoff."""
 
 from __future__ import annotations
 
@@ -15,11 +15,23 @@ _FIELDS = ("规则 Rule", "时间/距离上限 Cutoff", "站点数 Stations", "�
 _STATION_FIELDS = ("站点 Station", "规则 Rule", "时间/距离上限 Cutoff")
 
 
-def _cutoff_text(value: object) -> str:
-    """Return a cutoff for display (numbers formatted, text as given)."""
-    if isinstance(value, int | float):
-        return fmt_number(value)
-    return "" if value is None else str(value)
+def _cutoff_text(value: object, weight: object) -> str:
+    """Return a cutoff for display: seconds as minutes, metres as metres, text as given.
+
+    ``weight`` is the service-area module's cost column: ``"time"`` (seconds) or ``"length"``
+    (metres); anything else leaves numbers as plain numbers.
+    """
+    if value is None or isinstance(value, str):
+        return value or ""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if weight == "time":
+        return f"{fmt_number(round(number / 60.0, 1))} 分钟 min"
+    if weight == "length":
+        return f"{fmt_number(number)} 米 m"
+    return fmt_number(number)
 
 
 def add_service_areas(
@@ -31,15 +43,17 @@ def add_service_areas(
     show: bool = True,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> folium.Map:
-    """Return ``m`` with one service-area overlay per rule.
+    """Return ``m`` with one service-area overlay per rule and cutoff.
 
     Parameters
     ----------
     m
         A map from :func:`maps.new_map` or :func:`maps.build_map`.
     service_areas
-        EPSG:4326 polygons with ``station_id``, ``rule`` and ``cutoff`` columns (one row per
-        station and rule).
+        EPSG:4326 polygons with ``station_id`` (or ``facility_id``), ``rule`` and ``cutoff``
+        columns, one row per station, rule and cutoff, as :func:`geo.service_areas` makes them;
+        with its ``weight`` column (``time``/``length``) cutoffs show as minutes or metres.
+        Empty polygons (stations too far from any road) are skipped.
     dissolve
         Merge each rule's polygons into one area (default): overlapping semi-transparent
         isochrones of thousands of stations would otherwise darken into noise and bloat the
@@ -59,18 +73,25 @@ def add_service_areas(
     areas = to_wgs84(service_areas)
     if areas.empty:
         return m
+    n = len(areas)
+    costs = areas["weight"].tolist() if "weight" in areas.columns else [None] * n
+    cutoff_values = areas["cutoff"].tolist() if "cutoff" in areas.columns else [None] * n
     areas = areas.assign(
         _rule=text_column(areas, "rule"),
-        _cutoff=[_cutoff_text(v) for v in areas["cutoff"]] if "cutoff" in areas.columns
-        else [""] * len(areas),
-        _station=text_column(areas, "station_id"),
+        _cutoff=[_cutoff_text(v, w) for v, w in zip(cutoff_values, costs, strict=True)],
+        _order=[float(v) if isinstance(v, int | float) else 0.0 for v in cutoff_values],
+        _station=[s or f for s, f in zip(text_column(areas, "station_id"),
+                                         text_column(areas, "facility_id"), strict=True)],
     )
-    rules = sorted(set(areas["_rule"]))
+    # one overlay per rule and cutoff; rules by name, each rule's larger cutoffs first, so the
+    # smaller areas are drawn on top of the larger ones they lie in
+    keys = (areas[["_rule", "_order", "_cutoff"]].drop_duplicates()
+            .sort_values(["_rule", "_order", "_cutoff"], ascending=[True, False, True]))
     items = []
-    for i, rule in enumerate(rules):
+    for i, (rule, _, cutoff) in enumerate(keys.itertuples(index=False)):
         color = i % len(RULE_PALETTE)
-        part = areas[areas["_rule"] == rule]
-        cutoffs = "、".join(sorted(set(part["_cutoff"]) - {""}))
+        part = areas[(areas["_rule"] == rule) & (areas["_cutoff"] == cutoff)]
+        cutoffs = cutoff
         label = f"服务范围 Service area · {rule or '—'}" + (f"（{cutoffs}）" if cutoffs else "")
         if dissolve:
             merged = shapely.union_all(shapely.make_valid(part.geometry.to_numpy()))

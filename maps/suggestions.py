@@ -22,7 +22,7 @@ KINDS: tuple[tuple[str, str, str], ...] = (
     ("upgrade", "建议升级现有站点 Suggested upgrade", UPGRADE_COLOR),
 )
 _FIELDS = ("排名 Rank", "编号 Candidate", "新增覆盖权重 Weight gained", "建后覆盖率 Coverage after",
-           "需增设设施 Amenities to add", "所在区域 Area")
+           "需增设设施 Amenities to add", "所在区域 Area", "成本 Cost")
 
 
 def _why(kind: str, gained: str, share: str, amenities: str, reason: str) -> str:
@@ -61,8 +61,8 @@ def add_suggestions(
     suggestions
         EPSG:4326 points with ``rank``, ``candidate_id``, ``name``, ``kind`` (``new`` or
         ``upgrade``), ``weight_gained``, ``covered_share_after``, ``amenities_to_add``
-        (comma-joined keys or a list) and ``admin_area``; an optional ``reason`` column is
-        added to the popup's explanation.
+        (comma-joined keys or a list) and ``admin_area``; optional ``cost`` is shown and an
+        optional ``reason`` column is added to the popup's explanation.
     name
         Layer name in the layer control.
     show
@@ -94,8 +94,9 @@ def add_suggestions(
     amenities = [labels_of(v) for v in sites["amenities_to_add"]] \
         if "amenities_to_add" in sites.columns else [""] * n
     reasons = text_column(sites, "reason")
+    cost = [fmt_number(v) for v in sites["cost"]] if "cost" in sites.columns else [""] * n
     rows = [list(r) for r in zip(ranks, ids, gained, share, amenities,
-                                 text_column(sites, "admin_area"), strict=True)]
+                                 text_column(sites, "admin_area"), cost, strict=True)]
     labels = [f"{r}. {nm or i}" for r, nm, i in zip(ranks, names, ids, strict=True)]
     payload = {
         **point_payload(sites.geometry),

@@ -17,6 +17,8 @@ from pyproj import Geod
 from test_maps_samples import XSS, XSS_SCRIPT, sample_frames
 
 import maps
+from geo.network import build_network
+from geo.service_areas import service_areas
 from stations.coords import wgs84_to_gcj02
 from yizhan.shared import PROJECT_ROOT
 
@@ -276,3 +278,26 @@ def test_real_shenzhen_stations_cluster_and_render(browser: Any, shared_data: An
         _artifact("shenzhen_real.png", page.screenshot())
         _assert_clean(log)
     assert len(stations) == 1706
+
+
+@pytest.mark.slow
+def test_real_futian_service_areas_render(browser: Any, shared_data: Any, futian_graphml: Path,
+                                          tmp_path: Path) -> None:
+    net = build_network(futian_graphml, mode="ebike", cache_dir=tmp_path / "cache")
+    table = gpd.pd.read_csv(shared_data("shenzhen_ev_charging_stations") / "stations.csv")
+    lon, lat = np.asarray(net.lon), np.asarray(net.lat)
+    inside = table[table.longitude.between(lon.min(), lon.max())
+                   & table.latitude.between(lat.min(), lat.max())].head(6)
+    stations = gpd.GeoDataFrame(
+        {"station_id": inside.station_id.astype(str), "name": "充电站"},
+        geometry=gpd.points_from_xy(inside.longitude, inside.latitude), crs=4326)
+    areas = service_areas(net, stations, cutoffs=[300, 600], weight="time", rule="rider")
+    m = maps.build_map(stations=stations, service_areas=areas, title="福田 Futian")
+    path = maps.save_map(m, tmp_path / "futian.html")
+    with open_page(browser, path) as (page, log):
+        labels = page.eval_on_selector_all(
+            ".leaflet-control-layers-overlays label", "els => els.map(e => e.textContent.trim())")
+        _artifact("futian_service_areas.png", page.screenshot())
+        _assert_clean(log)
+    assert labels == ["服务范围 Service area · rider（10 分钟 min）",
+                      "服务范围 Service area · rider（5 分钟 min）", "服务站点 Rest stations"]

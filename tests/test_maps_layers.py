@@ -394,3 +394,21 @@ def test_view_fits_all_layers(frames: dict[str, gpd.GeoDataFrame], full_html: st
     everything = gpd.GeoSeries(
         [g for f in frames.values() for g in f.geometry], crs=4326).total_bounds
     assert (west, south, east, north) == pytest.approx(tuple(everything), abs=1e-3)
+
+
+def test_service_areas_from_geo_show_minutes_and_metres(
+        frames: dict[str, gpd.GeoDataFrame]) -> None:
+    # the columns geo.service_areas writes: facility_id, cutoff in seconds or metres, weight
+    base = frames["service_areas"].iloc[:4]
+    timed = base.drop(columns=["station_id", "cutoff"]).assign(
+        facility_id=base["station_id"], rule="rider", weight="time", cutoff=[300.0, 600.0] * 2)
+    walked = base.assign(rule="sanitation", weight="length", cutoff=800.0)
+    empty = walked.iloc[:1].assign(geometry=[Point()])  # a station too far from the roads
+    areas = gpd.GeoDataFrame(gpd.pd.concat([timed, walked, empty]), crs=4326)
+    m = maps.new_map(title="t")
+    maps.add_service_areas(m, areas)
+    rows = [p["rows"][0] for _, p, _ in _overlays(maps.map_html(m))]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        ("rider", "10 分钟 min", "2"), ("rider", "5 分钟 min", "2"),
+        ("sanitation", "800 米 m", "4"),
+    ]
