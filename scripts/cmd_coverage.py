@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     from geo.network import build_network
     from stations.inventory import read_inventory
 
-    inventory = read_inventory(args.stations, crs=args.crs, standard=args.standard or "xinhui-7")
+    options = {"standard": args.standard} if args.standard else {}
+    inventory = read_inventory(args.stations, crs=args.crs, **options)
     if len(inventory.problems):
         log.warn(
             f"站点清单有 {len(inventory.problems)} 个问题（见 yizhan stations check）。"
