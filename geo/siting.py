@@ -986,3 +986,477 @@ def log_result(result: SitingResult) -> None:
         f"选址 siting ({result.model}): 目标值 objective {result.objective:,.2f}，界 bound"
         f" {result.bound:,.2f}，差距 gap {result.gap:.3%}，{result.solver}，{result.seconds:.1f} s"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# From networks, stations and demand to ranked suggestions
+# ---------------------------------------------------------------------------------------------
+
+#: Columns of the suggestions table written to ``suggestions.csv`` (per-rule columns follow).
+SUGGESTION_COLUMNS: tuple[str, ...] = (
+    "rank", "candidate_id", "name", "kind", "source", "lon", "lat", "admin_area", "cost",
+    "weight_gained", "covered_share_after", "covered_pct_after", "amenities_to_add",
+)
+
+MODELS: tuple[str, ...] = ("mclp", "lscp", "pmedian")
+
+
+def suggest_sites(
+    net_by_mode: Mapping[str, Any],
+    stations: Any,
+    demand: Any,
+    rules: Any,
+    *,
+    candidates: Any = None,
+    p: int | None = None,
+    target: float | None = None,
+    model: str = "mclp",
+    budget: float | None = None,
+    build_cost: float = 1.0,
+    upgrades: bool | None = None,
+    upgrade_cost: float | Mapping[str, float] | None = None,
+    min_per_area: int | Mapping[str, int] | None = None,
+    admin: Any = None,
+    min_spacing_m: float | None = None,
+    rule_weights: Sequence[float] | None = None,
+    hierarchical: bool = False,
+    coverage: Any = None,
+    gaps: Any = None,
+    candidate_spacing_m: float | None = None,
+    candidate_buffer_m: float | None = None,
+    unreached_factor: float = 2.0,
+    max_access_m: float = 500.0,
+    time_limit: float = 60.0,
+    method: Method = "auto",
+    seed: int = 0,
+) -> SitingResult:
+    """Return ranked new sites (and upgrades) for ``stations`` and ``demand`` under ``rules``.
+
+    Parameters
+    ----------
+    net_by_mode
+        Road network per travel mode (:class:`geo.network.RoadNetwork`); every rule's mode.
+    stations
+        Existing stations (stations contract); fixed.
+    demand
+        Demand points (demand contract).
+    rules
+        One :class:`geo.rules.CoverageRule` or several.
+    candidates
+        Candidate table (:mod:`geo.candidates`); default: network nodes in and around the gap
+        areas (:func:`geo.candidates.network_candidates` on :func:`geo.gaps.find_gaps`), plus
+        nodes across admin areas that need a minimum of new sites.
+    p
+        Most new sites (MCLP, p-median).
+    target
+        Covered share to reach (LSCP), e.g. 0.95.
+    model
+        ``"mclp"``, ``"lscp"`` or ``"pmedian"``.
+    budget
+        Total budget in cost units (a new site costs ``build_cost`` unless the candidate table
+        says otherwise; an upgrade costs ``upgrade_cost`` per amenity added).
+    build_cost
+        Cost of a new site whose candidate row has no cost.
+    upgrades
+        Consider upgrading existing stations; default: when a budget is given.
+    upgrade_cost
+        Cost per amenity added (number or ``{amenity: cost}``); default
+        :data:`geo.candidates.DEFAULT_UPGRADE_COST`.
+    min_per_area
+        Least new sites per admin area (needs ``admin``).
+    admin
+        Admin polygons with ``admin_name``.
+    min_spacing_m
+        Least straight-line distance between any two stations (new-new and new-existing).
+    rule_weights, hierarchical
+        How several rules combine (see :func:`solve_mclp`).
+    coverage, gaps
+        Precomputed :func:`geo.coverage.compute_coverage` result and gap table (else computed).
+    candidate_spacing_m, candidate_buffer_m
+        Options of :func:`geo.candidates.network_candidates`.
+    unreached_factor
+        p-median: demand with no station within the cutoff costs this many times the cutoff
+        (default 2: "out of reach" weighs twice the longest acceptable trip).
+    max_access_m
+        Farthest a point may be from a road to be snapped.
+    time_limit, method, seed
+        Solver options (see :func:`solve_mclp`).
+
+    Returns
+    -------
+    SitingResult
+        ``table`` is a GeoDataFrame (EPSG:4326 points) with :data:`SUGGESTION_COLUMNS` and per
+        rule ``<rule>_gained`` and ``<rule>_share_after``; ``covered_after`` holds, per rule, a
+        boolean array over all demand rows.
+    """
+    import geopandas as gpd
+
+    from geo import candidates as cand_mod
+    from geo.coverage import compute_coverage
+    from geo.gaps import admin_of_points, find_gaps
+    from geo.paths import pairs_within, snap
+    from geo.rules import CoverageRule
+
+    rules = (rules,) if isinstance(rules, CoverageRule) else tuple(rules)
+    if model not in MODELS:
+        raise ConfigError(f"未知模型 {model!r}，可选 {MODELS}。Unknown model {model!r}; use {MODELS}.")
+    if model == "lscp" and target is None:
+        raise ConfigError("LSCP 需要目标覆盖率（--target 95%）。The set-covering model needs --target.")
+    if model != "lscp" and p is None and budget is None:
+        raise ConfigError("请给出新站数（--sites N）或预算（--budget）。Give --sites N or --budget.")
+    if coverage is None:
+        coverage = compute_coverage(net_by_mode, stations, demand, rules, admin=admin,
+                                    max_access_m=max_access_m)
+    table = coverage.table
+    n_demand = len(table)
+    weight = table["weight"].to_numpy(float)
+
+    # Candidates ---------------------------------------------------------------------------
+    if candidates is None:
+        if gaps is None:
+            gaps = find_gaps(coverage, rules=rules, admin=admin)
+        finest = max(net_by_mode.values(), key=lambda nt: (nt.n_nodes, nt.mode))
+        kw = {}
+        if candidate_spacing_m is not None:
+            kw["spacing_m"] = candidate_spacing_m
+        if candidate_buffer_m is not None:
+            kw["buffer_m"] = candidate_buffer_m
+        cands = cand_mod.network_candidates(finest, gaps, **kw) if len(gaps) else None
+        if min_per_area and admin is not None:
+            extra = cand_mod.network_candidates(finest, admin, **kw)
+            cands = extra if cands is None else pd.concat([cands, extra], ignore_index=True)
+            cands = cands.drop_duplicates("candidate_id").reset_index(drop=True)
+        if cands is None:
+            cands = cand_mod.network_candidates(finest, gaps, **kw)
+    else:
+        cands = _normalise_candidates(candidates)
+    cands = cands[cands["kind"].astype(str) != "upgrade"].reset_index(drop=True)
+    if min_spacing_m:
+        close = cand_mod.near_stations(cands, stations, min_spacing_m=min_spacing_m)
+        if close.any():
+            log.info(
+                f"{int(close.sum())} 个候选点距现有站点不足 {min_spacing_m:g} 米，已排除。"
+                f" {int(close.sum())} candidate(s) within {min_spacing_m:g} m of an existing"
+                " station were dropped."
+            )
+            cands = cands[~close].reset_index(drop=True)
+    use_upgrades = (budget is not None) if upgrades is None else bool(upgrades)
+    if use_upgrades:
+        if budget is None:
+            raise ConfigError("考虑升级现有站点需要预算（--budget）。Upgrades need a budget (--budget).")
+        ups = cand_mod.upgrade_candidates(
+            stations, rules,
+            cost_per_amenity=cand_mod.DEFAULT_UPGRADE_COST if upgrade_cost is None else upgrade_cost,
+        )
+        cands = pd.concat([cands, ups], ignore_index=True)
+    cands = gpd.GeoDataFrame(cands, geometry="geometry", crs="EPSG:4326")
+    n_cand = len(cands)
+    if n_cand == 0:
+        raise ConfigError("没有候选点（没有覆盖缺口，也没有给出候选点文件）。"
+                          " There are no candidate sites (no coverage gaps and no candidate file).")
+    is_new = cands["kind"].astype(str).to_numpy() != "upgrade"
+    cost = pd.to_numeric(cands["cost"], errors="coerce").to_numpy(float)
+    cost = np.where(np.isfinite(cost), cost, build_cost)
+    capacity = pd.to_numeric(cands["capacity"], errors="coerce").to_numpy(float)
+    has_capacity = bool(np.isfinite(capacity[is_new]).any()) and model == "mclp"
+    area = admin_of_points(cands.geometry, admin) if admin is not None else None
+    conflicts = None
+    if min_spacing_m:
+        new_idx = np.flatnonzero(is_new)
+        pairs = cand_mod.spacing_conflicts(cands.geometry.iloc[new_idx], min_spacing_m=min_spacing_m)
+        conflicts = new_idx[pairs] if len(pairs) else None
+
+    # Coverage structure per rule -------------------------------------------------------------
+    snaps: dict[int, tuple[Any, Any]] = {}
+    covers, weights, fixed, rows_of, fixed_cost = [], [], [], [], []
+    for rule in rules:
+        net = net_by_mode[rule.mode]
+        if id(net) not in snaps:
+            snaps[id(net)] = (snap(net, table, max_access_m=max_access_m),
+                              snap(net, cands, max_access_m=max_access_m))
+        d_snap, c_snap = snaps[id(net)]
+        costs = pairs_within(net, c_snap, d_snap, weight=rule.weight, limit=rule.limit,
+                             include_access=True)
+        applies = table[f"{rule.name}_applies"].fillna(False).to_numpy(bool)
+        rows = np.flatnonzero(applies)
+        rows_of.append(rows)
+        covers.append(costs[rows])
+        weights.append(weight[rows])
+        fixed.append(table[f"{rule.name}_covered"].fillna(False).to_numpy(bool)[rows])
+        existing = pd.to_numeric(table[f"{rule.name}_cost"], errors="coerce").to_numpy(float)[rows]
+        if rule.weight == "time":
+            existing = existing * 60.0  # the table's cost is in minutes, pairs in seconds
+        # beyond the cutoff a station is out of reach: such demand costs the unreached penalty
+        fixed_cost.append(np.where(fixed[-1], existing, np.inf))
+
+    common = {
+        "cost": cost, "counts_toward_p": is_new, "area_of_candidate": area,
+        "min_per_area": min_per_area, "conflicts": conflicts, "time_limit": time_limit,
+        "method": method, "seed": seed,
+    }
+    if model == "mclp":
+        result = solve_mclp(covers, weights, p=p, fixed_covered=fixed, budget=budget,
+                            capacity=capacity if has_capacity else None,
+                            rule_weights=rule_weights, hierarchical=hierarchical, **common)
+    elif model == "lscp":
+        result = solve_lscp(covers, weights, target=float(target or 0.0), fixed_covered=fixed, **common)
+    else:
+        alpha = np.ones(len(rules)) if rule_weights is None else np.asarray(rule_weights, float)
+        stacked = sp.vstack(covers, format="csr")
+        result = solve_pmedian(
+            stacked, np.concatenate([w * a for w, a in zip(weights, alpha, strict=True)]), p=p,
+            fixed_cost=np.concatenate(fixed_cost), unreached_cost=max(unreached_factor * r.limit for r in rules),
+            budget=budget, **common,
+        )
+    covered_after = []
+    if model == "pmedian":
+        sel = np.zeros(n_cand)
+        sel[result.chosen] = 1.0
+        for r, rows in enumerate(rows_of):
+            full = np.zeros(n_demand, bool)
+            full[rows] = fixed[r] | ((_m.structure(covers[r]) @ sel) > 0)
+            covered_after.append(full)
+    else:
+        for r, rows in enumerate(rows_of):
+            full = np.zeros(n_demand, bool)
+            full[rows] = result.covered_after[r]  # type: ignore[index]
+            covered_after.append(full)
+    frame = _suggestion_frame(result.table, cands, rules, covers=covers, weights=weights,
+                              fixed=fixed, area=area)
+    sizes = dict(result.sizes)
+    sizes["candidates_network"] = int((cands["source"] == "network").sum())
+    sizes["candidates_file"] = int((cands["source"] == "file").sum())
+    sizes["candidates_upgrade"] = int((~is_new).sum())
+    return SitingResult(
+        table=frame, chosen=result.chosen, objective=result.objective, bound=result.bound,
+        gap=result.gap, gap_new=result.gap_new, solver=result.solver, status=result.status,
+        seconds=result.seconds, sizes=sizes, model=model, covered_after=tuple(covered_after),
+    )
+
+
+def _normalise_candidates(candidates: Any) -> Any:
+    """Return a candidate table with every :data:`geo.candidates.CANDIDATE_COLUMNS` column."""
+    import geopandas as gpd
+
+    from geo.candidates import CANDIDATE_COLUMNS
+
+    frame = gpd.GeoDataFrame(candidates).copy()
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs("EPSG:4326")
+    defaults: dict[str, Any] = {"name": "", "kind": "new", "source": "file", "cost": np.nan,
+                                "capacity": np.nan, "amenities_to_add": "", "station_id": "",
+                                "node_id": -1, "source_row": -1}
+    if "candidate_id" not in frame.columns:
+        frame["candidate_id"] = [f"C{k + 1:04d}" for k in range(len(frame))]
+    for col, value in defaults.items():
+        if col not in frame.columns:
+            frame[col] = value
+    frame["candidate_id"] = frame["candidate_id"].astype(str)
+    return frame[[*CANDIDATE_COLUMNS, "geometry"]].reset_index(drop=True)
+
+
+def _suggestion_frame(
+    solved: pd.DataFrame, cands: Any, rules: Sequence[Any], *, covers: list[sp.csr_matrix],
+    weights: list[np.ndarray], fixed: list[np.ndarray], area: np.ndarray | None,
+) -> Any:
+    """Return the suggestions GeoDataFrame: ids, coordinates, gains per rule, shares after."""
+    import geopandas as gpd
+
+    from geo.candidates import required_amenities
+
+    idx = solved["candidate"].to_numpy(np.int64)
+    sub = cands.iloc[idx].reset_index(drop=True)
+    new_amenities = ",".join(sorted(required_amenities(rules)))
+    out = pd.DataFrame({
+        "rank": solved["rank"].to_numpy(np.int64),
+        "candidate_id": sub["candidate_id"].astype(str).to_numpy(),
+        "name": sub["name"].astype(str).to_numpy(),
+        "kind": sub["kind"].astype(str).to_numpy(),
+        "source": sub["source"].astype(str).to_numpy(),
+        "lon": np.round(sub.geometry.x.to_numpy(float), 7),
+        "lat": np.round(sub.geometry.y.to_numpy(float), 7),
+        "admin_area": area[idx] if area is not None else np.full(len(idx), "", dtype=object),
+        "cost": solved["cost"].to_numpy(float),
+        # combined figures come from the solver's ranking (capacity-aware, alpha-weighted)
+        "weight_gained": solved["weight_gained"].to_numpy(float).round(6),
+        "covered_share_after": solved["covered_share_after"].to_numpy(float).round(6),
+    })
+    out["covered_pct_after"] = np.round(100.0 * out["covered_share_after"], 4)
+    out["amenities_to_add"] = np.where(out["kind"] == "upgrade", sub["amenities_to_add"].astype(str),
+                                       new_amenities)
+    if "cost_saved" in solved.columns:
+        out["cost_saved"] = solved["cost_saved"].to_numpy(float)
+        out["mean_cost_after"] = solved["mean_cost_after"].to_numpy(float)
+    # Per-rule gains in rank order, each rule on its own rows.
+    for r, rule in enumerate(rules):
+        csc = _m.structure(covers[r]).tocsc()
+        state = fixed[r].copy()
+        total = float(weights[r].sum())
+        gained = np.zeros(len(idx))
+        for k, j in enumerate(idx):  # loop over the ranked sites only
+            rows = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+            new = rows[~state[rows]]
+            gained[k] = float(weights[r][new].sum())
+            state[new] = True
+        after = float(weights[r][fixed[r]].sum()) + np.cumsum(gained)
+        out[f"{rule.name}_gained"] = np.round(gained, 6)
+        out[f"{rule.name}_share_after"] = np.round(after / total, 6) if total > 0 else np.nan
+    return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
+
+
+def write_suggestions(result: SitingResult, folder: str | Any, *, extra: Mapping[str, Any] | None = None) -> list[Any]:
+    """Write ``suggestions.csv``, ``suggestions.geojson`` and ``summary.json`` into ``folder``.
+
+    The CSV is UTF-8 with a byte-order mark (Excel reads the Chinese names), fixed column order
+    and rounding, so the same inputs give byte-identical files. ``summary.json`` holds
+    :meth:`SitingResult.summary` plus ``extra``. Every file is written atomically.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The three files written.
+    """
+    import json
+    from pathlib import Path
+
+    from yizhan.io import write_text_atomic, write_with
+
+    folder = Path(folder)
+    table = result.table
+    cols = [c for c in table.columns if c != "geometry"]
+    frame = pd.DataFrame(table[cols])
+    csv = write_text_atomic(folder / "suggestions.csv",
+                            "\ufeff" + frame.to_csv(index=False, lineterminator="\n", float_format="%.6f"))
+    layer = "suggestions"
+    geo = write_with(folder / "suggestions.geojson",
+                     lambda tmp: table.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=layer))
+    summary = result.summary()
+    if extra:
+        summary.update(extra)
+    js = write_text_atomic(folder / "summary.json",
+                           json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+    return [csv, geo, js]
+
+
+# ---------------------------------------------------------------------------------------------
+# Options from a TOML ``[siting]`` table
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SitingOptions:
+    """Siting settings as written in a config's ``[siting]`` table (all optional).
+
+    TOML keys: ``n_sites`` (or ``sites``), ``target`` (``0.95`` or ``"95%"``), ``model``
+    (``mclp``/``lscp``/``pmedian``), ``budget``, ``build_cost``, ``upgrade_cost`` (number or
+    ``{amenity = cost}``), ``upgrades`` (bool), ``min_per_area``, ``min_spacing`` (``"300m"``),
+    ``rule_weights`` (one number per rule, in rule order), ``hierarchical`` (bool: rules in
+    priority order), ``method`` (``auto``/``exact``/``greedy``), ``time_limit`` (seconds),
+    ``candidate_spacing_m``, ``candidate_buffer_m``, ``gap_buffer_m`` (uncovered points closer
+    than twice this form one gap area), ``seed``.
+    """
+
+    n_sites: int | None = None
+    target: float | None = None
+    model: str = "mclp"
+    budget: float | None = None
+    build_cost: float = 1.0
+    upgrade_cost: float | Mapping[str, float] | None = None
+    upgrades: bool | None = None
+    min_per_area: int | None = None
+    min_spacing_m: float | None = None
+    rule_weights: tuple[float, ...] | None = None
+    hierarchical: bool = False
+    method: str = "auto"
+    time_limit: float = 60.0
+    candidate_spacing_m: float | None = None
+    candidate_buffer_m: float | None = None
+    gap_buffer_m: float | None = None
+    seed: int = 0
+
+
+_OPTION_KEYS = {
+    "n_sites", "sites", "target", "model", "budget", "build_cost", "upgrade_cost", "upgrades",
+    "min_per_area", "min_spacing", "min_spacing_m", "rule_weights", "hierarchical", "method",
+    "time_limit", "candidate_spacing_m", "candidate_buffer_m", "gap_buffer_m", "seed",
+}
+
+
+def parse_share(value: Any) -> float:
+    """Return a share in (0, 1] from ``0.95``, ``95``, ``"95%"`` or ``"95 %"``."""
+    text = str(value).strip().replace("％", "%")
+    try:
+        number = float(text.rstrip("%").strip())
+    except ValueError:
+        raise ConfigError(f"无法识别覆盖率 {value!r}，请写成 95% 或 0.95。Cannot read share {value!r}; write 95% or 0.95.") from None
+    share = number / 100.0 if text.endswith("%") or number > 1 else number
+    if not 0 < share <= 1:
+        raise ConfigError(f"覆盖率须在 0 与 100% 之间：{value!r}。The share must be in (0, 100%].")
+    return share
+
+
+def parse_siting_options(table: Mapping[str, Any], *, source: str | None = None) -> SitingOptions:
+    """Return :class:`SitingOptions` from a parsed ``[siting]`` table, naming any bad key.
+
+    Raises
+    ------
+    ConfigError
+        For unknown keys or values of the wrong type.
+    """
+    from geo.rules import parse_cutoff
+
+    where = f"{source}: " if source else ""
+    unknown = sorted(set(table) - _OPTION_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}[siting] 有未知键 {unknown}，可用键：{sorted(_OPTION_KEYS)}。"
+                          f" [siting] has unknown keys {unknown}; allowed: {sorted(_OPTION_KEYS)}.")
+
+    def num(key: str, kind: type = float) -> Any:
+        if key not in table:
+            return None
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}[siting] {key} 须为数字：{value!r}。[siting] {key} must be a number.")
+        return kind(value)
+
+    spacing = table.get("min_spacing", table.get("min_spacing_m"))
+    spacing_m = None
+    if spacing is not None:
+        cut = parse_cutoff(spacing if isinstance(spacing, str) else f"{spacing}m")
+        if cut.metres is None:
+            raise ConfigError(f"{where}[siting] min_spacing 须为距离，如 \"300m\"。min_spacing must be a distance.")
+        spacing_m = cut.metres
+    weights = table.get("rule_weights")
+    if weights is not None and (not isinstance(weights, list) or not all(isinstance(x, int | float) for x in weights)):
+        raise ConfigError(f"{where}[siting] rule_weights 须为数字列表。rule_weights must be a list of numbers.")
+    for key in ("hierarchical", "upgrades"):
+        if key in table and not isinstance(table[key], bool):
+            raise ConfigError(f"{where}[siting] {key} 须为 true/false。[siting] {key} must be true or false.")
+    upgrade_cost = table.get("upgrade_cost")
+    if upgrade_cost is not None and not isinstance(upgrade_cost, int | float | Mapping):
+        raise ConfigError(f"{where}[siting] upgrade_cost 须为数字或表。upgrade_cost must be a number or a table.")
+    model = str(table.get("model", "mclp")).lower()
+    method = str(table.get("method", "auto")).lower()
+    if model not in MODELS:
+        raise ConfigError(f"{where}[siting] model 须为 {MODELS}。model must be one of {MODELS}.")
+    _check_method(method)
+    n_sites = num("n_sites", int) if "n_sites" in table else num("sites", int)
+    return SitingOptions(
+        n_sites=n_sites,
+        target=parse_share(table["target"]) if "target" in table else None,
+        model=model,
+        budget=num("budget"),
+        build_cost=num("build_cost") if "build_cost" in table else 1.0,
+        upgrade_cost=dict(upgrade_cost) if isinstance(upgrade_cost, Mapping) else upgrade_cost,
+        upgrades=table.get("upgrades"),
+        min_per_area=num("min_per_area", int),
+        min_spacing_m=spacing_m,
+        rule_weights=tuple(float(x) for x in weights) if weights is not None else None,
+        hierarchical=bool(table.get("hierarchical", False)),
+        method=method,
+        time_limit=num("time_limit") if "time_limit" in table else 60.0,
+        candidate_spacing_m=num("candidate_spacing_m"),
+        candidate_buffer_m=num("candidate_buffer_m"),
+        gap_buffer_m=num("gap_buffer_m"),
+        seed=num("seed", int) if "seed" in table else 0,
+    )

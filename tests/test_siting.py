@@ -20,7 +20,16 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from geo import _siting_models as models
-from geo.siting import SitingResult, solve_lscp, solve_mclp, solve_pmedian
+from geo.rules import make_rule
+from geo.siting import (
+    SitingResult,
+    parse_share,
+    parse_siting_options,
+    solve_lscp,
+    solve_mclp,
+    solve_pmedian,
+    suggest_sites,
+)
 from yizhan.errors import ConfigError
 
 # --------------------------------------------------------------------------------------------
@@ -419,3 +428,184 @@ def test_result_summary_is_json_ready() -> None:
     summary = res.summary()
     assert summary["solver"] and summary["sizes"]["demand_rows"] == 200
     assert summary["gap"] == 0.0 and summary["n_sites"] == len(res.chosen)
+
+
+# --------------------------------------------------------------------------------------------
+# suggest_sites end to end on Futian: predictions checked by recomputing coverage
+
+
+@pytest.fixture(scope="module")
+def futian_world(futian_graphml, taxi_csv, ev_stations_csv, tmp_path_factory):
+    from geo.network import build_network
+    from stations.coords import to_wgs84
+
+    net = build_network(futian_graphml, mode="walk", cache_dir=tmp_path_factory.mktemp("net2"))
+    taxi = pd.read_csv(taxi_csv)
+    inside = taxi["Lng"].between(net.lon.min(), net.lon.max()) & taxi["Lat"].between(net.lat.min(), net.lat.max())
+    taxi = taxi[inside].reset_index(drop=True)
+    demand = gpd.GeoDataFrame(
+        {"demand_id": taxi["orderid"].astype(int).astype(str), "weight": taxi["price"].round(2),
+         "group": np.where(taxi["isnight"], "driver", "rider")},
+        geometry=gpd.points_from_xy(taxi["Lng"], taxi["Lat"]), crs="EPSG:4326")
+    ev = pd.read_csv(ev_stations_csv)
+    lon, lat = to_wgs84(ev["longitude"].to_numpy(), ev["latitude"].to_numpy(), "gcj02")
+    keep = (lon > net.lon.min()) & (lon < net.lon.max()) & (lat > net.lat.min()) & (lat < net.lat.max())
+    keep &= np.arange(len(ev)) % 2 == 0
+    stations = gpd.GeoDataFrame(
+        {"station_id": ev["station_id"].astype(str).to_numpy()[keep],
+         "toilet": ev["count"].to_numpy()[keep] >= 8, "drinking_water": True},
+        geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326")
+    mid = float(np.median(net.lon))
+    from shapely.geometry import box
+
+    admin = gpd.GeoDataFrame(
+        {"admin_name": ["西街道 West", "东街道 East"]},
+        geometry=[box(net.lon.min() - 0.01, net.lat.min() - 0.01, mid, net.lat.max() + 0.01),
+                  box(mid, net.lat.min() - 0.01, net.lon.max() + 0.01, net.lat.max() + 0.01)],
+        crs="EPSG:4326")
+    return {"walk": net}, stations, demand, admin
+
+
+def _with_new_sites(stations, suggestions):
+    """Return stations plus the suggested sites (built with every amenity) and upgrades applied."""
+    new = suggestions[suggestions["kind"] == "new"]
+    added = gpd.GeoDataFrame({"station_id": new["candidate_id"].to_numpy(), "toilet": True,
+                              "drinking_water": True}, geometry=new.geometry.to_numpy(), crs="EPSG:4326")
+    out = pd.concat([stations, added], ignore_index=True)
+    for row in suggestions[suggestions["kind"] == "upgrade"].itertuples():
+        for key in str(row.amenities_to_add).split(","):
+            out.loc[out["station_id"] == row.candidate_id, key] = True
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+@pytest.mark.slow
+def test_suggested_sites_really_add_the_coverage_they_claim(futian_world) -> None:
+    from geo.coverage import compute_coverage
+
+    nets, stations, demand, _ = futian_world
+    rules = [make_rule(mode="walk", cutoff="400m", name="near"),
+             make_rule(mode="walk", cutoff="700m", requires="toilet", name="toilet")]
+    before = compute_coverage(nets, stations, demand, rules)
+    res = suggest_sites(nets, stations, demand, rules, p=4, coverage=before, min_spacing_m=250)
+    t = res.table
+    assert len(t) == 4 and t["rank"].tolist() == [1, 2, 3, 4]
+    assert {"candidate_id", "lon", "lat", "admin_area", "weight_gained", "covered_share_after", "kind",
+            "amenities_to_add", "near_gained", "toilet_share_after"} <= set(t.columns)
+    assert (t["weight_gained"].diff().dropna() <= 1e-6).all()
+    after = compute_coverage(nets, _with_new_sites(stations, t), demand, rules)
+    for k, rule in enumerate(rules):
+        cov = after.table[f"{rule.name}_covered"].to_numpy()
+        assert (cov == res.covered_after[k]).all()
+        share = after.summary.set_index("rule").loc[rule.name, "covered_share"]
+        assert t[f"{rule.name}_share_after"].iloc[-1] == pytest.approx(share, abs=1e-6)
+    total = demand["weight"].sum() * 2
+    covered = sum(after.table.loc[after.table[f"{r.name}_covered"], "weight"].sum() for r in rules)
+    assert res.objective == pytest.approx(covered)
+    assert t["covered_share_after"].iloc[-1] == pytest.approx(covered / total, abs=1e-6)
+    # spacing: no two stations (new or existing) closer than 250 m
+    from geo.candidates import near_stations, spacing_conflicts
+
+    assert len(spacing_conflicts(t, min_spacing_m=250)) == 0
+    assert not near_stations(t, stations, min_spacing_m=250).any()
+
+
+@pytest.mark.slow
+def test_upgrades_within_budget_and_min_per_area(futian_world) -> None:
+    from geo.coverage import compute_coverage
+
+    nets, stations, demand, admin = futian_world
+    rule = make_rule(mode="walk", cutoff="700m", requires="toilet", name="toilet")
+    cov = compute_coverage(nets, stations, demand, [rule], admin=admin)
+    res = suggest_sites(nets, stations, demand, [rule], budget=3.0, coverage=cov, admin=admin)
+    t = res.table
+    assert (t["kind"] == "upgrade").any(), "cheap toilet upgrades should win under a budget"
+    assert t["cost"].sum() <= 3.0 + 1e-9
+    assert set(t.loc[t["kind"] == "upgrade", "candidate_id"]) <= set(stations["station_id"])
+    assert set(t.loc[t["kind"] == "upgrade", "amenities_to_add"]) == {"toilet"}
+    after = compute_coverage(nets, _with_new_sites(stations, t), demand, [rule])
+    assert t["covered_share_after"].iloc[-1] == pytest.approx(after.summary["covered_share"].iloc[0], abs=1e-6)
+    per_area = suggest_sites(nets, stations, demand, [rule], p=4, coverage=cov, admin=admin, min_per_area=2)
+    assert per_area.table["admin_area"].value_counts().to_dict() == {"西街道 West": 2, "东街道 East": 2}
+    lscp = suggest_sites(nets, stations, demand, [rule], target=0.9, model="lscp", coverage=cov)
+    assert lscp.table["covered_share_after"].iloc[-1] >= 0.9 - 1e-9
+    assert lscp.status == "optimal" and lscp.objective == len(lscp.table)
+    pmed = suggest_sites(nets, stations, demand, [rule], p=3, model="pmedian", coverage=cov)
+    assert len(pmed.table) == 3 and (pmed.table["cost_saved"] > 0).all()
+
+
+@pytest.mark.slow
+def test_user_candidates_keep_their_ids(futian_world, tmp_path) -> None:
+    nets, stations, demand, _ = futian_world
+    net = nets["walk"]
+    idx = np.arange(0, net.n_nodes, 40)
+    path = tmp_path / "sites.csv"
+    pd.DataFrame({"编号": [f"工会-{i}" for i in idx], "经度": net.lon[idx], "纬度": net.lat[idx],
+                  "费用": np.where(idx % 80 == 0, 2.0, 1.0)}).to_csv(path, index=False)
+    from geo.candidates import read_candidates
+
+    cands = read_candidates(path)
+    rule = make_rule(mode="walk", cutoff="500m")
+    res = suggest_sites(nets, stations, demand, [rule], candidates=cands, budget=3.0)
+    assert res.table["candidate_id"].str.startswith("工会-").all()
+    assert res.table["cost"].sum() <= 3.0
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+
+
+@pytest.mark.slow
+def test_cli_suggest_and_gaps(futian_graphml, taxi_csv, ev_stations_csv, tmp_path) -> None:
+    import json
+
+    from scripts.cli import main
+
+    common = ["--network", str(futian_graphml), "--stations", str(ev_stations_csv), "--crs", "gcj02",
+              "--demand", str(taxi_csv), "--demand-crs", "wgs84", "--cache", str(tmp_path / "cache")]
+    out = tmp_path / "out"
+    code = main(["-q", "suggest", *common, "--mode", "walk", "--cutoff", "500m", "--sites", "3",
+                 "--min-spacing", "300m", "--out", str(out)])
+    assert code == 0
+    table = pd.read_csv(out / "suggestions.csv", encoding="utf-8-sig")
+    assert table.columns[:13].tolist() == ["rank", "candidate_id", "name", "kind", "source", "lon", "lat",
+                                           "admin_area", "cost", "weight_gained", "covered_share_after",
+                                           "covered_pct_after", "amenities_to_add"]
+    assert table["rank"].tolist() == [1, 2, 3]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {"objective", "bound", "gap", "solver", "seconds", "sizes"} <= set(summary)
+    assert summary["sizes"]["reduced_rows"] <= summary["sizes"]["demand_rows"]
+    assert summary["rules"][0]["covered_share_after"] > summary["rules"][0]["covered_share_before"]
+    assert len(gpd.read_file(out / "suggestions.geojson")) == 3
+    first = (out / "suggestions.csv").read_bytes()
+    assert main(["-q", "suggest", *common, "--mode", "walk", "--cutoff", "500m", "--sites", "3",
+                 "--min-spacing", "300m", "--out", str(out)]) == 0
+    assert (out / "suggestions.csv").read_bytes() == first  # deterministic
+    config = tmp_path / "plan.toml"
+    config.write_text('[[rules]]\nmode = "walk"\ncutoff = "500m"\n\n[siting]\ntarget = "6%"\nmin_spacing = "200m"\n',
+                      encoding="utf-8")
+    assert main(["-q", "suggest", *common, "--config", str(config), "--greedy", "--out", str(tmp_path / "o2")]) == 0
+    s2 = json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))
+    assert s2["model"] == "lscp" and s2["rules"][0]["covered_share_after"] >= 0.06
+    assert main(["-q", "gaps", *common, "--mode", "walk", "--cutoff", "500m", "--out", str(tmp_path / "g")]) == 0
+    gaps = gpd.read_file(tmp_path / "g" / "gaps.geojson")
+    assert len(gaps) > 0 and gaps["gap_id"].iloc[0].endswith("G001")
+    # user errors: a message and exit code 2, nothing written
+    assert main(["-q", "suggest", *common, "--mode", "walk", "--cutoff", "500m", "--out", str(tmp_path / "o3")]) == 2
+    assert not (tmp_path / "o3").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[rules]]\nmode = "walk"\ncutoff = "500m"\n[siting]\nsitez = 3\n', encoding="utf-8")
+    assert main(["-q", "suggest", *common, "--config", str(bad), "--out", str(tmp_path / "o4")]) == 2
+
+
+def test_siting_options_from_toml() -> None:
+    opts = parse_siting_options({"n_sites": 5, "min_spacing": "300m", "rule_weights": [1, 0.5],
+                                 "hierarchical": False, "target": "95%", "upgrade_cost": {"toilet": 2}})
+    assert opts.n_sites == 5 and opts.min_spacing_m == 300 and opts.rule_weights == (1.0, 0.5)
+    assert opts.target == pytest.approx(0.95) and opts.upgrade_cost == {"toilet": 2}
+    assert parse_share("0.9") == pytest.approx(0.9) and parse_share("90") == pytest.approx(0.9)
+    with pytest.raises(ConfigError, match="unknown"):
+        parse_siting_options({"n_site": 5})
+    with pytest.raises(ConfigError):
+        parse_siting_options({"min_spacing": "10min"})
+    with pytest.raises(ConfigError):
+        parse_share("150%")
