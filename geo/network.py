@@ -3,17 +3,19 @@
 A :class:`RoadNetwork` holds, for one study area and one travel mode, the node ids, projected
 coordinates (the local UTM zone, metres), the directed edges that are travelable in that mode with
 their length (metres) and travel time (seconds), and each edge's geometry. Shortest paths run on
-:meth:`RoadNetwork.matrix`, a ``scipy.sparse`` CSR matrix built once per weight; snapping uses KD
-trees that are also built once (see :mod:`geo.paths`).
+:meth:`RoadNetwork.matrix`, a ``scipy.sparse`` CSR matrix built once per weight; snapping uses
+grid indexes of road pieces and nodes that are also built once (see :mod:`geo.paths`).
 
 Sources (:func:`build_network`)
 -------------------------------
 - a GraphML file (osmnx's format, e.g. a graph someone built earlier with other filters);
 - an OpenStreetMap XML file (``.osm``, ``.osm.bz2``), read with ``osmnx.graph_from_xml``;
-- an ``.osm.pbf`` extract, streamed with pyosmium and clipped to the study polygon (or bbox) in
-  three passes so a whole-country file is never held in memory (see :func:`_clip_pbf`);
-- a place name or polygon, downloaded from OpenStreetMap by osmnx (online; often slow or
-  unreachable from China: download a regional ``.osm.pbf`` from a mirror instead).
+- an ``.osm.pbf`` extract, streamed once with pyosmium (node locations in osmium's C++ index,
+  on disk for large files) and clipped to the study polygon, so a whole-country file is never
+  held in memory (see :func:`_clip_pbf`);
+- a place name, downloaded from OpenStreetMap by osmnx (online; often slow or unreachable
+  from China: download a regional ``.osm.pbf`` from a mirror instead);
+- a network saved earlier by :func:`save_network` (``.npz``).
 
 Built networks are cached in ``~/.cache/yizhan/networks`` (or ``cache_dir``) under a key made of
 the source (path, size and modification time, or the place name), the polygon, the mode and the
@@ -1180,7 +1182,7 @@ def _graph_from_xml(
     import osmnx as ox
 
     try:
-        with _filter_tags(), warnings_as_log():
+        with _filter_tags(), _warnings_as_log():
             graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(
@@ -1206,7 +1208,7 @@ def _graph_from_xml(
 
 
 @contextlib.contextmanager
-def warnings_as_log() -> Iterator[None]:
+def _warnings_as_log() -> Iterator[None]:
     """Turn osmnx's ``UserWarning``s into log warnings while building (tests fail on warnings)."""
     import warnings
 
@@ -1259,7 +1261,7 @@ def build_network_from_place(
         return load_network(target)
     log.info(f"下载路网 downloading roads of {place!r} from OpenStreetMap")
     try:
-        with _filter_tags(), warnings_as_log():
+        with _filter_tags(), _warnings_as_log():
             graph = ox.graph_from_place(
                 place, network_type="all", simplify=False, retain_all=True,
                 truncate_by_edge=False,

@@ -15,8 +15,15 @@ where ``network`` runs along the roads in the mode's directions and includes the
 at both ends (from the facility's position to an end of its edge, and from an end of the
 target's edge to the target; or directly along the edge when both lie on the same road), and an
 ``access`` leg costs ``access_m`` metres, or ``access_m / speed`` seconds at the mode's
-off-network speed (walking speed, see ``geo.network.WALK_KMH``). With ``include_access=False`` the access legs are left out of the choice and
-the limit (the network part alone counts).
+off-network speed (walking speed, see ``geo.network.WALK_KMH``). :func:`nearest_facility`
+chooses and limits by this door-to-door total by default and reports the network part as
+``cost``; :func:`pairs_within` stores the network part by default. With
+``include_access=False`` the access legs are left out of the choice and the limit.
+
+Snapping is exact and vectorised: road pieces (at most one cell long) are bucketed in a grid of
+square cells; a point is compared with every piece in the 3 x 3 cells around it, then in
+growing rings until the best distance found is provably the nearest (a far-away point falls
+back to a KD tree of piece midpoints). Large point sets are split over a few threads.
 
 Both searches run in compiled code: :func:`nearest_facility` is ONE multi-source
 ``scipy.sparse.csgraph.dijkstra`` (``min_only=True``) over the network plus one virtual source
