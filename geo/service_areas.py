@@ -10,6 +10,7 @@ within the cutoff (behind a river, a wall, a one-way system) stays outside.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -116,10 +117,13 @@ def service_areas(
     if len(all_lines):
         order = np.argsort(all_group, kind="stable")
         groups, first = np.unique(all_group[order], return_index=True)
-        multi = shapely.multilinestrings(all_lines[order],
-                                         indices=np.repeat(np.arange(len(groups)),
-                                                           np.diff(np.append(first, len(order)))))
-        polygons[groups] = shapely.buffer(multi, buffer, quad_segs=4)
+        # Buffer each piece, then union per group: GEOS buffers a MultiLineString of many
+        # overlapping pieces ~20x slower than it unions the pieces' buffers.
+        bands = shapely.buffer(all_lines[order], buffer, quad_segs=4)
+        bounds = np.append(first, len(order))
+        polygons[groups] = [
+            shapely.union_all(bands[a:b]) for a, b in itertools.pairwise(bounds)
+        ]
     empty = shapely.Polygon()
     polygons = np.array([p if p is not None else empty for p in polygons], dtype=object)
     out = gpd.GeoDataFrame(

@@ -29,10 +29,12 @@ import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 
-from geo.coverage import OUTSIDE_AREA, compute_coverage
+from geo.coverage import OUTSIDE_AREA, compute_coverage, qualifying_stations
 from geo.demand import read_demand_points
+from geo.hotspots import find_hotspots
 from geo.network import MODES, RoadNetwork, build_network
 from geo.rules import CoverageRule
+from geo.service_areas import service_areas
 from scripts.config import RunConfig, load_config
 from stations import read_inventory
 from stations.amenities import AMENITY_KEYS
@@ -72,6 +74,11 @@ class AnalysisResult:
         ``admin_area``, ``weight_gained``, ``covered_pct_after`` and per-rule gains.
     networks
         Road network per travel mode.
+    service_areas
+        Service areas of the qualifying stations per rule and cutoff (EPSG:4326 polygons,
+        :func:`geo.service_areas.service_areas`).
+    hotspots
+        Demand hotspots (:func:`geo.hotspots.find_hotspots`, default parameters).
     """
 
     config: RunConfig
@@ -84,6 +91,8 @@ class AnalysisResult:
     gaps: gpd.GeoDataFrame
     suggestions: gpd.GeoDataFrame
     networks: dict[str, RoadNetwork]
+    service_areas: gpd.GeoDataFrame | None = None
+    hotspots: gpd.GeoDataFrame | None = None
 
 
 def run_analysis(config: RunConfig) -> AnalysisResult:
@@ -139,7 +148,30 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
         config=config, stations=stations, problems=problems, demand=demand, admin=admin,
         coverage=table, coverage_summary=summary, gaps=gaps, suggestions=suggestions,
         networks=networks,
+        service_areas=_service_areas(networks, stations, config.rules, config.max_access_m),
+        hotspots=find_hotspots(demand).hotspots if len(demand) else None,
     )
+
+
+def _service_areas(
+    networks: dict[str, RoadNetwork], stations: gpd.GeoDataFrame,
+    rules: Sequence[CoverageRule], max_access_m: float,
+) -> gpd.GeoDataFrame | None:
+    """Return the service area of every qualifying station for each rule's cutoff."""
+    frames = []
+    for rule in rules:
+        mask = qualifying_stations(stations, rule)
+        if not mask.any():
+            continue
+        if rule.cutoff_min is not None:
+            cutoffs, weight = [rule.cutoff_min * 60.0], "time"
+        else:
+            cutoffs, weight = [float(rule.cutoff_m or 0.0)], "length"
+        frames.append(service_areas(networks[rule.mode], stations.loc[mask], cutoffs=cutoffs,
+                                    weight=weight, max_access_m=max_access_m, rule=rule.name))
+    if not frames:
+        return None
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def run(config_path: str | Path, *, out: str | Path, previous: str | Path | None = None) -> Path:

@@ -369,6 +369,7 @@ def _write_map(result: AnalysisResult, path: Path) -> Path:
     cfg = result.config
     m = build_map(
         stations=result.stations, demand=result.demand, gaps=result.gaps,
+        service_areas=result.service_areas, hotspots=result.hotspots,
         suggestions=result.suggestions, admin=result.admin,
         title=f"{cfg.district} {cfg.year} 驿站覆盖 Rest-station coverage",
         standard=cfg.inventory.standard, assets="inline",
