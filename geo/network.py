@@ -1414,7 +1414,9 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
     """Write ``net`` to ``path`` (``.npz``) atomically and return the path.
 
     Layout: plain arrays (no pickles) plus the edge geometry as one flat ``(m, 2)`` coordinate
-    array with per-edge offsets, which loads far faster than WKB; road classes as codes.
+    array with per-edge offsets, which loads far faster than WKB; road classes as codes; and the
+    derived structures that take seconds to build on large networks (the reverse-edge pairing
+    and the snapping index of :mod:`geo.paths`), so a loaded network queries at once.
     """
     path = Path(path)
     xy, ptr = net.edge_coords()
@@ -1427,9 +1429,13 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
         "source": net.source, "has_geometry": net.edge_geometry is not None,
         "has_highway": net.edge_highway is not None,
     }
+    from geo.paths import snap_index_arrays  # geo.paths imports this module
+
+    derived = {"edge_reverse": net.edge_reverse, **snap_index_arrays(net)}
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
         np.savez(
             fh,
+            **derived,
             meta=np.array(json.dumps(meta, ensure_ascii=False)),
             node_id=net.node_id, x=net.x, y=net.y, lon=net.lon, lat=net.lat,
             edge_u=net.edge_u, edge_v=net.edge_v,
@@ -1487,4 +1493,11 @@ def load_network(path: str | Path) -> RoadNetwork:
     )
     if meta["has_geometry"]:
         net._cache["coords"] = (xy, ptr)
+    # derived structures saved with the network (older files: built on first use)
+    reverse = arrays.get("edge_reverse")
+    if reverse is not None and len(reverse) == n_edges:
+        net._cache["reverse"] = reverse
+    from geo.paths import restore_snap_index  # geo.paths imports this module
+
+    restore_snap_index(net, arrays)
     return net

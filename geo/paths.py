@@ -465,6 +465,49 @@ def _piece_index(net: RoadNetwork) -> _PieceIndex:
     return net.memo("snap_pieces", build)
 
 
+SNAP_INDEX_FORMAT = 1
+"""Version of the snapping index arrays stored in network cache files (see
+:func:`snap_index_arrays`); bump when :class:`_Grid` or :class:`_PieceIndex` change."""
+
+_GRID_ARRAYS = ("x0", "y0", "x1", "y1", "ptr", "items", "ex0", "ey0", "edx", "edy", "einv")
+
+
+def snap_index_arrays(net: RoadNetwork) -> dict[str, Any]:
+    """Return the snapping index of ``net`` (built if needed) as plain arrays for a cache file.
+
+    :func:`restore_snap_index` turns them back into the index, so a loaded network snaps
+    without rebuilding it.
+    """
+    idx = _piece_index(net)
+    g = idx.grid
+    out: dict[str, Any] = {f"snap_{k}": getattr(g, k) for k in _GRID_ARRAYS}
+    out["snap_geom"] = np.array([g.cell, g.ox, g.oy, g.nx, g.ny], dtype=np.float64)
+    out["snap_edge"], out["snap_start_m"], out["snap_length"] = idx.edge, idx.start_m, idx.length
+    out["snap_format"] = np.array([SNAP_INDEX_FORMAT, SNAP_ROAD_PER_CELL_M,
+                                   *SNAP_CELL_RANGE_M, _GRID_MAX_CELLS], dtype=np.float64)
+    return out
+
+
+def restore_snap_index(net: RoadNetwork, arrays: dict[str, np.ndarray]) -> bool:
+    """Install the snapping index saved by :func:`snap_index_arrays` on ``net``.
+
+    Returns False (and installs nothing) if the arrays are missing or from another index
+    format or other snapping settings; the index is then built on first use as usual.
+    """
+    fmt = arrays.get("snap_format")
+    want = [SNAP_INDEX_FORMAT, SNAP_ROAD_PER_CELL_M, *SNAP_CELL_RANGE_M, _GRID_MAX_CELLS]
+    if fmt is None or fmt.shape != (len(want),) or not np.array_equal(fmt, want):
+        return False
+    cell, ox, oy, nx_, ny_ = (float(v) for v in arrays["snap_geom"])
+    grid = _Grid(cell=cell, ox=ox, oy=oy, nx=int(nx_), ny=int(ny_),
+                 **{k: arrays[f"snap_{k}"] for k in _GRID_ARRAYS})
+    net._cache["snap_pieces"] = _PieceIndex(
+        edge=arrays["snap_edge"], start_m=arrays["snap_start_m"],
+        length=arrays["snap_length"], grid=grid,
+    )
+    return True
+
+
 def _node_grid(net: RoadNetwork) -> _Grid:
     """Return the grid of the network's nodes (zero-length segments), built once."""
     def build() -> _Grid:
@@ -701,6 +744,11 @@ def _same_edge(  # noqa: PLR0917
     fe = facilities.edge[fac]
     order = np.argsort(fe, kind="stable")
     fe_sorted = fe[order]
+    # only targets on a facility's road can have a direct path: filter them first
+    if len(tgt) and len(fe):
+        on_road = np.zeros(net.n_edges, dtype=bool)
+        on_road[fe] = True
+        tgt = tgt[on_road[targets.edge[tgt]]]
     te = targets.edge[tgt]
     lo = np.searchsorted(fe_sorted, te, "left")
     hi = np.searchsorted(fe_sorted, te, "right")
