@@ -1059,16 +1059,6 @@ def fix_by_reduced_cost(lag: Lagrangian, rules: Rules, incumbent: float) -> tupl
     return fix, worst
 
 
-def online_bound(at: sp.csr_matrix, w: np.ndarray, residual: np.ndarray, rules: Rules, value: float) -> float:
-    """Return the submodular bound ``f(S) + sum of the p largest marginal gains`` (cardinality only)."""
-    gains = at @ residual
-    if not np.isfinite(rules.p):
-        return value + float(gains[gains > 0].sum())
-    k = int(min(rules.p, gains.size))
-    top = np.sort(gains)[::-1][:k]
-    return value + float(top[top > 0].sum())
-
-
 def covered_value(a: sp.csr_matrix, w: np.ndarray, chosen: list[int] | np.ndarray) -> float:
     """Return the weight of rows covered by the chosen columns."""
     sel = np.zeros(a.shape[1])
@@ -1490,6 +1480,7 @@ def smooth_dual_cover(
     deadline: float,
     lam0: np.ndarray | None = None,
     stages: int = 4,
+    first_stage: int = 0,
     max_iter: int = 400,
     target_gap: float = 1e-4,
 ) -> Lagrangian:
@@ -1500,6 +1491,7 @@ def smooth_dual_cover(
     (Barzilai-Borwein steps, non-monotone line search, projection = clipping). Every reported
     value is the *exact* ``L(lam)`` (:func:`lagrangian_cover`'s function) at an iterate, so it is
     a valid bound whatever the smoothing. For the cardinality relaxation only (no budget).
+    ``lam0`` and ``first_stage`` resume from earlier multipliers at a lower temperature.
     """
     counted = rules.counts
 
@@ -1513,7 +1505,7 @@ def smooth_dual_cover(
     best_lam = lam.copy()
     scale = float(w[w > 0].mean()) if (w > 0).any() else 1.0
     it_total = 0
-    for stage in range(stages):
+    for stage in range(first_stage, stages):
         tau = scale * 10.0 ** (-stage)
 
         def fg(lam: np.ndarray, tau: float = tau) -> tuple[float, np.ndarray]:

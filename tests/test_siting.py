@@ -609,3 +609,22 @@ def test_siting_options_from_toml() -> None:
         parse_siting_options({"min_spacing": "10min"})
     with pytest.raises(ConfigError):
         parse_share("150%")
+
+
+def test_large_instance_path_bounds_and_improves(monkeypatch) -> None:
+    import geo.siting as siting
+
+    cover, w, _ = planar(6000, 300, 0.9, 30)
+    fixed = np.random.default_rng(30).random(6000) < 0.2
+    exact = solve_mclp(cover, w, p=12, fixed_covered=fixed, method="exact", time_limit=120)
+    assert exact.status == "optimal"
+    monkeypatch.setattr(siting, "AUTO_MIP_NONZEROS", 100)  # force the large-instance strategy
+    res = solve_mclp(cover, w, p=12, fixed_covered=fixed, method="auto", time_limit=20)
+    assert "lagrangian-bound" in res.solver and "core-mip" in res.solver
+    assert res.objective <= exact.objective + 1e-9
+    assert res.bound >= exact.objective - 1e-6
+    assert res.gap <= 0.01
+    greedy = solve_mclp(cover, w, p=12, fixed_covered=fixed, method="greedy", time_limit=20)
+    assert greedy.objective <= res.objective + 1e-9 and greedy.bound >= exact.objective - 1e-6
+    budgeted = solve_mclp(cover, w, p=None, budget=12, fixed_covered=fixed, method="greedy", time_limit=10)
+    assert budgeted.bound >= exact.objective - 1e-6  # subgradient bound with a budget of 12 unit costs
