@@ -31,6 +31,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from geo.coverage import OUTSIDE_AREA, compute_coverage, qualifying_stations
 from geo.demand import read_demand_points
+from geo.gaps import find_gaps
 from geo.hotspots import find_hotspots
 from geo.network import MODES, RoadNetwork, build_network
 from geo.rules import CoverageRule
@@ -131,7 +132,7 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
     table = cov.table
 
     next(steps)
-    gaps = find_gaps(table, config.rules, admin=admin, buffer_m=config.siting.gap_buffer_m)
+    gaps = find_gaps(cov, admin=admin, eps_m=2 * config.siting.gap_buffer_m)
 
     next(steps)
     suggestions, newly = suggest_sites(
@@ -207,84 +208,6 @@ def run(config_path: str | Path, *, out: str | Path, previous: str | Path | None
 
 # --------------------------------------------------------------------------------------------
 # Gaps
-
-
-def find_gaps(
-    coverage: gpd.GeoDataFrame,
-    rules: Sequence[CoverageRule],
-    *,
-    admin: gpd.GeoDataFrame | None = None,
-    buffer_m: float = 150.0,
-) -> gpd.GeoDataFrame:
-    """Return gap areas: uncovered demand of each rule grouped into polygons.
-
-    Uncovered points of a rule (in its group, not covered, on or off the network) are buffered
-    by ``buffer_m`` in the local UTM zone; overlapping buffers merge into one gap.
-
-    Parameters
-    ----------
-    coverage
-        Per-point coverage table (``<rule>_covered``, ``<rule>_applies``, ``weight``, ``group``).
-    rules
-        The rules of the table.
-    admin
-        Admin polygons, to name the area holding each gap's centre.
-    buffer_m
-        Buffer radius in metres.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        EPSG:4326 polygons: ``gap_id``, ``rule``, ``groups``, ``n_demand``,
-        ``uncovered_weight``, ``admin_area``, ``area_km2``; sorted by rule order, then
-        uncovered weight (largest first).
-    """
-    columns = ["gap_id", "rule", "groups", "n_demand", "uncovered_weight", "admin_area",
-               "area_km2"]
-    if coverage.empty:
-        return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry",
-                                crs="EPSG:4326")
-    utm = coverage.estimate_utm_crs()
-    pts = coverage.to_crs(utm)
-    parts = []
-    for rule in rules:
-        mask = coverage[f"{rule.name}_applies"].to_numpy(bool) & \
-            ~coverage[f"{rule.name}_covered"].to_numpy(bool)
-        if not mask.any():
-            continue
-        sub = pts[mask]
-        merged = shapely.union_all(sub.geometry.buffer(buffer_m, quad_segs=8).to_numpy())
-        polys = shapely.get_parts(merged)
-        tree = shapely.STRtree(polys)
-        point_idx, poly_idx = tree.query(sub.geometry.to_numpy(), predicate="intersects")
-        first = np.full(len(sub), -1)
-        first[point_idx[::-1]] = poly_idx[::-1]  # each point counts in one polygon only
-        weight = np.bincount(first, weights=sub["weight"].to_numpy(float), minlength=len(polys))
-        count = np.bincount(first, minlength=len(polys))
-        groups = [
-            ",".join(sorted(set(sub["group"].astype(str).to_numpy()[first == k])))
-            for k in range(len(polys))
-        ]
-        frame = gpd.GeoDataFrame({
-            "rule": rule.name, "groups": groups, "n_demand": count, "uncovered_weight": weight,
-            "area_km2": np.round(shapely.area(polys) / 1e6, 6),
-        }, geometry=list(polys), crs=utm)
-        cent = frame.geometry.centroid
-        frame = frame.assign(_x=cent.x.round(3), _y=cent.y.round(3))
-        frame = frame.sort_values(["uncovered_weight", "_x", "_y"], ascending=[False, True, True])
-        frame["gap_id"] = [f"{rule.name}-G{k + 1:03d}" for k in range(len(frame))]
-        parts.append(frame.drop(columns=["_x", "_y"]))
-    if not parts:
-        return gpd.GeoDataFrame(columns=[*columns, "geometry"], geometry="geometry",
-                                crs="EPSG:4326")
-    gaps = pd.concat(parts, ignore_index=True).to_crs("EPSG:4326")
-    gaps["admin_area"] = _admin_of(gaps.geometry.representative_point(), admin)
-    gaps["uncovered_weight"] = gaps["uncovered_weight"].round(6)
-    return gaps[[*columns, "geometry"]].reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Siting
 
 
 def suggest_sites(
