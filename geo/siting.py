@@ -461,7 +461,7 @@ def solve_mclp(
     const = float(red.fixed @ alpha) if not (hierarchical and n_rules > 1) else float(red.fixed[0])
     objective = value + const
     full_bound = bound + const
-    sizes = dict(red.sizes)
+    sizes: dict[str, Any] = dict(red.sizes)
     if mip_size:
         sizes["mip"] = mip_size
     return SitingResult(
@@ -685,12 +685,10 @@ def _hierarchical(
     n_rules = red.weights.shape[1]
     if method == "greedy":
         alpha = _lex_alpha(red)
-        chosen, _v, _b, solver, _s, size = _max_cover(
+        picked, _v, _b, solver, _s, size = _max_cover(
             red, alpha, deadline=deadline, method="greedy", seed=seed, rel_gap=rel_gap
         )
-        first = _m.covered_value(red.cover, red.weights[:, 0], chosen)
-        e0 = np.zeros(n_rules)
-        e0[0] = 1.0
+        first = _m.covered_value(red.cover, red.weights[:, 0], picked)
         lag = _m.smooth_dual_cover(
             red.cover, red.cover.T.tocsr(), red.weights[:, 0], red.rules, lower=first, deadline=deadline
         ) if not np.isfinite(red.rules.budget) else _m.lagrangian_cover(
@@ -698,7 +696,7 @@ def _hierarchical(
         )
         bound = max(first, lag.bound)
         status = "optimal" if bound - first <= rel_gap * abs(bound) else "feasible"
-        return chosen, first, bound, solver + "(lexicographic)", status, size
+        return picked, first, bound, solver + "(lexicographic)", status, size
     floors: dict[int, float] = {}
     first_value = first_bound = 0.0
     chosen: list[int] = []
@@ -869,7 +867,7 @@ def solve_lscp(
         if problems:
             raise _infeasible(rules, "; ".join(problems[:3]))
         table, covered = _rank_cover(a, w, fx, rule_of=rule_of, alpha=np.ones(n_rules), chosen=chosen_orig, rules=rules)
-    sizes = dict(red.sizes)
+    sizes: dict[str, Any] = dict(red.sizes)
     if size:
         sizes["mip"] = size
     return SitingResult(
@@ -1173,7 +1171,8 @@ def suggest_sites(
         Cost per amenity added (number or ``{amenity: cost}``); default
         :data:`geo.candidates.DEFAULT_UPGRADE_COST`.
     min_per_area
-        Least new sites per admin area (needs ``admin``).
+        Least new sites per admin area (needs ``admin``); network candidates are then also taken
+        across every admin area.
     admin
         Admin polygons with ``admin_name``.
     min_spacing_m
@@ -1184,6 +1183,12 @@ def suggest_sites(
         Precomputed :func:`geo.coverage.compute_coverage` result and gap table (else computed).
     candidate_spacing_m, candidate_buffer_m
         Options of :func:`geo.candidates.network_candidates`.
+
+    Notes
+    -----
+    Candidate capacities (``capacity``, in demand-weight units) are honoured by the MCLP only.
+    Demand off the road network cannot be served by any candidate and counts as uncovered.
+    With no gaps and no candidate file, the result has no sites (a warning says so).
     unreached_factor
         p-median: demand with no station within the cutoff costs this many times the cutoff
         (default 2: "out of reach" weighs twice the longest acceptable trip).
@@ -1262,8 +1267,16 @@ def suggest_sites(
     cands = gpd.GeoDataFrame(cands, geometry="geometry", crs="EPSG:4326")
     n_cand = len(cands)
     if n_cand == 0:
-        raise ConfigError("没有候选点（没有覆盖缺口，也没有给出候选点文件）。"
-                          " There are no candidate sites (no coverage gaps and no candidate file).")
+        if model == "lscp" and any(
+            table.loc[table[f"{r.name}_covered"].fillna(False).to_numpy(bool), "weight"].sum()
+            < float(target or 0.0) * table.loc[table[f"{r.name}_applies"].fillna(False).to_numpy(bool), "weight"].sum()
+            for r in rules
+        ):
+            raise ConfigError("没有候选点，目标覆盖率无法达到；请提供候选点文件。"
+                              " There are no candidate sites and the target is not met; give a candidate file.")
+        log.warn("没有候选点（没有覆盖缺口，也没有给出候选点文件），不建议新站。"
+                 " No candidate sites (no coverage gaps and no candidate file): nothing to suggest.")
+        return _empty_suggestions(table, rules, model=model)
     is_new = cands["kind"].astype(str).to_numpy() != "upgrade"
     cost = pd.to_numeric(cands["cost"], errors="coerce").to_numpy(float)
     cost = np.where(np.isfinite(cost), cost, build_cost)
@@ -1341,6 +1354,23 @@ def suggest_sites(
         table=frame, chosen=result.chosen, objective=result.objective, bound=result.bound,
         gap=result.gap, gap_new=result.gap_new, solver=result.solver, status=result.status,
         seconds=result.seconds, sizes=sizes, model=model, covered_after=tuple(covered_after),
+    )
+
+
+def _empty_suggestions(table: Any, rules: Sequence[Any], *, model: str) -> SitingResult:
+    """Return a result with no sites: the coverage stays what the existing stations give."""
+    import geopandas as gpd
+
+    weight = table["weight"].to_numpy(float)
+    covered = tuple(table[f"{r.name}_covered"].fillna(False).to_numpy(bool) for r in rules)
+    value = float(sum(weight[c].sum() for c in covered))
+    cols = [*SUGGESTION_COLUMNS, *[f"{r.name}_{k}" for r in rules for k in ("gained", "share_after")]]
+    frame = gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in cols},
+                             geometry=gpd.GeoSeries(crs="EPSG:4326"))
+    return SitingResult(
+        table=frame, chosen=np.zeros(0, np.int64), objective=value, bound=value, gap=0.0,
+        gap_new=0.0, solver="no-candidates", status="optimal", seconds=0.0,
+        sizes={"demand_rows": len(table), "candidates": 0}, model=model, covered_after=covered,
     )
 
 

@@ -238,6 +238,9 @@ def test_several_rules_weighted_and_hierarchical() -> None:
     first_only = solve_mclp(near, w, p=4, method="exact")
     assert covered_weight(near, w, hier.chosen, np.zeros(400, bool)) == pytest.approx(first_only.objective)
     assert hier.objective == pytest.approx(first_only.objective)
+    lex = solve_mclp([near, far_cover], [w, w2], p=4, hierarchical=True, method="greedy")
+    assert lex.objective <= first_only.objective + 1e-9 and lex.bound >= first_only.objective - 1e-6
+    assert lex.objective >= 0.95 * first_only.objective
     del far
 
 
@@ -628,3 +631,17 @@ def test_large_instance_path_bounds_and_improves(monkeypatch) -> None:
     assert greedy.objective <= res.objective + 1e-9 and greedy.bound >= exact.objective - 1e-6
     budgeted = solve_mclp(cover, w, p=None, budget=12, fixed_covered=fixed, method="greedy", time_limit=10)
     assert budgeted.bound >= exact.objective - 1e-6  # subgradient bound with a budget of 12 unit costs
+
+
+@pytest.mark.slow
+def test_nothing_to_suggest_when_everything_is_covered(futian_world) -> None:
+    from geo.coverage import compute_coverage
+
+    nets, stations, demand, _ = futian_world
+    rule = make_rule(mode="walk", cutoff="50km")
+    cov = compute_coverage(nets, stations, demand, [rule])
+    on_net = ~cov.table[f"{rule.name}_off_network"].to_numpy(bool)
+    assert cov.table.loc[on_net, f"{rule.name}_covered"].all()
+    res = suggest_sites(nets, stations, demand, [rule], p=3, coverage=cov)
+    assert len(res.table) == 0 and res.solver == "no-candidates"
+    assert res.objective == pytest.approx(cov.table.loc[cov.table[f"{rule.name}_covered"], "weight"].sum())
