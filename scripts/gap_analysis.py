@@ -3,14 +3,10 @@
 ``python scripts/gap_analysis.py CONFIG.toml --out DIR [--previous DIR]`` and
 ``yizhan run CONFIG.toml --out DIR`` do the same thing: read the inventory, build the road
 network of every travel mode the rules use, read the demand layers, compute coverage per rule
-(:func:`geo.coverage.compute_coverage`), group uncovered demand into gap areas, suggest new
-sites with a greedy maximal-covering pass, and write the report folder
-(:func:`scripts.report.write_report`).
-
-Gap areas and site suggestions are computed here because the project's ``geo/gaps.py`` and
-``geo/siting.py`` had not landed when this run was written; both are vectorised (one
-``scipy.sparse.csgraph.dijkstra`` per rule from all candidate nodes at once, sparse coverage
-matrices, a greedy loop over the ``n_sites`` picks only).
+(:func:`geo.coverage.compute_coverage`), group uncovered demand into gap areas
+(:func:`geo.gaps.find_gaps`), suggest new sites (:func:`geo.siting.suggest_sites`, maximal
+covering on HiGHS with existing stations fixed), draw service areas and hotspots, and write the
+report folder (:func:`scripts.report.write_report`).
 """
 
 from __future__ import annotations
@@ -24,21 +20,17 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-import shapely
-from pyproj import Transformer
-from scipy.sparse.csgraph import dijkstra
 
-from geo.coverage import OUTSIDE_AREA, compute_coverage, qualifying_stations
+from geo.coverage import CoverageResult, compute_coverage, qualifying_stations
 from geo.demand import read_demand_points
 from geo.gaps import find_gaps
 from geo.hotspots import find_hotspots
-from geo.network import MODES, RoadNetwork, build_network
+from geo.network import RoadNetwork, build_network
 from geo.rules import CoverageRule
 from geo.service_areas import service_areas
+from geo.siting import log_result, suggest_sites
 from scripts.config import RunConfig, load_config
 from stations import read_inventory
-from stations.amenities import AMENITY_KEYS
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 
@@ -135,11 +127,8 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
     gaps = find_gaps(cov, admin=admin, eps_m=2 * config.siting.gap_buffer_m)
 
     next(steps)
-    suggestions, newly = suggest_sites(
-        table, config.rules, networks, n_sites=config.siting.n_sites,
-        spacing_m=config.siting.candidate_spacing_m, max_access_m=config.max_access_m,
-        admin=admin,
-    )
+    suggestions, newly = _suggest(config, networks, stations, demand, cov, gaps=gaps,
+                                  admin=admin)
     for _ in steps:
         pass
     summary = _coverage_summary(table, config.rules, newly)
@@ -210,177 +199,31 @@ def run(config_path: str | Path, *, out: str | Path, previous: str | Path | None
 # Gaps
 
 
-def suggest_sites(
-    coverage: gpd.GeoDataFrame,
-    rules: Sequence[CoverageRule],
-    networks: dict[str, RoadNetwork],
-    *,
-    n_sites: int,
-    spacing_m: float,
-    max_access_m: float,
-    admin: gpd.GeoDataFrame | None = None,
+def _suggest(
+    config: RunConfig, networks: dict[str, RoadNetwork], stations: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame, cov: CoverageResult, *, gaps: gpd.GeoDataFrame,
+    admin: gpd.GeoDataFrame | None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
-    """Return greedily chosen new sites and, per rule, the demand points they newly cover.
+    """Return ranked new sites and, per rule, the demand points they newly cover.
 
-    A new site is assumed to be built to full standard (every amenity), so it qualifies for
-    every rule. Candidates are network nodes within ``2 * spacing_m`` of uncovered demand,
-    thinned to one node per ``spacing_m`` grid cell (the node nearest the cell centre). For
-    each rule one multi-source Dijkstra from all candidate nodes (cutoff = the rule's) gives a
-    sparse candidate x demand coverage matrix; the greedy pass then picks, ``n_sites`` times, the
-    candidate adding the most uncovered demand weight summed over the rules (ties: lowest
-    candidate number), which is the classic (1 - 1/e)-approximation of maximal covering.
-
-    Parameters
-    ----------
-    coverage
-        Per-point coverage table.
-    rules
-        The rules.
-    networks
-        Road network per mode.
-    n_sites
-        Number of sites to suggest (fewer if nothing more can be gained).
-    spacing_m
-        Candidate grid spacing in metres.
-    max_access_m
-        Farthest a point or candidate may lie from a road.
-    admin
-        Admin polygons, to name each site's area.
-
-    Returns
-    -------
-    tuple
-        Suggestions GeoDataFrame (``rank``, ``candidate_id``, ``name``, ``kind``, ``lon``,
-        ``lat``, ``admin_area``, ``weight_gained``, ``covered_pct_after``,
-        ``<rule>_gained``, ``amenities_to_add``) and ``{rule name: bool array of points newly
-        covered}``.
+    The sites come from :func:`geo.siting.suggest_sites` (maximal covering on HiGHS, existing
+    stations fixed, candidates from the network in and around the gap areas).
     """
-    n = len(coverage)
-    weight = coverage["weight"].to_numpy(float) if n else np.zeros(0)
-    uncovered = {
-        r.name: coverage[f"{r.name}_applies"].to_numpy(bool)
-        & ~coverage[f"{r.name}_covered"].to_numpy(bool)
-        & ~coverage[f"{r.name}_off_network"].to_numpy(bool)
-        for r in rules
+    if config.siting.n_sites == 0 or not len(gaps):
+        return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), {}
+    result = suggest_sites(
+        networks, stations, demand, config.rules, coverage=cov, gaps=gaps,
+        p=config.siting.n_sites, candidate_spacing_m=config.siting.candidate_spacing_m,
+        admin=admin, max_access_m=config.max_access_m,
+    )
+    log_result(result)
+    before = {r.name: cov.table[f"{r.name}_covered"].fillna(False).to_numpy(bool)
+              for r in config.rules}
+    newly = {
+        rule.name: after & ~before[rule.name]
+        for rule, after in zip(config.rules, result.covered_after or (), strict=False)
     }
-    newly = {r.name: np.zeros(n, dtype=bool) for r in rules}
-    empty = _suggestion_frame([], rules)
-    any_uncovered = np.zeros(n, dtype=bool)
-    for mask in uncovered.values():
-        any_uncovered |= mask
-    if n_sites == 0 or not any_uncovered.any():
-        return empty, newly
-    cand_lon, cand_lat = _candidates(coverage[any_uncovered], networks, spacing_m)
-    if not len(cand_lon):
-        return empty, newly
-    cover = {r.name: _cover_matrix(r, networks[r.mode], cand_lon, cand_lat, coverage,
-                                   uncovered[r.name], max_access_m) for r in rules}
-    total_weight = sum(float(weight[coverage[f"{r.name}_applies"].to_numpy(bool)].sum())
-                       for r in rules)
-    covered_now = sum(float(weight[coverage[f"{r.name}_covered"].to_numpy(bool)].sum())
-                      for r in rules)
-    rows = []
-    remaining = {name: uncovered[name].copy() for name in uncovered}
-    for rank in range(1, n_sites + 1):
-        gain_by_rule = {name: cover[name] @ (weight * remaining[name]) for name in cover}
-        gain = sum(gain_by_rule.values())
-        best = int(np.argmax(gain))
-        if gain[best] <= 0:
-            break
-        row: dict[str, object] = {"rank": rank, "candidate_id": f"C{best + 1:04d}"}
-        for name, matrix in cover.items():
-            hit = matrix[[best]].toarray().ravel().astype(bool) & remaining[name]
-            row[f"{name}_gained"] = round(float(weight[hit].sum()), 6)
-            newly[name] |= hit
-            remaining[name] &= ~hit
-        covered_now += float(gain[best])
-        row.update(lon=round(float(cand_lon[best]), 7), lat=round(float(cand_lat[best]), 7),
-                   weight_gained=round(float(gain[best]), 6),
-                   covered_pct_after=round(100.0 * covered_now / total_weight, 4)
-                   if total_weight else np.nan)
-        rows.append(row)
-    return _suggestion_frame(rows, rules, admin=admin), newly
-
-
-def _suggestion_frame(
-    rows: list[dict[str, object]], rules: Sequence[CoverageRule],
-    *, admin: gpd.GeoDataFrame | None = None,
-) -> gpd.GeoDataFrame:
-    cols = ["rank", "candidate_id", "name", "kind", "lon", "lat", "admin_area", "weight_gained",
-            "covered_pct_after", *[f"{r.name}_gained" for r in rules], "amenities_to_add"]
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        frame = pd.DataFrame({c: pd.Series(dtype=float if c in ("lon", "lat") else object)
-                              for c in cols})
-    geom = gpd.points_from_xy(frame["lon"].astype(float), frame["lat"].astype(float),
-                              crs="EPSG:4326")
-    frame["name"] = [f"建议新站 {r} Suggested site {r}" for r in frame["rank"]]
-    frame["kind"] = "new"
-    frame["amenities_to_add"] = ",".join(AMENITY_KEYS[:7]) if len(frame) else ""
-    frame["admin_area"] = _admin_of(gpd.GeoSeries(geom), admin) if len(frame) else []
-    # covered_share_after (0..1) is the map layer's contract; the tables carry the percentage.
-    out = gpd.GeoDataFrame(frame[cols], geometry=geom, crs="EPSG:4326")
-    out["covered_share_after"] = out["covered_pct_after"].astype(float) / 100.0
-    return out
-
-
-def _candidates(
-    uncovered: gpd.GeoDataFrame, networks: dict[str, RoadNetwork], spacing_m: float
-) -> tuple[np.ndarray, np.ndarray]:
-    # Candidate sites are nodes of the finest network (most nodes), near uncovered demand.
-    net = max(networks.values(), key=lambda nt: (nt.n_nodes, nt.mode))
-    to_xy = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
-    px, py = to_xy.transform(uncovered.geometry.x.to_numpy(), uncovered.geometry.y.to_numpy())
-    near = net.node_tree.query_ball_point(np.column_stack([px, py]), r=2 * spacing_m)
-    nodes = np.unique(np.concatenate([np.asarray(k, dtype=np.int64) for k in near]))
-    if not len(nodes):
-        return np.zeros(0), np.zeros(0)
-    cx = np.floor(net.x[nodes] / spacing_m)
-    cy = np.floor(net.y[nodes] / spacing_m)
-    d = np.hypot(net.x[nodes] - (cx + 0.5) * spacing_m, net.y[nodes] - (cy + 0.5) * spacing_m)
-    order = np.lexsort((nodes, d, cy, cx))
-    keep = np.ones(len(order), dtype=bool)
-    keep[1:] = (cx[order][1:] != cx[order][:-1]) | (cy[order][1:] != cy[order][:-1])
-    chosen = np.sort(nodes[order[keep]])
-    return net.lon[chosen], net.lat[chosen]
-
-
-def _cover_matrix(  # noqa: PLR0917 - private helper, called once
-    rule: CoverageRule,
-    net: RoadNetwork,
-    cand_lon: np.ndarray,
-    cand_lat: np.ndarray,
-    coverage: gpd.GeoDataFrame,
-    targets: np.ndarray,
-    max_access_m: float,
-) -> sp.csr_matrix:
-    """Return the candidate x demand 0/1 matrix of who a candidate would cover under ``rule``."""
-    k, n = len(cand_lon), len(coverage)
-    if not targets.any():
-        return sp.csr_matrix((k, n))
-    to_xy = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
-    tree = net.node_tree
-    cx, cy = to_xy.transform(cand_lon, cand_lat)
-    c_access, c_node = tree.query(np.column_stack([cx, cy]))
-    t_idx = np.flatnonzero(targets)
-    dx, dy = to_xy.transform(coverage.geometry.x.to_numpy()[t_idx],
-                             coverage.geometry.y.to_numpy()[t_idx])
-    d_access, d_node = tree.query(np.column_stack([dx, dy]))
-    ok_c = c_access <= max_access_m
-    weight = rule.weight
-    limit = rule.limit  # metres, or seconds for time rules
-    walk = MODES["walk"].speed_mps
-    leg = (lambda m: m) if weight == "length" else (lambda m: m / walk)
-    sources, inverse = np.unique(c_node, return_inverse=True)
-    dist = dijkstra(net.matrix(weight), directed=True, indices=sources, limit=limit)
-    cost = dist[inverse][:, d_node] + leg(c_access)[:, None] + leg(d_access)[None, :]
-    hit = (cost <= limit) & ok_c[:, None] & (d_access <= max_access_m)[None, :]
-    rows, cols = np.nonzero(hit)
-    return sp.csr_matrix((np.ones(len(rows)), (rows, t_idx[cols])), shape=(k, n))
-
-
-# --------------------------------------------------------------------------------------------
-# Helpers
+    return result.table, newly
 
 
 def _coverage_summary(
@@ -454,21 +297,6 @@ def _read_admin(config: RunConfig) -> gpd.GeoDataFrame | None:
     frame = frame.to_crs("EPSG:4326") if frame.crs is not None else frame.set_crs("EPSG:4326")
     return gpd.GeoDataFrame({"admin_name": frame[field].astype(str).to_numpy()},
                             geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
-
-
-def _admin_of(points: gpd.GeoSeries, admin: gpd.GeoDataFrame | None) -> list[str]:
-    if admin is None or not len(points):
-        return [OUTSIDE_AREA] * len(points)
-    names = admin["admin_name"].astype(str).to_numpy()
-    tree = shapely.STRtree(admin.geometry.to_numpy())
-    p_idx, a_idx = tree.query(points.to_numpy(), predicate="intersects")
-    out = np.full(len(points), OUTSIDE_AREA, dtype=object)
-    order = np.lexsort((a_idx, p_idx))  # first polygon in layer order wins, as in coverage
-    p_idx, a_idx = p_idx[order], a_idx[order]
-    first = np.ones(len(p_idx), dtype=bool)
-    first[1:] = p_idx[1:] != p_idx[:-1]
-    out[p_idx[first]] = names[a_idx[first]]
-    return out.tolist()
 
 
 def build_parser(prog: str = "gap_analysis.py") -> argparse.ArgumentParser:
