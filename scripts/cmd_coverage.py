@@ -80,7 +80,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``yizhan coverage`` and return the exit code."""
-    rules = _rules_from_args(args)
+    rules = rules_from_args(args)
     max_access = parse_cutoff(args.max_access)
     if max_access.metres is None:
         raise ConfigError(
@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
             " run `yizhan stations check` to list them."
         )
     single_group = rules[0].group if len(rules) == 1 else None
-    demand = _read_demand(args.demand, crs=args.demand_crs or args.crs, group=single_group)
-    admin = _read_admin(args.admin, field=args.admin_field) if args.admin else None
+    demand = read_demand_file(args.demand, crs=args.demand_crs or args.crs, group=single_group)
+    admin = read_admin_file(args.admin, field=args.admin_field) if args.admin else None
     cache = Path(args.cache) if args.cache else None
     nets = {}
     for mode in sorted({r.mode for r in rules}):
@@ -143,7 +143,7 @@ def print_summary(result: CoverageResult) -> None:
     console.print(table)
 
 
-def _rules_from_args(args: argparse.Namespace) -> list[CoverageRule]:
+def rules_from_args(args: argparse.Namespace) -> list[CoverageRule]:
     """Return the rules from ``--config`` or from ``--mode``/``--cutoff`` flags."""
     if args.config:
         flags = [f for f in ("mode", "cutoff", "requires", "group", "name") if getattr(args, f)]
@@ -164,7 +164,7 @@ def _rules_from_args(args: argparse.Namespace) -> list[CoverageRule]:
     ]
 
 
-def _read_demand(path: str, *, crs: str, group: str | None) -> gpd.GeoDataFrame:
+def read_demand_file(path: str, *, crs: str, group: str | None) -> gpd.GeoDataFrame:
     """Return demand points (``geo.demand``), keeping the file's own point ids when it has them.
 
     ``geo.demand.read_demand_points`` names points ``<layer>:<row>``; when the file has an id
@@ -198,7 +198,7 @@ def _read_demand(path: str, *, crs: str, group: str | None) -> gpd.GeoDataFrame:
     return points
 
 
-def _read_admin(path: str, *, field: str | None) -> gpd.GeoDataFrame:
+def read_admin_file(path: str, *, field: str | None) -> gpd.GeoDataFrame:
     """Return admin polygons with an ``admin_name`` column, in EPSG:4326."""
     import pyogrio
 

@@ -27,7 +27,7 @@ from typing import Any
 from geo.rules import parse_cutoff
 
 # Input handling shared with `yizhan coverage` (same flags, same readers).
-from scripts.cmd_coverage import _read_admin, _read_demand, _rules_from_args
+from scripts.cmd_coverage import read_admin_file, read_demand_file, rules_from_args
 from yizhan import log
 from yizhan.errors import ConfigError
 
@@ -122,12 +122,12 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
     from geo.network import build_network
     from stations.inventory import read_inventory
 
-    rules = _rules_from_args(args)
+    rules = rules_from_args(args)
     max_access = _distance(args.max_access, "--max-access")
     inventory = read_inventory(args.stations, crs=args.crs, standard=args.standard or "xinhui-7")
     single_group = rules[0].group if len(rules) == 1 else None
-    demand = _read_demand(args.demand, crs=args.demand_crs or args.crs, group=single_group)
-    admin = _read_admin(args.admin, field=args.admin_field) if args.admin else None
+    demand = read_demand_file(args.demand, crs=args.demand_crs or args.crs, group=single_group)
+    admin = read_admin_file(args.admin, field=args.admin_field) if args.admin else None
     cache = Path(args.cache) if args.cache else None
     nets = {m: build_network(args.network, mode=m, cache_dir=cache) for m in sorted({r.mode for r in rules})}
     return {"rules": rules, "stations": inventory.stations, "demand": demand, "admin": admin,
