@@ -1520,6 +1520,8 @@ _OPTION_KEYS = {
     "min_per_area", "min_spacing", "min_spacing_m", "rule_weights", "hierarchical", "method",
     "time_limit", "candidate_spacing_m", "candidate_buffer_m", "gap_buffer_m", "seed",
 }
+#: Keys a ``[siting]`` table may hold (for config readers that validate the table themselves).
+SITING_OPTION_KEYS: frozenset[str] = frozenset(_OPTION_KEYS)
 
 
 def parse_share(value: Any) -> float:

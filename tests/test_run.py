@@ -148,3 +148,17 @@ def test_bad_config_writes_nothing(tmp_path: Path) -> None:
         from scripts.gap_analysis import run
         run(DATA / "example-config.toml", out=out, previous=tmp_path)
     assert not out.exists()
+
+
+def test_siting_constraints_from_config_hold() -> None:
+    """The example config asks for one new site per admin area and 200 m spacing."""
+    cfg = load_config(DATA / "example-config.toml")
+    assert cfg.siting.options.min_per_area == 1
+    result = run_analysis(cfg)
+    sites = result.suggestions
+    assert set(result.admin["admin_name"]) <= set(sites["admin_area"])
+    xy = sites.to_crs(sites.estimate_utm_crs()).geometry
+    st = result.stations.to_crs(xy.crs).geometry
+    for point in xy:
+        assert (xy.distance(point) >= 200 - 1e-6).sum() == len(xy) - 1
+        assert (st.distance(point) >= 200 - 1e-6).all()
