@@ -84,7 +84,7 @@ import math
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,7 +101,7 @@ from geo.rules import WORKER_GROUPS, parse_cutoff
 from stations.columns import find_column, normalize_header
 from stations.coords import normalize_datum, to_wgs84
 from stations.problems import PROBLEM_COLUMNS
-from stations.readers import read_table
+from stations.readers import PARQUET_SUFFIXES, iter_parquet_parts, read_table
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 
@@ -425,11 +425,64 @@ def read_demand_points(
     ConfigError
         For an unknown CRS, group or malformed window.
     """
-    file = str(path)
     frame = read_table(path, sheet=sheet)
+    return demand_points_from_frame(
+        frame, file=str(path), group=group, weight=weight, time=time, crs=crs, windows=windows,
+        layer=layer or Path(path).name.split(".")[0], keep_outside=keep_outside,
+    )
+
+
+def iter_demand_chunks(
+    path: str | Path,
+    *,
+    rows_per_chunk: int = 1_000_000,
+    group: str | None = None,
+    weight: str | float | None = None,
+    time: str | None = None,
+    crs: str = "wgs84",
+    windows: Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | None = None,
+    sheet: str | int | None = None,
+    layer: str | None = None,
+    keep_outside: bool = False,
+) -> Iterator[DemandResult]:
+    """Yield the demand points of a file part by part, for tables too large for memory.
+
+    A (Geo)Parquet file is read by row groups (batches of about ``rows_per_chunk`` rows); other
+    formats are read whole (one part). Each part is what :func:`read_demand_points` gives for
+    those rows: row numbers, ``demand_id`` and problems are those of the whole file, so the
+    parts put together equal the whole file read at once. Options as in
+    :func:`read_demand_points`.
+    """
+    layer_name = layer or Path(path).name.split(".")[0]
+    options = {"group": group, "weight": weight, "time": time, "crs": crs, "windows": windows,
+               "layer": layer_name, "keep_outside": keep_outside}
+    if Path(path).suffix.lower() not in PARQUET_SUFFIXES:
+        yield read_demand_points(path, sheet=sheet, **options)  # type: ignore[arg-type]
+        return
+    for frame in iter_parquet_parts(path, rows_per_chunk=rows_per_chunk):
+        yield demand_points_from_frame(frame, file=str(path), **options)  # type: ignore[arg-type]
+
+
+def demand_points_from_frame(
+    frame: pd.DataFrame,
+    *,
+    file: str,
+    layer: str,
+    group: str | None = None,
+    weight: str | float | None = None,
+    time: str | None = None,
+    crs: str = "wgs84",
+    windows: Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | None = None,
+    keep_outside: bool = False,
+) -> DemandResult:
+    """Return the demand points of rows already read by :func:`stations.readers.read_table`.
+
+    ``frame`` is indexed by the row number the user sees; ``file`` names the file in problems
+    and ``layer`` prefixes ``demand_id``. Other options as in :func:`read_demand_points`.
+    """
     n_rows = len(frame)
     rows = np.asarray(frame.index, dtype=np.int64)
-    layer_name = layer or Path(path).name.split(".")[0]
+    layer_name = layer
     found: list[pd.DataFrame] = []
     bad = np.zeros(n_rows, dtype=bool)
 

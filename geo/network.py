@@ -61,6 +61,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -924,8 +925,13 @@ def source_kind(source: str | Path) -> SourceKind:
 
 
 def default_cache_dir() -> Path:
-    """Return the default folder of cached networks, ``~/.cache/yizhan/networks``."""
-    return Path.home() / ".cache" / "yizhan" / "networks"
+    """Return the default folder of cached networks.
+
+    ``$YIZHAN_CACHE_DIR`` when set (e.g. a folder every machine of a cluster sees), else
+    ``~/.cache/yizhan/networks``.
+    """
+    env = os.environ.get("YIZHAN_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "yizhan" / "networks"
 
 
 def load_polygon(polygon: object) -> BaseGeometry | None:
@@ -1024,6 +1030,7 @@ def build_network(
     refresh: bool = False,
     retain_all: bool = False,
     kind: SourceKind | None = None,
+    clipped_xml: str | Path | None = None,
 ) -> RoadNetwork:
     """Return the road network of ``source`` in ``mode``, from the cache when it was built before.
 
@@ -1047,6 +1054,10 @@ def build_network(
     kind
         What ``source`` is (``"graphml"``, ``"xml"``, ``"pbf"``, ``"cache"``, ``"place"``);
         by default guessed from the file name (see :func:`source_kind`).
+    clipped_xml
+        For a ``.osm.pbf`` source: the OSM XML that :func:`clip_pbf_areas` already wrote for
+        ``polygon`` (a province-wide pass clips every district at once); the network is then
+        built from it instead of streaming the ``.pbf`` again, and cached under the same key.
 
     Returns
     -------
@@ -1092,6 +1103,8 @@ def build_network(
             graph = _truncate(graph, area)
     elif kind == "xml":
         graph = _graph_from_xml(path, area)
+    elif clipped_xml is not None:
+        graph = _graph_from_xml(Path(clipped_xml), area, source_name=str(path))
     else:
         with tempfile.TemporaryDirectory(prefix="yizhan-pbf-") as tmp:
             xml = Path(tmp) / "clip.osm"
@@ -1287,21 +1300,71 @@ PBF_DISK_INDEX_BYTES = 256 * 2**20
 def _clip_pbf(path: Path, out_xml: Path, polygon: BaseGeometry | None) -> None:
     """Write the highway ways of ``path`` that touch ``polygon`` (with their nodes) as OSM XML.
 
-    One streaming pass with pyosmium: node locations go into osmium's C++ location index
-    (in memory for small files, a temporary disk file beside ``out_xml`` for large ones, so a
-    whole-country extract is never held in memory), the C++ ``KeyFilter("highway")`` hands only
-    highway ways (and highway-tagged nodes) to Python, and a way is kept if one of its nodes
-    lies in the polygon's bbox, then in the polygon (vectorised point-in-polygon). Kept ways
-    stay whole; osmnx's truncation then cuts the graph at the polygon (its semantics).
+    The one-area case of :func:`clip_pbf_areas` (the same code, so a district clipped alone and
+    the same district clipped in a province-wide pass get the same file).
+    """
+    if clip_pbf_areas(path, {"area": (polygon, out_xml)})["area"] is None:
+        raise NetworkError(
+            "PBF 文件在研究区域内没有道路。 The PBF file has no roads inside the study area."
+        )
+
+
+def clip_pbf_areas(
+    path: str | Path, areas: dict[str, tuple[BaseGeometry | None, Path]]
+) -> dict[str, Path | None]:
+    """Clip an ``.osm.pbf`` to many areas in one streaming pass; return each area's XML file.
+
+    One pass with pyosmium: node locations go into osmium's C++ location index (in memory for
+    small files, a temporary disk file beside the first output for large ones, so a whole
+    province or country extract is never held in memory), the C++ ``KeyFilter("highway")``
+    hands only highway ways (and highway-tagged nodes) to Python, and a way is a candidate if
+    one of its nodes lies in the bounding box of any area. Per area, a way is kept if one of its
+    nodes lies in the area (vectorised point-in-polygon). Kept ways stay whole; osmnx's
+    truncation then cuts the graph at the polygon (its semantics).
+
+    Parameters
+    ----------
+    path
+        The ``.osm.pbf`` (or any format osmium reads) file.
+    areas
+        ``{name: (polygon in EPSG:4326 or None for everything, output XML path)}``.
+
+    Returns
+    -------
+    dict
+        ``{name: output path}``, or ``None`` for an area that holds no roads.
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read.
     """
     import osmium
 
-    west, south, east, north = (-180.0, -90.0, 180.0, 90.0) if polygon is None else polygon.bounds
-    storage = (f"sparse_file_array,{out_xml.parent / 'locations.idx'}"
+    path = Path(path)
+    boxes = {
+        name: ((-180.0, -90.0, 180.0, 90.0) if poly is None else poly.bounds)
+        for name, (poly, _) in areas.items()
+    }
+    box_arr = np.array(list(boxes.values()), dtype=np.float64).reshape(-1, 4)
+    first_out = next(iter(areas.values()))[1]
+    storage = (f"sparse_file_array,{first_out.parent / 'locations.idx'}"
                if path.stat().st_size > PBF_DISK_INDEX_BYTES else "flex_mem")
     ways: list[tuple[int, list[int], dict[str, str]]] = []
     locations: dict[int, tuple[float, float]] = {}
-    node_tags: dict[int, dict[str, str]] = {}
+    node_tags: dict[int, tuple[float, float, dict[str, str]]] = {}
+    w0, s0 = box_arr[:, 0].min(), box_arr[:, 1].min()
+    e0, n0 = box_arr[:, 2].max(), box_arr[:, 3].max()
+    single = len(box_arr) == 1
+
+    def near(lon: float, lat: float) -> bool:
+        if not (w0 <= lon <= e0 and s0 <= lat <= n0):
+            return False
+        if single:
+            return True
+        return bool(((box_arr[:, 0] <= lon) & (lon <= box_arr[:, 2])
+                     & (box_arr[:, 1] <= lat) & (lat <= box_arr[:, 3])).any())
+
     try:
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -1309,26 +1372,26 @@ def _clip_pbf(path: Path, out_xml: Path, polygon: BaseGeometry | None) -> None:
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for obj in processor:
-            if obj.is_node():  # highway-tagged nodes (signals, crossings) in the area
+            if obj.is_node():  # highway-tagged nodes (signals, crossings) in some area's box
                 loc = obj.location
-                if loc.valid() and west <= loc.lon <= east and south <= loc.lat <= north:
-                    node_tags[obj.id] = {t.k: t.v for t in obj.tags}
+                if loc.valid() and near(loc.lon, loc.lat):
+                    node_tags[obj.id] = (loc.lon, loc.lat, {t.k: t.v for t in obj.tags})
                 continue
             if not obj.is_way():
                 continue
             refs: list[int] = []
             coords: list[tuple[float, float]] = []
-            near = False
+            is_near = False
             for ref in obj.nodes:
                 refs.append(ref.ref)
                 loc = ref.location
                 if loc.valid():
                     lon, lat = loc.lon, loc.lat
                     coords.append((lon, lat))
-                    near = near or (west <= lon <= east and south <= lat <= north)
+                    is_near = is_near or near(lon, lat)
                 else:
                     coords.append((math.nan, math.nan))
-            if near:
+            if is_near:
                 ways.append((obj.id, refs, {t.k: t.v for t in obj.tags}))
                 for ref, xy in zip(refs, coords, strict=True):
                     if not math.isnan(xy[0]):
@@ -1337,18 +1400,31 @@ def _clip_pbf(path: Path, out_xml: Path, polygon: BaseGeometry | None) -> None:
         raise InputFileError(
             f"无法读取 PBF 文件（{exc}）。 Cannot read the PBF file ({exc}).", file=str(path)
         ) from exc
-    if polygon is not None and ways:
-        ids = np.fromiter(locations.keys(), dtype=np.int64, count=len(locations))
-        xy = np.array(list(locations.values()), dtype=np.float64).reshape(-1, 2)
-        inside_ids = set(ids[shapely.intersects_xy(polygon, xy[:, 0], xy[:, 1])].tolist())
-        ways = [w for w in ways if any(r in inside_ids for r in w[1])]
-    if not ways:
-        raise NetworkError(
-            "PBF 文件在研究区域内没有道路。 The PBF file has no roads inside the study area."
-        )
-    needed = {r for _, refs, _ in ways for r in refs}
-    log.info(f"PBF 裁剪 clipped {len(ways):,} ways, {len(needed):,} nodes from {path.name}")
-    _write_osm_xml(out_xml, locations, node_tags, ways, needed)
+    ids = np.fromiter(locations.keys(), dtype=np.int64, count=len(locations))
+    xy = np.array(list(locations.values()), dtype=np.float64).reshape(-1, 2)
+    written: dict[str, Path | None] = {}
+    for name, (polygon, out_xml) in areas.items():
+        west, south, east, north = boxes[name]
+        in_box = ((west <= xy[:, 0]) & (xy[:, 0] <= east)
+                  & (south <= xy[:, 1]) & (xy[:, 1] <= north))
+        if polygon is not None:
+            inside = in_box.copy()
+            inside[in_box] = shapely.intersects_xy(polygon, xy[in_box, 0], xy[in_box, 1])
+        else:
+            inside = in_box
+        inside_ids = set(ids[inside].tolist())
+        kept = [w for w in ways if any(r in inside_ids for r in w[1])]
+        if not kept:
+            written[name] = None
+            continue
+        tags = {nid: t for nid, (lon, lat, t) in node_tags.items()
+                if west <= lon <= east and south <= lat <= north}
+        needed = {r for _, refs, _ in kept for r in refs}
+        log.info(f"PBF 裁剪 clipped {len(kept):,} ways, {len(needed):,} nodes from {path.name}"
+                 + ("" if single else f" ({name})"))
+        _write_osm_xml(out_xml, locations, tags, kept, needed)
+        written[name] = out_xml
+    return written
 
 
 def _write_osm_xml(

@@ -36,6 +36,17 @@ Every path in the file is relative to the config file itself.  The format (see
     path = "towns.geojson"              # polygons
     name_field = "admin_name"           # column holding the area name
 
+    [area]                              # optional: the district's own boundary
+    path = "districts.geojson"          # polygons; the one named below (or all merged)
+    name = "福田区"                      # which polygon (default: all of them)
+    name_field = "name"                 # column holding the names (default: name/名称/...)
+    network_buffer_m = 1000             # roads kept this far beyond the boundary
+
+With ``[area]``, the run keeps the stations and demand points inside the polygon (boundary
+included; see :mod:`geo.areas`), the admin areas that overlap it, and the roads within
+``network_buffer_m`` of it, so one province-wide inventory, demand table or ``.osm.pbf`` serves
+every district (``yizhan run-many`` writes such a config per district).
+
 Unknown keys, missing files and wrong types raise :class:`~yizhan.errors.ConfigError` naming the
 key and the fix, before anything is computed or written.
 """
@@ -56,13 +67,17 @@ from yizhan.errors import ConfigError
 PYROSM_PREFIX = "pyrosm:"
 
 _TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "rules", "siting",
-             "admin"}
+             "admin", "area"}
 _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
 _DEMAND_KEYS = {"path", "group", "weight_field", "name"}
 _SITING_KEYS = {"n_sites", "candidate_spacing_m", "gap_buffer_m"}
 _SITING_OPTION_KEYS = set(SITING_OPTION_KEYS)
 _ADMIN_KEYS = {"path", "name_field"}
+_AREA_KEYS = {"path", "name", "name_field", "network_buffer_m"}
+#: Default of ``[area] network_buffer_m``: roads this far beyond the district boundary are kept
+#: so that trips near the border may use them.
+DEFAULT_NETWORK_BUFFER_M = 1000.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,16 @@ class AdminConfig:
 
 
 @dataclass(frozen=True)
+class AreaConfig:
+    """The district's boundary: polygon file, which polygon, and the road buffer beyond it."""
+
+    path: Path
+    name: str | None = None
+    name_field: str | None = None
+    network_buffer_m: float = DEFAULT_NETWORK_BUFFER_M
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """A validated yearly-run configuration with absolute paths.
 
@@ -119,7 +144,7 @@ class RunConfig:
         Name of the district and the year of the inventory.
     sample
         Whether the inputs are sample data (reports then say so).
-    inventory, network_source, max_access_m, demand, rules, siting, admin
+    inventory, network_source, max_access_m, demand, rules, siting, admin, area
         The sections of the file, validated.
     """
 
@@ -134,6 +159,7 @@ class RunConfig:
     rules: tuple[CoverageRule, ...]
     siting: SitingConfig
     admin: AdminConfig | None
+    area: AreaConfig | None = None
 
     def input_files(self) -> dict[str, Path]:
         """Return every input file by role (``inventory``, ``network``, ``demand[0]``, ...)."""
@@ -142,6 +168,8 @@ class RunConfig:
             files[f"demand[{i}]"] = layer.path
         if self.admin is not None:
             files["admin"] = self.admin.path
+        if self.area is not None:
+            files["area"] = self.area.path
         return files
 
 
@@ -236,6 +264,16 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
             name=_get(entry, "name", str, where, prefix, default=f"demand{i + 1}"),
         ))
 
+    names = [layer.name for layer in demand]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(
+            f"{where}: 需求图层名称 {', '.join(repeated)} 重复；每个 [[demand]] 的 name 须唯一"
+            "（它是 demand_id 的前缀）。"
+            f" Demand layer name(s) {', '.join(repeated)} repeated; give every [[demand]] a"
+            " unique name (it prefixes demand_id)."
+        )
+
     rules = tuple(parse_rules(doc, source=where))
 
     sit = _table(doc, "siting", where, required=False)
@@ -263,10 +301,24 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
             path=_file(adm, "path", base, where, "admin."),
             name_field=_get(adm, "name_field", str, where, "admin.", default="admin_name"),
         )
+    area_table = _table(doc, "area", where, required=False)
+    area = None
+    if area_table:
+        _check_keys(area_table, _AREA_KEYS, where, "area.")
+        area = AreaConfig(
+            path=_file(area_table, "path", base, where, "area."),
+            name=_get(area_table, "name", str, where, "area.", default=None),
+            name_field=_get(area_table, "name_field", str, where, "area.", default=None),
+            network_buffer_m=float(_get(area_table, "network_buffer_m", (int, float), where,
+                                        "area.", default=DEFAULT_NETWORK_BUFFER_M)),
+        )
+        if area.network_buffer_m < 0:
+            raise ConfigError(f"{where}: area.network_buffer_m 须 >= 0。"
+                              " area.network_buffer_m must be >= 0.")
     return RunConfig(
         source=source, district=district, year=year, sample=sample, inventory=inventory,
         network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),
-        rules=rules, siting=siting, admin=admin,
+        rules=rules, siting=siting, admin=admin, area=area,
     )
 
 

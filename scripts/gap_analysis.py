@@ -20,7 +20,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
 
+from geo.areas import buffer_area, in_area, read_areas, select_area
 from geo.coverage import CoverageResult, compute_coverage, qualifying_stations
 from geo.demand import read_demand_points
 from geo.gaps import find_gaps
@@ -29,7 +32,7 @@ from geo.network import RoadNetwork, build_network
 from geo.rules import CoverageRule
 from geo.service_areas import service_areas
 from geo.siting import log_result, suggest_sites
-from scripts.config import RunConfig, load_config
+from scripts.config import AdminConfig, RunConfig, load_config
 from stations import read_inventory
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
@@ -88,8 +91,33 @@ class AnalysisResult:
     hotspots: gpd.GeoDataFrame | None = None
 
 
+@dataclass(frozen=True)
+class DistrictInputs:
+    """The tables one district's analysis starts from, already restricted to its area.
+
+    Attributes
+    ----------
+    stations, inventory_problems
+        Stations (with compliance) and the inventory's problem table.
+    demand, demand_problems
+        Demand points of all layers and the rows left out of them.
+    admin
+        Admin polygons (``admin_name``) or None.
+    """
+
+    stations: gpd.GeoDataFrame
+    inventory_problems: pd.DataFrame
+    demand: gpd.GeoDataFrame
+    demand_problems: pd.DataFrame
+    admin: gpd.GeoDataFrame | None
+
+
 def run_analysis(config: RunConfig) -> AnalysisResult:
     """Return the results of one yearly run of ``config`` (nothing is written).
+
+    The steps are public so that ``yizhan run-many`` runs the very same code per district, as
+    separate tasks: :func:`read_inputs`, :func:`build_networks`, :func:`district_coverage`,
+    :func:`finish_analysis`.
 
     Parameters
     ----------
@@ -102,43 +130,142 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
     """
     steps = iter(log.progress(STEPS, desc="年度分析 yearly run", unit="step"))
     next(steps)
+    stations, inv_problems = read_stations(config)
+    next(steps)
+    networks = build_networks(config)
+    next(steps)
+    demand, demand_problems = read_demand(config)
+    inputs = DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
+                            demand_problems=demand_problems, admin=read_admin(config))
+    next(steps)
+    cov = district_coverage(config, inputs, networks)
+    next(steps)
+    result = finish_analysis(config, inputs, networks, cov)
+    for _ in steps:
+        pass
+    return result
+
+
+def read_inputs(config: RunConfig) -> DistrictInputs:
+    """Return the inventory, demand and admin areas of ``config``, restricted to its area."""
+    stations, inv_problems = read_stations(config)
+    demand, demand_problems = read_demand(config)
+    return DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
+                          demand_problems=demand_problems, admin=read_admin(config))
+
+
+def district_area(config: RunConfig) -> BaseGeometry | None:
+    """Return the district polygon of ``config``'s ``[area]`` (EPSG:4326), or None."""
+    if config.area is None:
+        return None
+    areas = read_areas(config.area.path, name_field=config.area.name_field)
+    return select_area(areas, config.area.name, file=str(config.area.path))
+
+
+def network_area(config: RunConfig, area: BaseGeometry | None = None) -> BaseGeometry | None:
+    """Return the polygon the road network is cut to: the area grown by its road buffer."""
+    if config.area is None:
+        return None
+    area = area if area is not None else district_area(config)
+    assert area is not None
+    return buffer_area(area, config.area.network_buffer_m)
+
+
+def read_stations(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return the stations and inventory problems of ``config``, restricted to its area."""
     log.info(f"读取台账 reading inventory {config.inventory.path.name}")
     inv = read_inventory(config.inventory.path, crs=config.inventory.crs,
                          standard=config.inventory.standard, sheet=config.inventory.sheet)
-    stations = inv.stations
+    return restrict_stations(inv.stations, inv.problems, district_area(config))
 
-    next(steps)
+
+def restrict_stations(
+    stations: gpd.GeoDataFrame, problems: pd.DataFrame, area: BaseGeometry | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return the stations inside ``area`` and the problems that concern this district.
+
+    Kept problems: file-level ones (no row), those of rows that did not load (no usable
+    location: they could be anyone's) and those of the stations kept. Problems of stations of
+    other districts are theirs.
+    """
+    if area is None:
+        return stations, problems
+    inside = in_area(stations, area)
+    kept = stations.loc[inside].reset_index(drop=True)
+    if len(kept) < len(stations):
+        log.info(f"区域外站点 {len(stations) - len(kept)} 个不计入本区。"
+                 f" {len(stations) - len(kept)} stations lie outside the area and are left out.")
+    if len(problems) and "row" in problems.columns:
+        others = set(stations.loc[~inside, "source_row"].astype(int).tolist())
+        rows = problems["row"]
+        drop = rows.notna() & rows.astype("Float64").isin(others).fillna(False).astype(bool)
+        problems = problems.loc[~drop.to_numpy(bool)].reset_index(drop=True)
+    return kept, problems
+
+
+def restrict_demand(demand: gpd.GeoDataFrame, area: BaseGeometry | None) -> gpd.GeoDataFrame:
+    """Return the demand points inside ``area`` (all of them when ``area`` is None)."""
+    if area is None:
+        return demand
+    return demand.loc[in_area(demand, area)].reset_index(drop=True)
+
+
+def restrict_admin(
+    admin: gpd.GeoDataFrame | None, area: BaseGeometry | None
+) -> gpd.GeoDataFrame | None:
+    """Return the admin polygons that overlap ``area`` (touching only is not overlapping)."""
+    if admin is None or area is None:
+        return admin
+    geoms = admin.geometry.to_numpy()
+    keep = shapely.intersects(area, geoms) & ~shapely.touches(area, geoms)
+    return admin.loc[keep].reset_index(drop=True)
+
+
+def build_networks(
+    config: RunConfig, *, clipped_xml: str | Path | None = None,
+    area: BaseGeometry | None = None,
+) -> dict[str, RoadNetwork]:
+    """Return the road network of every travel mode the rules use (cached between runs).
+
+    ``clipped_xml`` is the district's part of a province-wide ``.osm.pbf`` already clipped by
+    :func:`geo.network.clip_pbf_areas`; ``area`` is the district polygon when already read.
+    """
     modes = sorted({rule.mode for rule in config.rules})
+    polygon = network_area(config, area)
     networks = {}
     for mode in modes:
         log.info(f"路网 network ({mode}) {config.network_source.name}")
-        networks[mode] = build_network(config.network_source, mode=mode)
+        networks[mode] = build_network(config.network_source, mode=mode, polygon=polygon,
+                                       clipped_xml=clipped_xml)
+    return networks
 
-    next(steps)
-    demand, demand_problems = _read_demand(config)
-    admin = _read_admin(config)
 
-    next(steps)
-    cov = compute_coverage(networks, stations, demand, config.rules, admin=admin,
-                           max_access_m=config.max_access_m)
-    table = cov.table
+def district_coverage(
+    config: RunConfig, inputs: DistrictInputs, networks: dict[str, RoadNetwork]
+) -> CoverageResult:
+    """Return the coverage of every rule of ``config`` over the district's demand."""
+    return compute_coverage(networks, inputs.stations, inputs.demand, config.rules,
+                            admin=inputs.admin, max_access_m=config.max_access_m)
 
-    next(steps)
-    gaps = find_gaps(cov, admin=admin, eps_m=2 * config.siting.gap_buffer_m)
 
-    next(steps)
-    suggestions, newly = _suggest(config, networks, stations, demand, cov, gaps=gaps,
-                                  admin=admin)
-    for _ in steps:
-        pass
-    summary = _coverage_summary(table, config.rules, newly)
-    problems = pd.concat([inv.problems, demand_problems], ignore_index=True) \
-        if len(demand_problems) else inv.problems
+def finish_analysis(
+    config: RunConfig, inputs: DistrictInputs, networks: dict[str, RoadNetwork],
+    cov: CoverageResult,
+) -> AnalysisResult:
+    """Return the whole result: gap areas, suggested sites, service areas and hotspots."""
+    gaps = find_gaps(cov, admin=inputs.admin, eps_m=2 * config.siting.gap_buffer_m)
+    suggestions, newly = _suggest(config, networks, inputs.stations, inputs.demand, cov,
+                                  gaps=gaps, admin=inputs.admin)
+    summary = _coverage_summary(cov.table, config.rules, newly)
+    problems = pd.concat([inputs.inventory_problems, inputs.demand_problems], ignore_index=True) \
+        if len(inputs.demand_problems) else inputs.inventory_problems
+    demand = inputs.demand
     return AnalysisResult(
-        config=config, stations=stations, problems=problems, demand=demand, admin=admin,
-        coverage=table, coverage_summary=summary, gaps=gaps, suggestions=suggestions,
-        networks=networks,
-        service_areas=_service_areas(networks, stations, config.rules, config.max_access_m),
+        config=config, stations=inputs.stations, problems=problems, demand=demand,
+        admin=inputs.admin, coverage=cov.table, coverage_summary=summary, gaps=gaps,
+        suggestions=suggestions, networks=networks,
+        service_areas=_service_areas(networks, inputs.stations, config.rules,
+                                     config.max_access_m),
         hotspots=find_hotspots(demand).hotspots if len(demand) else None,
     )
 
@@ -257,7 +384,12 @@ def _coverage_summary(
     return pd.DataFrame(rows)
 
 
-def _read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return the demand points of every layer (restricted to the area) and their problems.
+
+    ``demand_id`` is ``layer name:row``; layer names are unique (checked by the config), so ids
+    are unique. Problems of rows that did not load are all kept: they have no usable location.
+    """
     frames, problems = [], []
     for layer in config.demand:
         res = read_demand_points(layer.path, group=layer.group, weight=layer.weight_field,
@@ -265,27 +397,33 @@ def _read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         frames.append(res.points)
         if len(res.problems):
             problems.append(res.problems)
-    demand = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
-                              crs="EPSG:4326")
+    demand = combine_layers(frames)
     if demand.empty:
         raise InputFileError(
             "需求图层中没有可用的点，请检查经纬度列。The demand layers hold no usable points;"
             " check their lon/lat columns.", file=str(config.demand[0].path),
         )
-    dup = demand["demand_id"].duplicated()
-    if dup.any():
-        # Two layers may reuse ids; prefix by position so ids stay unique and stable.
-        demand.loc[dup, "demand_id"] = [f"{i}-{d}" for i, d in
-                                        zip(np.flatnonzero(dup), demand.loc[dup, "demand_id"],
-                                            strict=True)]
+    demand = restrict_demand(demand, district_area(config))
     prob = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
     return demand, prob
 
 
-def _read_admin(config: RunConfig) -> gpd.GeoDataFrame | None:
-    if config.admin is None:
+def combine_layers(frames: Sequence[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """Return the demand points of several layers (or parts of layers) as one frame."""
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                            crs="EPSG:4326")
+
+
+def read_admin(config: RunConfig) -> gpd.GeoDataFrame | None:
+    """Return the admin polygons (``admin_name``) of ``config`` overlapping its area, or None."""
+    return restrict_admin(load_admin(config.admin), district_area(config))
+
+
+def load_admin(admin: AdminConfig | None) -> gpd.GeoDataFrame | None:
+    """Return every polygon of an admin-area layer as ``admin_name`` + geometry, or None."""
+    if admin is None:
         return None
-    path = config.admin.path
+    path = admin.path
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:
@@ -294,7 +432,7 @@ def _read_admin(config: RunConfig) -> gpd.GeoDataFrame | None:
             f" Cannot read the admin-area file ({exc}); give a GeoJSON/GPKG/Shapefile of polygons.",
             file=str(path),
         ) from exc
-    field = config.admin.name_field
+    field = admin.name_field
     if field not in frame.columns:
         raise InputFileError(
             f"行政区划文件没有名称列 {field!r}，请在配置 admin.name_field 中写明名称列。"

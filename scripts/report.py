@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +63,8 @@ _DECIMALS = {"lon": 7, "lat": 7, "network_m": 3, "minutes": 4, "access_m": 3, "w
 
 
 def write_report(
-    result: AnalysisResult, out: str | Path, *, previous: str | Path | None = None
+    result: AnalysisResult, out: str | Path, *, previous: str | Path | None = None,
+    checksums: Mapping[Path, str] | None = None,
 ) -> Path:
     """Write the report folder of ``result`` atomically and return its path.
 
@@ -76,6 +77,9 @@ def write_report(
     previous
         Last year's report folder (holding ``summary.json``, ``stations.geojson`` and
         ``gaps.geojson``) for the year-over-year comparison.
+    checksums
+        SHA-256 of input files already hashed by the caller (``yizhan run-many`` hashes a
+        province-wide file once, not once per district); others are hashed here.
 
     Returns
     -------
@@ -99,7 +103,7 @@ def write_report(
             write_csv_atomic(comparison["coverage"], tmp / "comparison_coverage.csv")
             write_csv_atomic(comparison["gaps"], tmp / "comparison_gaps.csv")
         next(bar)
-        summary = summary_dict(result, comparison=comparison)
+        summary = summary_dict(result, comparison=comparison, checksums=checksums)
         write_text_atomic(tmp / "summary.json",
                           json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
         next(bar)
@@ -148,7 +152,8 @@ def suggestions_table(suggestions: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def summary_dict(
-    result: AnalysisResult, *, comparison: dict[str, Any] | None = None
+    result: AnalysisResult, *, comparison: dict[str, Any] | None = None,
+    checksums: Mapping[Path, str] | None = None,
 ) -> dict[str, Any]:
     """Return ``summary.json`` as plain data (no timestamps: identical inputs, identical file).
 
@@ -158,11 +163,16 @@ def summary_dict(
     ``covered_pct_after``) and, with a previous run, ``comparison``.
     """
     cfg = result.config
+    known = dict(checksums or {})
+
+    def digest(path: Path) -> str:
+        return known.get(path) or sha256_file(path)
+
     inputs = [
-        {"role": role, "file": path.name, "sha256": sha256_file(path)}
+        {"role": role, "file": path.name, "sha256": digest(path)}
         for role, path in cfg.input_files().items()
     ]
-    inputs.append({"role": "config", "file": cfg.source.name, "sha256": sha256_file(cfg.source)})
+    inputs.append({"role": "config", "file": cfg.source.name, "sha256": digest(cfg.source)})
     tiers = result.stations["compliance_tier"].astype(str).value_counts()
     rules = [{k: _json_value(v) for k, v in row.items()}
              for row in result.coverage_summary.to_dict("records")]
@@ -317,10 +327,18 @@ def write_workbook(result: AnalysisResult, path: Path) -> Path:
     Each sheet: bold, frozen header row; column widths from the content; landscape A4, fit to
     one page wide; the header row repeated on every printed page.
     """
+    return write_sheets(workbook_sheets(result), path)
+
+
+def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
+    """Write ``{sheet name: frame}`` as a workbook formatted for print; return its path.
+
+    Each sheet: bold, frozen header row; column widths from the content; landscape A4, fit to
+    one page wide; the header row repeated on every printed page. Frames should already be
+    :func:`yizhan.io.excel_safe`.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
-
-    sheets = workbook_sheets(result)
 
     def _write(tmp: Path) -> None:
         wb = Workbook()

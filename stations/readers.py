@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -194,6 +195,45 @@ def _read_vector(path: Path) -> gpd.GeoDataFrame:
         ) from exc
     frame.index = pd.RangeIndex(2, 2 + len(frame))
     return frame
+
+
+def iter_parquet_parts(path: str | Path, *, rows_per_chunk: int = 1_000_000) -> Iterator[pd.DataFrame]:
+    """Yield a (Geo)Parquet file's rows in parts of whole row groups (about ``rows_per_chunk``).
+
+    Each part is indexed by the row number :func:`read_table` gives the same rows (header =
+    row 1), so parts put together equal the whole file; memory holds one part at a time.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputFileError(
+            f"无法读取 Parquet 文件（{exc}）。Cannot read the Parquet file ({exc}).", file=str(path)
+        ) from exc
+    is_geo = b"geo" in (pf.schema_arrow.metadata or {})
+    start = 0
+    groups: list[int] = []
+    n_groups = pf.num_row_groups
+
+    def part(indices: list[int], first: int) -> pd.DataFrame:
+        table = pf.read_row_groups(indices)
+        frame: pd.DataFrame = (gpd.GeoDataFrame.from_arrow(table) if is_geo
+                               else table.to_pandas())
+        frame.index = pd.RangeIndex(2 + first, 2 + first + len(frame))
+        frame.index.name = "row"
+        return frame
+
+    pending = 0
+    for i in range(n_groups):
+        groups.append(i)
+        pending += pf.metadata.row_group(i).num_rows
+        if pending >= rows_per_chunk or i == n_groups - 1:
+            yield part(groups, start)
+            start += pending
+            groups, pending = [], 0
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

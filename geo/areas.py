@@ -1,0 +1,131 @@
+"""District areas: reading district polygons, buffering them in metres, and who lies inside.
+
+One rule decides membership everywhere (a single-district run with ``[area]`` and the province
+run that splits shared inputs by district): a point belongs to an area when it *intersects* the
+polygon (boundary included). Points on a shared boundary therefore belong to both districts,
+identically in both paths, so a district's results do not depend on how it was run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from geo.network import utm_crs
+from yizhan.errors import InputFileError
+
+WGS84 = "EPSG:4326"
+
+
+def read_areas(path: str | Path, *, name_field: str | None = None) -> gpd.GeoDataFrame:
+    """Return the polygons of a vector file as ``name`` + ``geometry`` in EPSG:4326.
+
+    Parameters
+    ----------
+    path
+        GeoJSON, GPKG or Shapefile of polygons (any CRS; a file without CRS is taken as lon/lat).
+    name_field
+        Column holding each area's name; by default the first of ``name``, ``名称``, ``district``,
+        ``区县``, ``qh``, ``admin_name`` that exists.
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read, the name column is missing, a name is blank or repeated, or
+        a row's geometry is not a polygon.
+    """
+    path = Path(path)
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # GDAL raises several types
+        raise InputFileError(
+            f"无法读取区域文件（{exc}），请提供 GeoJSON/GPKG/Shapefile 面图层。"
+            f" Cannot read the area file ({exc}); give a GeoJSON/GPKG/Shapefile of polygons.",
+            file=str(path),
+        ) from exc
+    field = name_field or next(
+        (c for c in ("name", "名称", "district", "区县", "qh", "admin_name") if c in frame.columns),
+        None,
+    )
+    if field is None or field not in frame.columns:
+        raise InputFileError(
+            f"区域文件没有名称列 {name_field or 'name'!r}，请在配置中写明 name_field。"
+            f" The area file has no name column {name_field or 'name'!r}; set name_field.",
+            file=str(path), field=name_field or "name",
+        )
+    frame = frame.to_crs(WGS84) if frame.crs is not None else frame.set_crs(WGS84)
+    names = frame[field].astype("string").str.strip()
+    for position, (name, geom) in enumerate(zip(names, frame.geometry, strict=True)):
+        row = position + 2  # as a spreadsheet shows the attribute table (header = row 1)
+        if pd.isna(name) or not name:
+            raise InputFileError("区域名称为空，请填写。The area name is blank; fill it in.",
+                                 file=str(path), row=row, field=field)
+        if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+            raise InputFileError(
+                "该行不是面（多边形），请修正几何。This row is not a polygon; fix its geometry.",
+                file=str(path), row=row, field="geometry",
+            )
+    dup = names.duplicated(keep=False)
+    if dup.any():
+        first = names[dup].iloc[0]
+        raise InputFileError(
+            f"区域名称 {first!r} 重复，请让每个名称唯一。"
+            f" The area name {first!r} is repeated; make every name unique.",
+            file=str(path), field=field,
+        )
+    geoms = shapely.make_valid(frame.geometry.to_numpy())
+    return gpd.GeoDataFrame({"name": names.to_numpy(dtype=object)}, geometry=geoms, crs=WGS84)
+
+
+def select_area(areas: gpd.GeoDataFrame, name: str | None, *, file: str) -> BaseGeometry:
+    """Return the polygon named ``name`` (all polygons merged when ``name`` is None)."""
+    if name is None:
+        return shapely.union_all(areas.geometry.to_numpy())
+    hit = areas.loc[areas["name"] == name]
+    if hit.empty:
+        known = ", ".join(areas["name"].astype(str).head(20))
+        raise InputFileError(
+            f"区域文件中没有名为 {name!r} 的区域；现有：{known}。"
+            f" The area file has no area named {name!r}; it has: {known}.",
+            file=file,
+        )
+    return hit.geometry.iloc[0]
+
+
+def buffer_area(area: BaseGeometry, metres: float) -> BaseGeometry:
+    """Return ``area`` (lon/lat) grown by ``metres``, buffered in the local UTM zone."""
+    if metres <= 0:
+        return area
+    lon, lat = area.centroid.x, area.centroid.y
+    crs = utm_crs(np.array([lon]), np.array([lat]))
+    projected = gpd.GeoSeries([area], crs=WGS84).to_crs(crs).buffer(metres, quad_segs=8)
+    return projected.to_crs(WGS84).iloc[0]
+
+
+def in_area(frame: gpd.GeoDataFrame, area: BaseGeometry) -> np.ndarray:
+    """Return a boolean mask: which rows of ``frame`` (EPSG:4326) intersect ``area``."""
+    if not len(frame):
+        return np.zeros(0, dtype=bool)
+    shapely.prepare(area)
+    return np.asarray(shapely.intersects(area, frame.geometry.to_numpy()), dtype=bool)
+
+
+def assign_to_areas(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return ``(row, area)`` positional pairs of rows of ``frame`` intersecting each area.
+
+    A spatial join (STR-tree) with the same predicate as :func:`in_area`, so splitting a shared
+    table by many areas at once gives exactly what filtering it by each area gives. A row on a
+    shared boundary appears once per area it touches; rows in no area do not appear.
+    """
+    if not len(frame) or not len(areas):
+        return pd.DataFrame({"row": np.zeros(0, np.int64), "area": np.zeros(0, np.int64)})
+    tree = shapely.STRtree(frame.geometry.to_numpy())
+    area_idx, row_idx = tree.query(areas.geometry.to_numpy(), predicate="intersects")
+    order = np.lexsort((row_idx, area_idx))
+    return pd.DataFrame({"row": row_idx[order].astype(np.int64),
+                         "area": area_idx[order].astype(np.int64)})
