@@ -10,6 +10,7 @@ from maps.admin import add_admin
 from maps.basemaps import BASEMAPS, add_basemaps
 from maps.build import build_map, map_html, new_map, save_map
 from maps.demand import add_demand_heat, add_hotspots
+from maps.districts import add_districts
 from maps.gaps import add_gaps
 from maps.render import render_png
 from maps.service_areas import add_service_areas
@@ -21,6 +22,7 @@ __all__ = [
     "add_admin",
     "add_basemaps",
     "add_demand_heat",
+    "add_districts",
     "add_gaps",
     "add_hotspots",
     "add_service_areas",

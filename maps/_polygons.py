@@ -25,6 +25,8 @@ def polygon_overlay(
     color_index: Sequence[int],
     palette: Sequence[str],
     subtitles: Sequence[str] | None = None,
+    links: Sequence[str | None] | None = None,
+    link_label: str = "打开 open",
     fill_opacity: float = 0.3,
     weight: float = 1.5,
     opacity: float = 0.9,
@@ -38,13 +40,19 @@ def polygon_overlay(
 
     ``labels`` are tooltips and popup titles, ``rows`` the popup values under ``field_labels``,
     ``color_index`` picks each polygon's colour from ``palette`` (outline too, unless ``stroke``
-    gives one outline colour). Rows that are not polygons or
+    gives one outline colour). ``links`` adds a link per polygon to its popup (relative URLs
+    only, e.g. a district's own map; anything else is refused). Rows that are not polygons or
     vanish when simplified are dropped. Returns the overlay, or ``None`` if nothing was left.
     """
+    if links is not None:
+        for url in links:
+            if url is not None and not _is_relative_url(url):
+                raise ValueError(f"popup links must be relative paths, not {url!r}")
     gdf = gdf.reset_index(drop=True).assign(
         _label=list(labels), _color=list(color_index),
         _row=list(rows) if rows is not None else [[] for _ in range(len(gdf))],
         _sub=list(subtitles) if subtitles is not None else [""] * len(gdf),
+        _link=list(links) if links is not None else [None] * len(gdf),
     )
     gdf = simplify_polygons(gdf, tolerance_m=tolerance_m)
     if gdf.empty:
@@ -57,6 +65,8 @@ def polygon_overlay(
     }
     if subtitles is not None:
         payload["subtitle"] = gdf["_sub"].tolist()
+    if links is not None:
+        payload["links"] = gdf["_link"].tolist()
     options = {
         "palette": [check_color(c) for c in palette],
         "fill_opacity": fill_opacity,
@@ -66,9 +76,18 @@ def polygon_overlay(
         "stroke": check_color(stroke) if stroke else None,
         "interactive": interactive,
         "field_labels": list(field_labels) if rows is not None else [],
+        "link_label": link_label,
     }
     overlay = add_overlay(
         m, Overlay(name=name, kind="polygons", payload=payload, options=options, show=show)
     )
     record_bounds(m, bounds_of(gdf))
     return overlay
+
+
+def _is_relative_url(url: str) -> bool:
+    """Return whether ``url`` is a plain relative path (no scheme, host, or absolute path)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return not (parts.scheme or parts.netloc or url.startswith(("/", "\\"))) and bool(url)

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "scripts.cmd_demand",
     "scripts.cmd_siting",
     "scripts.cmd_run",
+    "scripts.cmd_run_many",
     "scripts.cmd_demo",
 )
 

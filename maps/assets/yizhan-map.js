@@ -207,7 +207,7 @@
       });
       if (o.interactive !== false) {
         poly.bindTooltip(textNode(d.label[i]), { sticky: true });
-        if (o.field_labels && o.field_labels.length) {
+        if ((o.field_labels && o.field_labels.length) || d.links) {
           poly.bindPopup(polygonPopup(d, o, i), { maxWidth: 340 });
         }
       }
@@ -218,7 +218,17 @@
 
   function polygonPopup(d, o, i) {
     return function () {
-      return card(d.label[i], d.subtitle ? d.subtitle[i] : null, o.field_labels, d.rows[i]);
+      var box = card(d.label[i], d.subtitle ? d.subtitle[i] : null, o.field_labels, d.rows[i]);
+      var url = d.links ? d.links[i] : null;
+      if (url) {
+        // relative paths only (checked in Python); set as a property, never parsed as HTML
+        var a = el("a", "yz-popup-link", o.link_label || url);
+        a.href = url;
+        a.target = "_blank";
+        a.rel = "noopener";
+        box.appendChild(a);
+      }
+      return box;
     };
   }
 
