@@ -66,7 +66,7 @@ def polygon_overlay(
     if subtitles is not None:
         payload["subtitle"] = gdf["_sub"].tolist()
     if links is not None:
-        payload["links"] = gdf["_link"].tolist()
+        payload["links"] = [v if isinstance(v, str) else None for v in gdf["_link"]]
     options = {
         "palette": [check_color(c) for c in palette],
         "fill_opacity": fill_opacity,

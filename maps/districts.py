@@ -70,7 +70,7 @@ def add_districts(
     palette = [c[1] for c in COVERAGE_CLASSES] + [FAILED_COLOR]
     columns = [text_column(districts, c) for c in field_columns]
     rows = [[col[i] for col in columns] for i in range(len(districts))]
-    links = (districts[link_column].where(districts[link_column].notna(), None).tolist()
+    links = ([v if isinstance(v, str) and v else None for v in districts[link_column]]
              if link_column else None)
     overlay = polygon_overlay(
         m, districts, name=name, labels=text_column(districts, "district"), rows=rows,

@@ -71,7 +71,7 @@ import tomllib
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.areas import assign_to_areas, read_areas
 from geo.demand import iter_demand_chunks
 from geo.network import cached_network_path, clip_pbf_areas, source_kind
-from scripts.config import DEFAULT_NETWORK_BUFFER_M, RunConfig, load_config
+from scripts.config import DEFAULT_NETWORK_BUFFER_M, RunConfig, load_config, parse_config
 from scripts.gap_analysis import (
     AnalysisResult,
     DistrictInputs,
@@ -287,6 +287,8 @@ def _plan_from_province(path: Path, out: Path) -> ProvincePlan:
     template = {k: copy.deepcopy(v) for k, v in doc.items()
                 if k not in ("province", "districts")}
     _absolute_paths(template, base)
+    # settings shared by every district are checked once, here, naming the province file
+    parse_config({"district": "-", **template}, base=base, source=path)
     title = str(doc.get("province") or path.stem)
     folder = out.resolve() / "configs"
     taken: set[str] = set()
@@ -412,12 +414,18 @@ def _area_frame(jobs: Sequence[DistrictJob], areas: Mapping[str, BaseGeometry | 
 
 def split_shared_inputs(
     jobs: Sequence[DistrictJob], areas: Mapping[str, BaseGeometry | None], *, work: Path,
+    all_jobs: Sequence[DistrictJob] | None = None,
 ) -> tuple[dict[str, DistrictParts], dict[str, str], pd.DataFrame, int]:
     """Return each district's part of the inputs it shares with other districts.
 
+    ``jobs`` are the districts to run now; ``all_jobs`` every district of the plan (default
+    ``jobs``): a shared inventory is split among all of them, so that the stations lying in no
+    district are found the same way whichever districts are re-run (inventories are small).
     Returns ``(parts by slug, errors by slug, province problems, demand points outside every
     district)``. Inputs used by one district only are left to its task.
     """
+    all_jobs = list(all_jobs) if all_jobs is not None else list(jobs)
+    running = {job.slug for job in jobs}
     parts: dict[str, dict[str, Any]] = defaultdict(dict)
     errors: dict[str, str] = {}
     problems: list[pd.DataFrame] = []
@@ -427,7 +435,7 @@ def split_shared_inputs(
         for job in group:
             errors.setdefault(job.slug, str(exc))
 
-    for group in _groups(jobs, lambda c: c.inventory, areas):
+    for group in _groups(all_jobs, lambda c: c.inventory, areas):
         cfg = group[0].config
         assert cfg is not None
         try:
@@ -435,11 +443,12 @@ def split_shared_inputs(
             inv = read_inventory(cfg.inventory.path, crs=cfg.inventory.crs,
                                  standard=cfg.inventory.standard, sheet=cfg.inventory.sheet)
         except (InputFileError, ConfigError) as exc:
-            fail(group, exc)
+            fail([job for job in group if job.slug in running], exc)
             continue
         for job in group:
-            parts[job.slug]["stations"] = restrict_stations(inv.stations, inv.problems,
-                                                            areas[job.slug])
+            if job.slug in running:
+                parts[job.slug]["stations"] = restrict_stations(inv.stations, inv.problems,
+                                                                areas[job.slug])
         pairs = assign_to_areas(inv.stations, _area_frame(group, areas))
         lost = np.setdiff1d(np.arange(len(inv.stations)), pairs["row"].to_numpy())
         if len(lost):
@@ -523,6 +532,7 @@ def _split_demand(
     pieces: dict[int, list[gpd.GeoDataFrame]] = defaultdict(list)
     problems: list[pd.DataFrame] = []
     total = outside = 0
+    template = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
     for layer in cfg.demand:
         log.info(f"拆分共享需求 splitting shared demand {layer.path.name}")
         for res in iter_demand_chunks(layer.path, rows_per_chunk=DEMAND_ROWS_PER_PART,
@@ -531,6 +541,8 @@ def _split_demand(
             if len(res.problems):
                 problems.append(res.problems)
             points = res.points
+            if total == 0:
+                template = points.iloc[0:0]
             total += len(points)
             pairs = assign_to_areas(points, frame)
             outside += len(points) - pairs["row"].nunique()
@@ -541,23 +553,44 @@ def _split_demand(
             "需求图层中没有可用的点，请检查经纬度列。The demand layers hold no usable points;"
             " check their lon/lat columns.", file=str(cfg.demand[0].path),
         )
+    if outside:
+        log.info(f"{outside:,} 个需求点不在这些区县内。 {outside:,} demand points lie in none of"
+                 " these districts.")
     prob = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
-    empty = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
     out = {}
     for k, job in enumerate(group):
-        # an empty first piece keeps the columns of a district without demand
-        frames = pieces.get(k) or [res_columns_only(points if total else empty)]
+        # a district without demand gets an empty frame with the columns of the others
+        frames = pieces.get(k) or [template]
         out[job.slug] = (combine_layers(frames), prob)
     return out, outside
 
 
-def res_columns_only(points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return an empty frame with the columns of ``points``."""
-    return points.iloc[0:0]
-
-
 # --------------------------------------------------------------------------------------------
 # Tasks (run on the workers)
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    """A district step that raised: passed down its task graph instead of the step's result."""
+
+    step: str
+    error: str
+    detail: str
+
+
+def run_step(step: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Return ``fn(*args)``, or a :class:`StepFailure` if it raises or an input already failed.
+
+    One district's error stays a value inside its own task graph: the other districts go on,
+    and the client learns the failing step and message from the district's last task.
+    """
+    for arg in args:
+        if isinstance(arg, StepFailure):
+            return arg
+    try:
+        return fn(*args)
+    except Exception as exc:  # any error of one district is reported, never fatal to others
+        return StepFailure(step, str(exc) or repr(exc), traceback.format_exc())
 
 
 def _quiet_worker() -> None:
@@ -624,6 +657,27 @@ def dask_client(
     CPU cores), each with its share of the memory (``memory_limit``), and the dashboard on
     port 8787 (or a free one) when ``dashboard`` is on and bokeh is installed.
     """
+    # distributed logs cluster life (workers joining, clients leaving) at INFO on the terminal
+    # the progress display uses; keep its warnings and errors only.
+    quiet_loggers = [logging.getLogger(n) for n in ("distributed", "bokeh", "tornado")]
+    quiet_levels = [logging.WARNING, logging.ERROR, logging.ERROR]
+    levels = [lg.level for lg in quiet_loggers]
+    for lg, quiet in zip(quiet_loggers, quiet_levels, strict=True):
+        lg.setLevel(quiet)
+    try:
+        with _client(scheduler, workers=workers, dashboard=dashboard,
+                     memory_limit=memory_limit) as client:
+            yield client
+    finally:
+        for lg, level in zip(quiet_loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+@contextlib.contextmanager
+def _client(
+    scheduler: str | None, *, workers: int | None, dashboard: bool,
+    memory_limit: str | float | None,
+) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -735,10 +789,11 @@ def run_many(
     work = out / ".work"
     problems = pd.DataFrame()
     demand_outside = 0
+    parts: dict[str, DistrictParts] = {}
     try:
-        if todo:
+        if runnable:
             parts, errors, problems, demand_outside = split_shared_inputs(
-                [j for j, _ in todo], areas, work=work)
+                [j for j, _ in todo], areas, work=work, all_jobs=runnable)
             for job, _ in todo:
                 if job.slug in errors:
                     outcomes[job.slug] = DistrictOutcome(job.name, job.slug, "failed",
@@ -782,14 +837,16 @@ def _run_tasks(
         part_f = client.scatter(part, hash=False)
         area = areas[job.slug]
         prev = prev_root / "districts" / job.slug if prev_root is not None else None
-        f_in = client.submit(task_inputs, cfg, part_f, key=f"inputs-{key}", pure=False)
-        f_net = client.submit(task_networks, cfg, area, part.clipped_xml, key=f"network-{key}",
-                              pure=False)
-        f_cov = client.submit(task_coverage, cfg, f_in, f_net, key=f"coverage-{key}",
-                              pure=False)
-        f_sit = client.submit(task_siting, cfg, f_in, f_net, f_cov, key=f"siting-{key}",
-                              pure=False)
-        f_rep = client.submit(task_report, f_sit, out / "districts" / job.slug, prev,
+        f_in = client.submit(run_step, "inputs", task_inputs, cfg, part_f,
+                             key=f"inputs-{key}", pure=False)
+        f_net = client.submit(run_step, "network", task_networks, cfg, area, part.clipped_xml,
+                              key=f"network-{key}", pure=False)
+        f_cov = client.submit(run_step, "coverage", task_coverage, cfg, f_in, f_net,
+                              key=f"coverage-{key}", pure=False)
+        f_sit = client.submit(run_step, "siting", task_siting, cfg, f_in, f_net, f_cov,
+                              key=f"siting-{key}", pure=False)
+        f_rep = client.submit(run_step, "report", task_report, f_sit,
+                              out / "districts" / job.slug, prev,
                               {p: checksums[p] for p in _job_files(cfg)},
                               key=f"report-{key}", pure=False)
         futures = [f_in, f_net, f_cov, f_sit, f_rep]
@@ -805,7 +862,7 @@ def _run_tasks(
             job, fp, k = meta[fut.key]
             if job.slug in outcomes:  # already failed upstream
                 continue
-            if fut.status == "error":
+            if fut.status == "error":  # the task itself died (worker lost, out of memory)
                 exc = fut.exception()
                 tb = "".join(traceback.format_exception(type(exc), exc, fut.traceback()))
                 outcomes[job.slug] = DistrictOutcome(
@@ -819,9 +876,18 @@ def _run_tasks(
                 display.advance(job.slug, STEPS[k + 1])
                 continue
             row = fut.result()
-            outcomes[job.slug] = DistrictOutcome(
-                job.name, job.slug, "ok", row=row,
-                seconds=round(time.perf_counter() - started[job.slug], 3))
+            seconds = round(time.perf_counter() - started[job.slug], 3)
+            if isinstance(row, StepFailure):
+                outcomes[job.slug] = DistrictOutcome(
+                    job.name, job.slug, "failed", step=row.step, error=row.error,
+                    detail=row.detail, seconds=seconds)
+                log.warn(f"区县 {job.name} 失败（{row.step}）district failed: {row.error}")
+                display.finish(job.slug, ok=False, step=row.step)
+                _write_state(out, job.slug, fp, outcomes[job.slug])
+                per_job.pop(job.slug, None)
+                continue
+            outcomes[job.slug] = DistrictOutcome(job.name, job.slug, "ok", row=row,
+                                                 seconds=seconds)
             _write_state(out, job.slug, fp, outcomes[job.slug])
             display.finish(job.slug, ok=True)
             per_job.pop(job.slug, None)  # release the district's data on the cluster
@@ -834,7 +900,8 @@ def _job_files(cfg: RunConfig | None) -> list[Path]:
 
 def _write_state(out: Path, slug: str, fingerprint: str, outcome: DistrictOutcome) -> None:
     doc = {"fingerprint": fingerprint, "status": outcome.status, "step": outcome.step,
-           "error": outcome.error, "row": outcome.row}
+           "error": outcome.error, "detail": outcome.detail, "seconds": outcome.seconds,
+           "row": outcome.row}
     write_text_atomic(out / "state" / f"{slug}.json",
                       json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n")
 

@@ -172,7 +172,6 @@ def summary_dict(result: ProvinceResult, table: pd.DataFrame, rules: pd.DataFram
         "unassigned_stations": int((result.problems.get("code", pd.Series(dtype=str))
                                     == "station_outside_districts").sum())
         if len(result.problems) else 0,
-        "demand_points_outside_districts": int(result.demand_outside),
         "rules": [{k: _plain(v) for k, v in r.items()} for r in rules.to_dict("records")],
         "failures": [{"district": o.name, "step": o.step, "error": o.error} for o in failed],
         "by_district": [{k: _plain(v) if not pd.isna(v) else None for k, v in r.items()}

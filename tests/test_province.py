@@ -1,0 +1,338 @@
+"""Province scale: many districts on a real Dask LocalCluster, shared inputs split once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from geo.areas import assign_to_areas, buffer_area, in_area, read_areas
+from geo.demand import iter_demand_chunks, read_demand_points
+from geo.network import clip_pbf_areas
+from scripts.cli import main
+from scripts.gap_analysis import run
+from scripts.province import load_plan, run_many
+from yizhan.errors import ConfigError, InputFileError
+
+pytestmark = pytest.mark.slow
+
+# Futian graph bbox (PROVENANCE.md): three districts are drawn as vertical strips over it.
+WEST, SOUTH, EAST, NORTH = 113.99702, 22.51666, 114.03988, 22.55052
+NAMES = ("甲区 West", "乙区 Middle", "丙区 East")
+TABLES = ("coverage.csv", "suggestions.csv", "problems.csv", "stations.geojson",
+          "gaps.geojson", "suggestions.geojson")
+
+SHARED = """
+year = 2025
+sample = true
+
+[inventory]
+path = "{stations}"
+crs = "gcj02"
+
+[network]
+source = "{roads}"
+max_access_m = 300
+
+[[demand]]
+path = "{demand}"
+group = "driver"
+
+[[rules]]
+name = "driver_drive_3min"
+group = "driver"
+mode = "drive"
+cutoff = "3min"
+
+[[rules]]
+name = "all_walk_500m"
+mode = "walk"
+cutoff = "500m"
+
+[siting]
+n_sites = 2
+"""
+
+
+def _strips(path: Path, names=NAMES) -> Path:
+    xs = np.linspace(WEST, EAST, len(names) + 1)
+    gdf = gpd.GeoDataFrame({"name": list(names)},
+                           geometry=[shapely.box(xs[k], SOUTH, xs[k + 1], NORTH)
+                                     for k in range(len(names))], crs="EPSG:4326")
+    gdf.to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.fixture(scope="module")
+def province(futian_graphml, taxi_csv, ev_stations_csv, tmp_path_factory):
+    root = tmp_path_factory.mktemp("province")
+    _strips(root / "districts.geojson")
+    shared = SHARED.format(stations=ev_stations_csv, roads=futian_graphml, demand=taxi_csv)
+    spec = root / "province.toml"
+    spec.write_text('province = "深圳福田示例 Futian sample"\n' + shared
+                    + '\n[districts]\npath = "districts.geojson"\nnetwork_buffer_m = 300\n',
+                    encoding="utf-8")
+    return {"root": root, "spec": spec, "shared": shared}
+
+
+@pytest.fixture(scope="module")
+def cache_env(tmp_path_factory):
+    # The workers are spawned processes: they inherit the environment of the test process.
+    mp = pytest.MonkeyPatch()
+    mp.setenv("YIZHAN_CACHE_DIR", str(tmp_path_factory.mktemp("netcache")))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def province_run(province, cache_env):
+    out = province["root"] / "out"
+    result = run_many(province["spec"], out=out, workers=2, dashboard=False)
+    return result, out
+
+
+def test_three_districts_on_two_workers_equal_single_runs(province, province_run, tmp_path):
+    result, out = province_run
+    assert [o.status for o in result.outcomes] == ["ok", "ok", "ok"]
+    for name, outcome in zip(NAMES, result.outcomes, strict=True):
+        # an independent, hand-written single-district config over the same files
+        cfg = tmp_path / f"{outcome.slug}.toml"
+        cfg.write_text(
+            f'district = "{name}"\n' + province["shared"]
+            + f'\n[area]\npath = "{province["root"] / "districts.geojson"}"\nname = "{name}"\n'
+            "network_buffer_m = 300\n", encoding="utf-8")
+        single = run(cfg, out=tmp_path / f"single-{outcome.slug}")
+        district = out / "districts" / outcome.slug
+        for table in TABLES:
+            assert (single / table).read_bytes() == (district / table).read_bytes(), (name, table)
+        summary = json.loads((single / "summary.json").read_text(encoding="utf-8"))
+        assert summary["district"] == name
+        assert summary["counts"]["demand_points"] > 50  # real taxi trips in every strip
+
+
+def test_province_summary_matches_district_reports(province_run):
+    result, out = province_run
+    table = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    assert table["district"].tolist() == list(NAMES)
+    for row in table.to_dict("records"):
+        district = json.loads((out / row["map"]).parent.joinpath("summary.json").read_text(
+            encoding="utf-8"))
+        by_rule = {r["rule"]: r for r in district["rules"]}
+        assert row["driver_drive_3min_covered_pct"] == pytest.approx(
+            by_rule["driver_drive_3min"]["covered_pct"])
+        assert row["stations"] == district["counts"]["stations"]
+        assert row["suggested_sites"] == district["counts"]["suggestions"]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    rule = next(r for r in summary["rules"] if r["rule"] == "all_walk_500m")
+    assert rule["districts"] == 3
+    covered = sum(json.loads((out / m).parent.joinpath("summary.json").read_text(
+        encoding="utf-8"))["rules"][1]["covered_weight"] for m in table["map"])
+    assert rule["covered_weight"] == pytest.approx(covered)
+    # every EV station of Shenzhen outside the three strips is listed, not silently dropped
+    problems = pd.read_csv(out / "problems.csv", encoding="utf-8-sig")
+    outside = problems[problems["code"] == "station_outside_districts"]
+    assert summary["unassigned_stations"] == len(outside) > 1000
+    assert summary["stations"] + len(outside) == 1706
+    html = (out / "map.html").read_text(encoding="utf-8")
+    for o in result.outcomes:
+        assert f"districts/{o.slug}/map.html" in html
+    assert (out / "report.xlsx").stat().st_size > 0
+
+
+def test_rerun_skips_unchanged_districts_and_tables_stay_identical(province, province_run):
+    result, out = province_run
+    before = {p: (out / p).read_bytes() for p in ("summary.csv", "summary.json", "problems.csv")}
+    mtimes = {o.slug: (out / "districts" / o.slug / "coverage.csv").stat().st_mtime_ns
+              for o in result.outcomes}
+    again = run_many(province["spec"], out=out, workers=1, dashboard=False)
+    assert [o.status for o in again.outcomes] == ["unchanged"] * 3
+    for p, data in before.items():
+        assert (out / p).read_bytes() == data, p
+    for o in again.outcomes:
+        assert (out / "districts" / o.slug / "coverage.csv").stat().st_mtime_ns == mtimes[o.slug]
+
+
+def test_one_failing_district_is_reported_and_others_finish(
+    province, province_run, tmp_path, capsys
+):
+    root = province["root"]
+    folder = tmp_path / "districts"
+    folder.mkdir()
+    for name, fname in ((NAMES[0], "a.toml"), (NAMES[2], "c.toml")):
+        (folder / fname).write_text(
+            f'district = "{name}"\n' + province["shared"]
+            + f'\n[area]\npath = "{root / "districts.geojson"}"\nname = "{name}"\n'
+            "network_buffer_m = 300\n", encoding="utf-8")
+    bad = tmp_path / "bad_inventory.csv"
+    bad.write_text("站点名称,备注\n没有坐标的驿站,x\n", encoding="utf-8")
+    shared_bad = province["shared"].replace(
+        str(Path(province["shared"].split('path = "')[1].split('"')[0])), str(bad), 1)
+    (folder / "b.toml").write_text(
+        'district = "坏区 Broken"\n' + shared_bad
+        + f'\n[area]\npath = "{root / "districts.geojson"}"\nname = "{NAMES[1]}"\n',
+        encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["-q", "run-many", str(folder), "--out", str(out), "--workers", "2",
+                 "--no-dashboard"])
+    assert code == 1
+    table = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    assert table.set_index("district")["status"].to_dict() == {
+        NAMES[0]: "ok", "坏区 Broken": "failed", NAMES[2]: "ok"}
+    broken = table.set_index("district").loc["坏区 Broken"]
+    assert broken["failed_step"] == "inputs"
+    assert "bad_inventory.csv" in broken["error"]
+    # the failure is in problems.csv and summary.json too; the good districts' reports exist
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["failures"][0]["district"] == "坏区 Broken"
+    problems = pd.read_csv(out / "problems.csv", encoding="utf-8-sig")
+    assert (problems["code"] == "district_failed").sum() == 1
+    for name in (NAMES[0], NAMES[2]):
+        slug = table.set_index("district").loc[name, "map"].split("/")[1]
+        assert (out / "districts" / slug / "coverage.csv").is_file()
+    assert "坏区 Broken" in capsys.readouterr().err  # the closing table names it
+
+
+def test_district_without_roads_fails_in_network_step(province, cache_env, tmp_path):
+    root = tmp_path
+    # a strip over Futian and a square in the sea south of Shenzhen (no roads)
+    gdf = gpd.GeoDataFrame({"name": ["陆 Land", "海 Sea"]}, geometry=[
+        shapely.box(WEST, SOUTH, WEST + 0.012, NORTH),
+        shapely.box(113.90, 22.30, 113.92, 22.32)], crs="EPSG:4326")
+    gdf.to_file(root / "d.geojson", driver="GeoJSON")
+    spec = root / "p.toml"
+    spec.write_text('province = "p"\n' + province["shared"]
+                    + '\n[districts]\npath = "d.geojson"\nnetwork_buffer_m = 0\n',
+                    encoding="utf-8")
+    result = run_many(spec, out=root / "out", workers=2, dashboard=False)
+    status = {o.name: (o.status, o.step) for o in result.outcomes}
+    assert status["陆 Land"] == ("ok", None)
+    assert status["海 Sea"][0] == "failed"
+    assert status["海 Sea"][1] == "network"
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces: areas, the one-pass PBF clip, partitioned demand, plan errors
+
+
+def test_pbf_clipped_for_many_areas_in_one_pass_equals_one_by_one(shared_data, tmp_path):
+    path = shared_data("osm_pbf_samples/Helsinki.osm.pbf")
+    a = shapely.box(24.935, 60.164, 24.944, 60.171)
+    b = shapely.box(24.942, 60.168, 24.953, 60.179)  # overlaps a
+    far = shapely.box(10.0, 10.0, 10.1, 10.1)
+    many = clip_pbf_areas(path, {"a": (a, tmp_path / "a.osm"), "b": (b, tmp_path / "b.osm"),
+                                 "far": (far, tmp_path / "far.osm")})
+    assert many["far"] is None
+    for name, poly in (("a", a), ("b", b)):
+        one = clip_pbf_areas(path, {name: (poly, tmp_path / f"{name}-alone.osm")})[name]
+        assert one is not None and many[name] is not None
+        assert many[name].read_bytes() == one.read_bytes()
+        assert many[name].stat().st_size > 10_000
+
+
+def test_parquet_demand_read_in_parts_equals_whole(taxi_csv, tmp_path):
+    taxi = pd.read_csv(taxi_csv, usecols=["orderid", "Lng", "Lat", "price"])
+    taxi.loc[7, "price"] = -3  # a bad row: reported with the row of the whole file
+    path = tmp_path / "taxi.parquet"
+    taxi.to_parquet(path, row_group_size=1500)
+    whole = read_demand_points(path, weight="price", group="driver", layer="taxi")
+    parts = list(iter_demand_chunks(path, rows_per_chunk=4000, weight="price", group="driver",
+                                    layer="taxi"))
+    assert len(parts) == 3
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(whole.points),
+        pd.DataFrame(pd.concat([p.points for p in parts], ignore_index=True)))
+    problems = pd.concat([p.problems for p in parts if len(p.problems)], ignore_index=True)
+    pd.testing.assert_frame_equal(whole.problems, problems)
+    assert problems["row"].tolist() == [9]
+
+
+def test_spatial_join_split_equals_filter_per_area():
+    rng = np.random.default_rng(3)
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(0, 3, 2000),
+                                                       rng.uniform(0, 1, 2000)), crs="EPSG:4326")
+    # points exactly on the shared boundary belong to both
+    pts = pd.concat([pts, gpd.GeoDataFrame(geometry=gpd.points_from_xy([1.0, 2.0], [0.5, 0.5]),
+                                           crs="EPSG:4326")], ignore_index=True)
+    areas = gpd.GeoDataFrame(geometry=[shapely.box(k, 0, k + 1, 1) for k in range(3)],
+                             crs="EPSG:4326")
+    pairs = assign_to_areas(pts, areas)
+    for k, geom in enumerate(areas.geometry):
+        expected = np.flatnonzero(in_area(pts, geom))
+        assert pairs.loc[pairs["area"] == k, "row"].tolist() == expected.tolist()
+    assert (pairs["row"] == len(pts) - 1).sum() == 2
+
+
+def test_buffer_area_grows_by_metres():
+    area = shapely.box(114.0, 22.5, 114.01, 22.51)
+    grown = buffer_area(area, 1000)
+    assert grown.contains(area)
+    # ~1000 m of latitude is ~0.009 degrees
+    assert grown.bounds[3] - area.bounds[3] == pytest.approx(0.00904, abs=2e-4)
+
+
+def test_area_file_errors_name_row_and_field(tmp_path):
+    gdf = gpd.GeoDataFrame({"name": ["a", "a"]}, geometry=[shapely.box(0, 0, 1, 1),
+                                                           shapely.box(1, 0, 2, 1)],
+                           crs="EPSG:4326")
+    gdf.to_file(tmp_path / "dup.geojson", driver="GeoJSON")
+    with pytest.raises(InputFileError, match="repeated"):
+        read_areas(tmp_path / "dup.geojson")
+    gdf = gpd.GeoDataFrame({"name": ["a", ""]}, geometry=[shapely.box(0, 0, 1, 1),
+                                                          shapely.box(1, 0, 2, 1)],
+                           crs="EPSG:4326")
+    gdf.to_file(tmp_path / "blank.geojson", driver="GeoJSON")
+    with pytest.raises(InputFileError, match=r"行 row 3.*'name'"):
+        read_areas(tmp_path / "blank.geojson")
+    gdf = gpd.GeoDataFrame({"名称": ["a"]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4326")
+    gdf.to_file(tmp_path / "pt.geojson", driver="GeoJSON")
+    with pytest.raises(InputFileError, match="not a polygon"):
+        read_areas(tmp_path / "pt.geojson")
+
+
+def test_province_config_errors(tmp_path, province):
+    spec = tmp_path / "p.toml"
+    spec.write_text('province = "p"\nyear = 2025\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[districts\]"):
+        load_plan(spec, tmp_path / "out")
+    _strips(tmp_path / "d.geojson")
+    spec.write_text('colour = "red"\n' + province["shared"] + '\n[districts]\npath = "d.geojson"\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match="colour"):
+        load_plan(spec, tmp_path / "out")
+    # a shared setting wrong for every district is reported once, naming the province file
+    spec.write_text(province["shared"] + 'n_site = 3\n[districts]\npath = "d.geojson"\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"p\.toml.*n_site"):
+        load_plan(spec, tmp_path / "out")
+    spec.write_text(province["shared"] + '\n[districts]\npath = "d.geojson"\nonly = ["nowhere"]\n',
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match="nowhere"):
+        load_plan(spec, tmp_path / "out")
+    with pytest.raises(ConfigError, match="not found"):
+        load_plan(tmp_path / "missing", tmp_path / "out")
+    spec.write_text(province["shared"] + '\n[districts]\npath = "d.geojson"\n'
+                    f'only = ["{NAMES[1]}"]\n', encoding="utf-8")
+    plan = load_plan(spec, tmp_path / "out")
+    assert [j.name for j in plan.jobs] == [NAMES[1]]
+    # the generated config runs alone and names its polygon
+    assert plan.jobs[0].config is not None and plan.jobs[0].config.area is not None
+    assert plan.jobs[0].config.area.name == NAMES[1]
+
+
+def test_repeated_demand_layer_names_are_a_config_error(tmp_path, province):
+    doubled = province["shared"].replace(
+        '[[demand]]', '[[demand]]\nname = "x"', 1).replace(
+        '[[rules]]', '[[demand]]\nname = "x"\npath = "' + str(
+            province["shared"].split('[[demand]]\npath = "')[1].split('"')[0]) + '"\n\n[[rules]]',
+        1)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('district = "d"\n' + doubled, encoding="utf-8")
+    from scripts.config import load_config
+
+    with pytest.raises(ConfigError, match="unique"):
+        load_config(cfg)
