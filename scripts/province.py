@@ -694,9 +694,14 @@ def _client(
             client.close()
         return
     n = workers or os.cpu_count() or 1
-    address = ":8787" if dashboard and _has_bokeh() else None
+    show = dashboard and _has_bokeh()
+    # Without a dashboard the scheduler still serves health checks over HTTP: on a free port,
+    # so that two runs on one machine do not compete for port 8787.
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                      dashboard_address=address, memory_limit=memory_limit,
+                      dashboard_address=":8787" if show else None,
+                      scheduler_kwargs=None if show else {"dashboard": False,
+                                                           "dashboard_address": ":0"},
+                      memory_limit=memory_limit,
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 

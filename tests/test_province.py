@@ -336,3 +336,22 @@ def test_repeated_demand_layer_names_are_a_config_error(tmp_path, province):
 
     with pytest.raises(ConfigError, match="unique"):
         load_config(cfg)
+
+
+def test_example_province_pbf_clipped_once_equals_single_runs(tmp_path, monkeypatch):
+    """The shipped example: three districts share one .osm.pbf, clipped in one pass."""
+    from scripts.cmd_demo import demo_config
+
+    spec = demo_config("example-province.toml")
+    monkeypatch.setenv("YIZHAN_CACHE_DIR", str(tmp_path / "cache-province"))
+    result = run_many(spec, out=tmp_path / "out", workers=2, dashboard=False)
+    assert [o.status for o in result.outcomes] == ["ok"] * 3
+    # each district alone, with a cold cache of its own: its .pbf clip is made by itself
+    monkeypatch.setenv("YIZHAN_CACHE_DIR", str(tmp_path / "cache-single"))
+    for outcome in result.outcomes:
+        config = tmp_path / "out" / "configs" / f"{outcome.slug}.toml"
+        single = run(config, out=tmp_path / "single" / outcome.slug)
+        for table in TABLES:
+            assert (single / table).read_bytes() == \
+                (tmp_path / "out" / "districts" / outcome.slug / table).read_bytes(), table
+    assert len(list((tmp_path / "cache-single").glob("*.npz"))) == 6  # 3 districts x 2 modes
