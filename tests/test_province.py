@@ -355,3 +355,29 @@ def test_example_province_pbf_clipped_once_equals_single_runs(tmp_path, monkeypa
             assert (single / table).read_bytes() == \
                 (tmp_path / "out" / "districts" / outcome.slug / table).read_bytes(), table
     assert len(list((tmp_path / "cache-single").glob("*.npz"))) == 6  # 3 districts x 2 modes
+
+
+def test_province_map_links_each_district_map_in_chromium(province_run):
+    from browser import launch, open_page
+
+    result, out = province_run
+    first = result.outcomes[0]
+    centre = result.areas[first.slug].representative_point()
+    with launch() as browser, open_page(browser, out / "map.html") as (page, log):
+        page.wait_for_timeout(300)
+        box = page.evaluate(f"""() => {{
+            const p = YIZHAN.map.latLngToContainerPoint([{centre.y}, {centre.x}]);
+            const r = YIZHAN.map.getContainer().getBoundingClientRect();
+            return [r.left + p.x, r.top + p.y];
+        }}""")
+        page.mouse.click(*box)
+        link = page.locator(".yz-popup a.yz-popup-link")
+        link.wait_for(timeout=3000)
+        assert first.name in page.locator(".yz-popup-title").inner_text()
+        href = link.get_attribute("href")
+        assert href == f"districts/{first.slug}/map.html"
+        # the link resolves to the district's own map, which renders offline
+        page.goto((out / href).resolve().as_uri())
+        page.locator(".yz-title").wait_for(timeout=5000)
+        assert first.name in page.locator(".yz-title").inner_text()
+        assert log.console_errors == [] and log.page_errors == [] and log.external == []
