@@ -146,7 +146,7 @@ class DistrictParts:
     """A district's share of the shared inputs, split on the client (None: the task reads it)."""
 
     stations: tuple[gpd.GeoDataFrame, pd.DataFrame] | None = None
-    demand: tuple[gpd.GeoDataFrame, pd.DataFrame] | None = None
+    demand: DemandPart | None = None
     admin: tuple[gpd.GeoDataFrame | None] | None = None
     clipped_xml: Path | None = None
 
@@ -463,7 +463,7 @@ def split_shared_inputs(
 
     for group in _groups(jobs, lambda c: c.demand, areas):
         try:
-            split, n_out = _split_demand(group, areas)
+            split, n_out = _split_demand(group, areas, work)
         except (InputFileError, ConfigError) as exc:
             fail(group, exc)
             continue
@@ -522,17 +522,44 @@ def _networks_cached(job: DistrictJob, area: BaseGeometry | None) -> bool:
                for m in {r.mode for r in cfg.rules})
 
 
+@dataclass(frozen=True)
+class DemandPart:
+    """A district's share of a shared demand table, spilled to Parquet files by the split.
+
+    The client holds one part of the province table at a time; each district's task reads its
+    own files. ``files`` are in source order (layer, then part), ``template`` an empty frame
+    with the columns (for a district without demand), ``problems`` the table's problem rows.
+    """
+
+    files: tuple[Path, ...]
+    template: Path
+    problems: Path | None
+
+    def load(self) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+        """Return the district's demand points and the shared table's problems."""
+        frames = [gpd.read_parquet(f) for f in self.files] or [gpd.read_parquet(self.template)]
+        problems = pd.read_parquet(self.problems) if self.problems is not None \
+            else pd.DataFrame()
+        return combine_layers(frames), problems
+
+
 def _split_demand(
-    group: Sequence[DistrictJob], areas: Mapping[str, BaseGeometry | None]
-) -> tuple[dict[str, tuple[gpd.GeoDataFrame, pd.DataFrame]], int]:
-    """Read a shared demand table once, in parts, and split it by district (spatial join)."""
+    group: Sequence[DistrictJob], areas: Mapping[str, BaseGeometry | None], work: Path,
+) -> tuple[dict[str, DemandPart], int]:
+    """Read a shared demand table once, in parts, and split it by district (spatial join).
+
+    Each part's share of each district is written to ``work`` at once, so memory holds one
+    part of the table, never the whole province.
+    """
     cfg = group[0].config
     assert cfg is not None
     frame = _area_frame(group, areas)
-    pieces: dict[int, list[gpd.GeoDataFrame]] = defaultdict(list)
+    folder = work / f"demand-{hashlib.sha256(repr(cfg.demand).encode()).hexdigest()[:12]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[int, list[Path]] = defaultdict(list)
     problems: list[pd.DataFrame] = []
-    total = outside = 0
-    template = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+    total = outside = n_part = 0
+    template = folder / "template.parquet"
     for layer in cfg.demand:
         log.info(f"拆分共享需求 splitting shared demand {layer.path.name}")
         for res in iter_demand_chunks(layer.path, rows_per_chunk=DEMAND_ROWS_PER_PART,
@@ -542,12 +569,15 @@ def _split_demand(
                 problems.append(res.problems)
             points = res.points
             if total == 0:
-                template = points.iloc[0:0]
+                points.iloc[0:0].to_parquet(template)
             total += len(points)
             pairs = assign_to_areas(points, frame)
             outside += len(points) - pairs["row"].nunique()
             for k, rows in pairs.groupby("area", sort=True)["row"]:
-                pieces[int(k)].append(points.iloc[rows.to_numpy()])
+                target = folder / f"{group[int(k)].slug}-{n_part:05d}.parquet"
+                points.iloc[rows.to_numpy()].to_parquet(target)
+                files[int(k)].append(target)
+            n_part += 1
     if total == 0:
         raise InputFileError(
             "需求图层中没有可用的点，请检查经纬度列。The demand layers hold no usable points;"
@@ -556,13 +586,12 @@ def _split_demand(
     if outside:
         log.info(f"{outside:,} 个需求点不在这些区县内。 {outside:,} demand points lie in none of"
                  " these districts.")
-    prob = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
-    out = {}
-    for k, job in enumerate(group):
-        # a district without demand gets an empty frame with the columns of the others
-        frames = pieces.get(k) or [template]
-        out[job.slug] = (combine_layers(frames), prob)
-    return out, outside
+    prob_file = None
+    if problems:
+        prob_file = folder / "problems.parquet"
+        pd.concat(problems, ignore_index=True).to_parquet(prob_file)
+    return ({job.slug: DemandPart(tuple(files.get(k, [])), template, prob_file)
+             for k, job in enumerate(group)}, outside)
 
 
 # --------------------------------------------------------------------------------------------
@@ -604,7 +633,8 @@ def task_inputs(config: RunConfig, parts: DistrictParts) -> DistrictInputs:
     _quiet_worker()
     stations, inv_problems = parts.stations if parts.stations is not None \
         else read_stations(config)
-    demand, demand_problems = parts.demand if parts.demand is not None else read_demand(config)
+    demand, demand_problems = parts.demand.load() if parts.demand is not None \
+        else read_demand(config)
     admin = parts.admin[0] if parts.admin is not None else read_admin(config)
     return DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
                           demand_problems=demand_problems, admin=admin)
@@ -649,7 +679,7 @@ def task_report(result: AnalysisResult, out: Path, previous: Path | None,
 @contextlib.contextmanager
 def dask_client(
     scheduler: str | None = None, *, workers: int | None = None, dashboard: bool = True,
-    memory_limit: str | float | None = "auto",
+    memory_limit: str | float | None = "auto", scheduler_timeout: float = 30.0,
 ) -> Iterator[Any]:
     """Yield a ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster.
 
@@ -666,7 +696,7 @@ def dask_client(
         lg.setLevel(quiet)
     try:
         with _client(scheduler, workers=workers, dashboard=dashboard,
-                     memory_limit=memory_limit) as client:
+                     memory_limit=memory_limit, timeout=scheduler_timeout) as client:
             yield client
     finally:
         for lg, level in zip(quiet_loggers, levels, strict=True):
@@ -676,13 +706,13 @@ def dask_client(
 @contextlib.contextmanager
 def _client(
     scheduler: str | None, *, workers: int | None, dashboard: bool,
-    memory_limit: str | float | None,
+    memory_limit: str | float | None, timeout: float,
 ) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout=f"{timeout}s")
         except OSError as exc:
             raise ConfigError(
                 f"无法连接 Dask 调度器 {scheduler}（{exc}），请检查地址和网络。"
@@ -724,6 +754,7 @@ def run_many(
     force: bool = False,
     dashboard: bool = True,
     client: Any = None,
+    scheduler_timeout: float = 30.0,
 ) -> ProvinceResult:
     """Run every district of ``spec`` on Dask and write the province folder ``out``.
 
@@ -745,6 +776,8 @@ def run_many(
         Start the Dask dashboard of a LocalCluster (if bokeh is installed).
     client
         An existing ``distributed.Client`` to use instead (``scheduler``/``workers`` ignored).
+    scheduler_timeout
+        Seconds to keep trying to reach ``scheduler``.
 
     Returns
     -------
@@ -806,7 +839,8 @@ def run_many(
             todo = [(j, fp) for j, fp in todo if j.slug not in errors]
         if todo:
             ctx = contextlib.nullcontext(client) if client is not None else \
-                dask_client(scheduler, workers=workers, dashboard=dashboard)
+                dask_client(scheduler, workers=workers, dashboard=dashboard,
+                            scheduler_timeout=scheduler_timeout)
             with ctx as cl:
                 link = getattr(cl, "dashboard_link", None) if _has_bokeh() else None
                 if link and not log.is_quiet():

@@ -381,3 +381,65 @@ def test_province_map_links_each_district_map_in_chromium(province_run):
         page.locator(".yz-title").wait_for(timeout=5000)
         assert first.name in page.locator(".yz-title").inner_text()
         assert log.console_errors == [] and log.page_errors == [] and log.external == []
+
+
+def test_shared_parquet_demand_split_by_parts_equals_each_district_reading_it(
+    province, taxi_csv, tmp_path, monkeypatch
+):
+    import scripts.province as prov
+    from scripts.gap_analysis import district_area, read_demand
+
+    taxi = pd.read_csv(taxi_csv, usecols=["orderid", "Lng", "Lat", "price"])
+    taxi = taxi.astype({"price": str})
+    taxi.loc[[3, 5000], "price"] = ["-1", "x"]  # two bad rows, reported by every district
+    taxi.to_parquet(tmp_path / "taxi.parquet", row_group_size=1000)
+    _strips(tmp_path / "d.geojson")
+    shared = province["shared"].replace(str(taxi_csv), str(tmp_path / "taxi.parquet"))
+    shared = shared.replace('group = "driver"\n', 'group = "driver"\nweight_field = "price"\n', 1)
+    spec = tmp_path / "p.toml"
+    spec.write_text(shared + '\n[districts]\npath = "d.geojson"\n', encoding="utf-8")
+    plan = load_plan(spec, tmp_path / "out")
+    areas = {j.slug: district_area(j.config) for j in plan.jobs}
+    monkeypatch.setattr(prov, "DEMAND_ROWS_PER_PART", 3000)  # four parts of the table
+    parts, errors, _, outside = prov.split_shared_inputs(plan.jobs, areas, work=tmp_path / "w")
+    assert errors == {}
+    assert outside > 9000  # most of Shenzhen's trips lie outside the three strips
+    for job in plan.jobs:
+        part = parts[job.slug].demand
+        assert part is not None and len(part.files) >= 1
+        got_points, got_problems = part.load()
+        want_points, want_problems = read_demand(job.config)
+        pd.testing.assert_frame_equal(pd.DataFrame(got_points), pd.DataFrame(want_points))
+        pd.testing.assert_frame_equal(got_problems, want_problems)
+        assert sorted(got_problems["row"].tolist()) == [5, 5002]
+
+
+def test_scheduler_address_runs_on_an_existing_cluster(province, cache_env, tmp_path):
+    """``--scheduler``: the same code path, on a cluster started elsewhere."""
+    from distributed import LocalCluster
+
+    spec = tmp_path / "p.toml"
+    _strips(tmp_path / "d.geojson")
+    spec.write_text(province["shared"] + '\n[districts]\npath = "d.geojson"\n'
+                    f'only = ["{NAMES[0]}"]\nnetwork_buffer_m = 300\n', encoding="utf-8")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                      scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"}
+                      ) as cluster:
+        code = main(["-q", "run-many", str(spec), "--out", str(tmp_path / "out"),
+                     "--scheduler", cluster.scheduler_address])
+        assert code == 0
+        # the district's five steps ran on that cluster
+        prefixes = set(cluster.scheduler.task_prefixes)
+        assert {"inputs", "network", "coverage", "siting", "report"} <= prefixes, prefixes
+    table = pd.read_csv(tmp_path / "out" / "summary.csv", encoding="utf-8-sig")
+    assert table["status"].tolist() == ["ok"]
+
+
+def test_unreachable_scheduler_is_a_clear_error(province, tmp_path):
+    spec = tmp_path / "p.toml"
+    _strips(tmp_path / "d.geojson")
+    spec.write_text(province["shared"] + '\n[districts]\npath = "d.geojson"\n'
+                    f'only = ["{NAMES[0]}"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="scheduler"):
+        run_many(spec, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9", force=True,
+                 scheduler_timeout=2)
