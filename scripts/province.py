@@ -616,10 +616,31 @@ def run_step(step: str, fn: Callable[..., Any], *args: Any) -> Any:
     for arg in args:
         if isinstance(arg, StepFailure):
             return arg
+    config = next((a if isinstance(a, RunConfig) else a.config for a in args
+                   if isinstance(a, RunConfig | AnalysisResult)), None)
+    _DistrictTag.install(config.district if config is not None else "")
     try:
         return fn(*args)
     except Exception as exc:  # any error of one district is reported, never fatal to others
         return StepFailure(step, str(exc) or repr(exc), traceback.format_exc())
+
+
+class _DistrictTag(logging.Filter):
+    """Prefix the yizhan messages a worker prints with the district it is working on."""
+
+    district = ""
+
+    @classmethod
+    def install(cls, district: str) -> None:
+        cls.district = district
+        logger = logging.getLogger("yizhan")
+        if not any(isinstance(f, cls) for f in logger.filters):
+            logger.addFilter(cls())
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.district and not str(record.msg).startswith("["):
+            record.msg = f"[{self.district}] {record.msg}"
+        return True
 
 
 def _quiet_worker() -> None:
