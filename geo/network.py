@@ -281,13 +281,27 @@ class RoadNetwork:
         get_mode(self.mode)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "_cache"}
+        state = {k: getattr(self, k) for k in self.__dataclass_fields__
+                 if k not in ("_cache", "edge_geometry")}
+        state["edge_geometry"] = self.__dict__.get("_edge_geometry")
+        if state["edge_geometry"] is None and self._cache.get("lazy_geometry"):
+            state["_lazy_coords"] = self._cache["coords"]  # stays lazy across processes
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        lazy = state.pop("_lazy_coords", None)
         for key, value in state.items():
             object.__setattr__(self, key, value)
         object.__setattr__(self, "_cache", {})
+        if lazy is not None:
+            self._cache["coords"] = lazy
+            self._cache["lazy_geometry"] = True
+
+    @property
+    def has_geometry(self) -> bool:
+        """Whether the edges have geometries (without building them if they are lazy)."""
+        return self.__dict__.get("_edge_geometry") is not None or bool(
+            self.__dict__.get("_cache", {}).get("lazy_geometry"))
 
     def memo(self, key: object, build: Any) -> Any:
         """Return the structure cached on this network under ``key``, building it once.
@@ -549,6 +563,30 @@ class RoadNetwork:
             "crs": self.crs,
             "source": self.source,
         }
+
+
+def _get_edge_geometry(self: RoadNetwork) -> np.ndarray | None:
+    geom = self.__dict__.get("_edge_geometry")
+    cache = self.__dict__.get("_cache")
+    if geom is None and cache is not None and cache.get("lazy_geometry"):
+        # A loaded network keeps its edge vertices as flat arrays; LineStrings (hundreds of MB
+        # and seconds on large networks) are built on first use only, e.g. for service areas.
+        xy, ptr = cache["coords"]
+        index = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+        geom = shapely.linestrings(xy, indices=index)
+        self.__dict__["_edge_geometry"] = geom
+        del cache["lazy_geometry"]
+    return geom
+
+
+def _set_edge_geometry(self: RoadNetwork, value: np.ndarray | None) -> None:
+    self.__dict__["_edge_geometry"] = value
+
+
+# ``edge_geometry`` is a dataclass field (its value is given to the constructor) read through a
+# property, so that a network loaded from the cache builds its LineStrings only when asked.
+RoadNetwork.edge_geometry = property(  # type: ignore[assignment,method-assign]
+    _get_edge_geometry, _set_edge_geometry, doc="Shapely LineStrings of the edges, or None.")
 
 
 def _bisect(
@@ -1502,7 +1540,7 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
         names, codes = np.array([], dtype=str), np.zeros(0, dtype=np.int32)
     meta = {
         "format": CACHE_FORMAT, "yizhan": __version__, "mode": net.mode, "crs": net.crs,
-        "source": net.source, "has_geometry": net.edge_geometry is not None,
+        "source": net.source, "has_geometry": net.has_geometry,
         "has_highway": net.edge_highway is not None,
     }
     from geo.paths import snap_index_arrays  # geo.paths imports this module
@@ -1516,8 +1554,8 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
             node_id=net.node_id, x=net.x, y=net.y, lon=net.lon, lat=net.lat,
             edge_u=net.edge_u, edge_v=net.edge_v,
             edge_length=net.edge_length, edge_time=net.edge_time,
-            geom_xy=xy if net.edge_geometry is not None else np.zeros((0, 2)),
-            geom_ptr=ptr if net.edge_geometry is not None else np.zeros(0, dtype=np.int64),
+            geom_xy=xy if net.has_geometry else np.zeros((0, 2)),
+            geom_ptr=ptr if net.has_geometry else np.zeros(0, dtype=np.int64),
             highway_names=names.astype(str), highway_codes=codes.astype(np.int32),
         )
     return path
@@ -1550,13 +1588,9 @@ def load_network(path: str | Path) -> RoadNetwork:
             " The saved network uses an old format; rebuild it (--refresh).",
             file=str(path),
         )
-    geometry = None
     xy = arrays["geom_xy"]
     ptr = arrays["geom_ptr"]
     n_edges = len(arrays["edge_u"])
-    if meta["has_geometry"]:
-        index = np.repeat(np.arange(n_edges), np.diff(ptr))
-        geometry = shapely.linestrings(xy, indices=index)
     highway = None
     if meta["has_highway"]:
         highway = arrays["highway_names"].astype(object)[arrays["highway_codes"]]
@@ -1564,11 +1598,12 @@ def load_network(path: str | Path) -> RoadNetwork:
         mode=meta["mode"], crs=meta["crs"], node_id=arrays["node_id"], x=arrays["x"],
         y=arrays["y"], lon=arrays["lon"], lat=arrays["lat"], edge_u=arrays["edge_u"],
         edge_v=arrays["edge_v"], edge_length=arrays["edge_length"],
-        edge_time=arrays["edge_time"], edge_geometry=geometry, edge_highway=highway,
+        edge_time=arrays["edge_time"], edge_geometry=None, edge_highway=highway,
         source=meta.get("source", ""),
     )
     if meta["has_geometry"]:
         net._cache["coords"] = (xy, ptr)
+        net._cache["lazy_geometry"] = True  # LineStrings built on first use
     # derived structures saved with the network (older files: built on first use)
     reverse = arrays.get("edge_reverse")
     if reverse is not None and len(reverse) == n_edges:
