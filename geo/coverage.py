@@ -97,7 +97,7 @@ import scipy.sparse as sp
 import shapely
 
 from geo.network import RoadNetwork
-from geo.paths import Snapped, nearest_facility, pairs_within, snap
+from geo.paths import Snapped, nearest_facility, pairs_within, project_points, snap
 from geo.rules import CoverageRule, Cutoff, check_unique_names, parse_cutoff
 from stations.standards import load_standard
 from yizhan import log
@@ -322,6 +322,7 @@ def compute_coverage(
         last_use[key] = i
 
     snaps: dict[int, tuple[np.ndarray, Snapped, Snapped]] = {}
+    projected: dict[str, np.ndarray] = {}  # demand coordinates per network CRS, shared
     columns: dict[str, Any] = {}
     summary_input: list[tuple[CoverageRule, int, np.ndarray, np.ndarray, np.ndarray,
                               np.ndarray | None]] = []
@@ -331,9 +332,13 @@ def compute_coverage(
         if key not in snaps:
             rows = np.flatnonzero(need[key])
             points = demand if len(rows) == n else demand.geometry.iloc[rows]
+            if net.crs not in projected:
+                projected[net.crs] = project_points(net, demand)
+            xy = projected[net.crs]
             snaps[key] = (
                 rows,
-                _snap(net, points, max_access_m=max_access_m),
+                _snap(net, points, max_access_m=max_access_m,
+                      xy=xy if len(rows) == n else xy[rows]),
                 _snap(net, stations, max_access_m=max_access_m),
             )
         rows, demand_snap, station_snap = snaps[key]
@@ -810,9 +815,10 @@ def write_csv_fast(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     return write_with(path, _write)
 
 
-def _snap(net: RoadNetwork, frame: gpd.GeoDataFrame, *, max_access_m: float) -> Snapped:
+def _snap(net: RoadNetwork, frame: gpd.GeoDataFrame | gpd.GeoSeries, *, max_access_m: float,
+          xy: np.ndarray | None = None) -> Snapped:
     """Return ``geo.paths.snap`` of the frame's points."""
-    return snap(net, frame, max_access_m=max_access_m)
+    return snap(net, frame, max_access_m=max_access_m, xy=xy)
 
 
 def _capacity(stations: pd.DataFrame, missing: float | Literal["median"]) -> np.ndarray:

@@ -479,6 +479,8 @@ class RoadNetwork:
     @property
     def edge_projected_length(self) -> np.ndarray:
         """Return the length of each edge's geometry in the projected CRS (metres)."""
+        if "vertex_distance" not in self._cache and "plen" in self._cache:
+            return self._cache["plen"]  # saved with the network (see save_network)
         return self.vertex_distance()[1]
 
     def edge_points(self, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
@@ -1545,7 +1547,8 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
     }
     from geo.paths import snap_index_arrays  # geo.paths imports this module
 
-    derived = {"edge_reverse": net.edge_reverse, **snap_index_arrays(net)}
+    derived = {"edge_reverse": net.edge_reverse, "edge_plen": net.edge_projected_length,
+               **snap_index_arrays(net)}
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
         np.savez(
             fh,
@@ -1608,6 +1611,9 @@ def load_network(path: str | Path) -> RoadNetwork:
     reverse = arrays.get("edge_reverse")
     if reverse is not None and len(reverse) == n_edges:
         net._cache["reverse"] = reverse
+    plen = arrays.get("edge_plen")
+    if plen is not None and len(plen) == n_edges:
+        net._cache["plen"] = plen
     from geo.paths import restore_snap_index  # geo.paths imports this module
 
     restore_snap_index(net, arrays)

@@ -518,6 +518,11 @@ def _node_grid(net: RoadNetwork) -> _Grid:
     return net.memo("snap_nodes", build)
 
 
+def project_points(net: RoadNetwork, points: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
+    """Return ``(n, 2)`` coordinates of the points in ``net.crs`` (NaN where missing)."""
+    return _point_xy(net, points)
+
+
 def _point_xy(net: RoadNetwork, points: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
     """Return ``(n, 2)`` projected coordinates of the points (NaN where missing or empty)."""
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
@@ -549,6 +554,7 @@ def snap(
     points: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
     max_access_m: float = DEFAULT_MAX_ACCESS_M,
+    xy: np.ndarray | None = None,
 ) -> Snapped:
     """Return where each point meets the road network (nearest position on the nearest road).
 
@@ -561,13 +567,19 @@ def snap(
     max_access_m
         Points farther than this from every road are not snapped (``too_far``); their
         distance to the nearest road is still reported in ``access_m``.
+    xy
+        The points' coordinates already projected to ``net.crs`` (``(n, 2)``, NaN where
+        missing), as :func:`project_points` gives them; networks in one CRS share them.
 
     Returns
     -------
     Snapped
         One row per point, in the input order. Exact (not approximated by vertices).
     """
-    xy = _point_xy(net, points)
+    if xy is None:
+        xy = _point_xy(net, points)
+    elif len(xy) != len(points):
+        raise ValueError("xy must have one row per point")
     n = len(xy)
     have = np.isfinite(xy).all(axis=1)
     idx = _piece_index(net)
