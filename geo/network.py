@@ -371,12 +371,8 @@ class RoadNetwork:
             cost = self.edge_cost(weight)
             n = self.n_nodes
             keep = np.flatnonzero(self.edge_u != self.edge_v)
-            pair = self.edge_u[keep].astype(np.int64) * n + self.edge_v[keep]
-            order = np.lexsort((cost[keep], pair))  # stable: ties keep the lower edge index
-            pair = pair[order]
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = pair[1:] != pair[:-1]
-            chosen = keep[order[first]]
+            chosen = keep[_cheapest_per_pair(
+                self.edge_u[keep].astype(np.int64) * n + self.edge_v[keep], cost[keep])]
             indptr = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.bincount(self.edge_u[chosen], minlength=n), out=indptr[1:])
             mat = sp.csr_matrix(
@@ -565,6 +561,32 @@ class RoadNetwork:
             "crs": self.crs,
             "source": self.source,
         }
+
+
+def _cheapest_per_pair(pair: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Return positions of the cheapest entry per distinct ``pair``, in ascending pair order.
+
+    Ties go to the lower position. Equivalent to ``lexsort((cost, pair))`` then the first of
+    each pair, but sorts by one key (none when ``pair`` is already sorted, as in saved
+    networks) and orders by cost only inside the runs of parallel edges.
+    """
+    m = len(pair)
+    if m < 2:
+        return np.arange(m)
+    order = (np.arange(m) if bool((pair[1:] >= pair[:-1]).all())
+             else np.argsort(pair, kind="stable"))
+    ps = pair[order]
+    starts = np.flatnonzero(np.concatenate([[True], ps[1:] != ps[:-1]]))
+    run_len = np.diff(np.append(starts, m))
+    pick = starts.copy()
+    multi = run_len > 1
+    if multi.any():
+        pos = np.flatnonzero(np.repeat(multi, run_len))
+        run_of = np.repeat(np.arange(len(starts)), run_len)[pos]
+        o = np.lexsort((pos, cost[order[pos]], run_of))
+        first = np.concatenate([[True], run_of[o][1:] != run_of[o][:-1]])
+        pick[multi] = pos[o[first]]
+    return order[pick]
 
 
 def _get_edge_geometry(self: RoadNetwork) -> np.ndarray | None:

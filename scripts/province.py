@@ -917,8 +917,11 @@ def _run_tasks(
         all_futures.extend(futures)
 
     display = _Display([job for job, _ in todo])
+    pending = as_completed(all_futures)
+    # hold no other reference: a district's results are freed on the cluster once it is done
+    all_futures.clear()
     with display:
-        for fut in as_completed(all_futures):
+        for fut in pending:
             job, fp, k = meta[fut.key]
             if job.slug in outcomes:  # already failed upstream
                 continue
