@@ -298,7 +298,8 @@ class _Grid:
             off_y = np.tile(span, len(span))
             ring = np.maximum(np.abs(off_x), np.abs(off_y)) > r_done
             off_x, off_y = off_x[ring], off_y[ring]
-            chunk = max(1, 2_000_000 // len(off_x))
+            # ~250k point-cell pairs per pass: temporaries stay ~100 MB per thread (2M: ~400 MB)
+            chunk = max(1, 250_000 // len(off_x))
             for lo in range(0, len(todo), chunk):
                 self._scan(todo[lo:lo + chunk], points, (off_x, off_y), best)
             reach = r * self.cell + margin[todo]

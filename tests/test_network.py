@@ -525,3 +525,25 @@ def test_cli_build_and_info(futian_graphml, tmp_path, capsys):
     assert cli_main(["network", "build", "--xml", str(tmp_path / "no.osm"), "--mode",
                      "walk", "--cache", str(tmp_path)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cheapest_parallel_edge_matches_a_two_key_sort():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from geo.network import _cheapest_per_pair
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 3)), max_size=60),
+           st.booleans())
+    def check(rows, presort):
+        pair = np.array([r[0] for r in rows], dtype=np.int64)
+        cost = np.array([r[1] for r in rows], dtype=float)
+        if presort:
+            pair = np.sort(pair)
+        order = np.lexsort((cost, pair))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = pair[order][1:] != pair[order][:-1]
+        assert np.array_equal(_cheapest_per_pair(pair, cost), order[first])
+
+    check()
