@@ -116,8 +116,8 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
     """Return the results of one yearly run of ``config`` (nothing is written).
 
     The steps are public so that ``yizhan run-many`` runs the very same code per district, as
-    separate tasks: :func:`read_inputs`, :func:`build_networks`, :func:`district_coverage`,
-    :func:`finish_analysis`.
+    separate tasks: :func:`read_stations`, :func:`read_demand`, :func:`read_admin`,
+    :func:`build_networks`, :func:`district_coverage`, :func:`finish_analysis`.
 
     Parameters
     ----------
@@ -144,14 +144,6 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
     for _ in steps:
         pass
     return result
-
-
-def read_inputs(config: RunConfig) -> DistrictInputs:
-    """Return the inventory, demand and admin areas of ``config``, restricted to its area."""
-    stations, inv_problems = read_stations(config)
-    demand, demand_problems = read_demand(config)
-    return DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
-                          demand_problems=demand_problems, admin=read_admin(config))
 
 
 def district_area(config: RunConfig) -> BaseGeometry | None:

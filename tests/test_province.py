@@ -443,3 +443,23 @@ def test_unreachable_scheduler_is_a_clear_error(province, tmp_path):
     with pytest.raises(ConfigError, match="scheduler"):
         run_many(spec, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9", force=True,
                  scheduler_timeout=2)
+
+
+def test_area_keeps_own_stations_problems_and_unlocated_rows(tmp_path):
+    from scripts.gap_analysis import restrict_stations
+    from stations import read_inventory
+
+    inv = tmp_path / "inv.csv"
+    inv.write_text(
+        "站点名称,经度,纬度,厕所\n"
+        "里面 inside,114.01,22.53,也许\n"      # row 2: inside, an unreadable checklist cell
+        "外面 outside,114.20,22.60,也许\n"     # row 3: outside, the same problem
+        "无坐标 no location,,,是\n",           # row 4: no location: anyone's
+        encoding="utf-8")
+    read = read_inventory(inv)
+    assert set(read.problems["row"].dropna().astype(int)) >= {2, 3, 4}
+    stations, problems = restrict_stations(read.stations, read.problems,
+                                           shapely.box(114.0, 22.5, 114.05, 22.55))
+    assert stations["name"].tolist() == ["里面 inside"]
+    rows = set(problems["row"].dropna().astype(int))
+    assert 2 in rows and 4 in rows and 3 not in rows
