@@ -463,3 +463,19 @@ def test_area_keeps_own_stations_problems_and_unlocated_rows(tmp_path):
     assert stations["name"].tolist() == ["里面 inside"]
     rows = set(problems["row"].dropna().astype(int))
     assert 2 in rows and 4 in rows and 3 not in rows
+
+
+def test_previous_province_folder_gives_each_district_its_comparison(
+    province, province_run, tmp_path
+):
+    _, first = province_run
+    out = tmp_path / "next-year"
+    result = run_many(province["spec"], out=out, workers=2, dashboard=False, previous=first)
+    assert [o.status for o in result.outcomes] == ["ok"] * 3
+    for o in result.outcomes:
+        district = out / "districts" / o.slug
+        assert (district / "comparison_coverage.csv").is_file()
+        summary = json.loads((district / "summary.json").read_text(encoding="utf-8"))
+        assert "comparison" in summary
+    with pytest.raises(ConfigError, match="not found"):
+        run_many(province["spec"], out=out, previous=tmp_path / "nowhere")
