@@ -194,14 +194,24 @@ def load_config(path: str | Path) -> RunConfig:
     path = Path(path).resolve()
     if not path.is_file():
         raise ConfigError(f"找不到配置文件 {path}，请检查路径。Config file {path} not found; check the path.")
+    return parse_config(read_toml(path), base=path.parent, source=path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Return the parsed TOML document of ``path``.
+
+    Raises
+    ------
+    ConfigError
+        If the file is not valid UTF-8 TOML (the message names the file and the fix).
+    """
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(
             f"{path}: 配置文件不是有效的 TOML（{exc}），请修正语法。"
             f" The config is not valid TOML ({exc}); fix the syntax."
         ) from exc
-    return parse_config(doc, base=path.parent, source=path)
 
 
 def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConfig:
@@ -221,7 +231,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     RunConfig
     """
     where = str(source)
-    _check_keys(doc, _TOP_KEYS, where, "")
+    check_keys(doc, _TOP_KEYS, where, "")
     district = _get(doc, "district", str, where, required=True)
     year = _get(doc, "year", int, where, required=True)
     if not 1900 <= year <= 2200:
@@ -229,7 +239,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     sample = _get(doc, "sample", bool, where, default=False)
 
     inv = _table(doc, "inventory", where, required=True)
-    _check_keys(inv, _INVENTORY_KEYS, where, "inventory.")
+    check_keys(inv, _INVENTORY_KEYS, where, "inventory.")
     inventory = InventoryConfig(
         path=_file(inv, "path", base, where, "inventory."),
         crs=_get(inv, "crs", str, where, "inventory.", default="wgs84"),
@@ -238,7 +248,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     )
 
     net = _table(doc, "network", where, required=True)
-    _check_keys(net, _NETWORK_KEYS, where, "network.")
+    check_keys(net, _NETWORK_KEYS, where, "network.")
     network_source = _network_source(net, base, where)
     max_access_m = float(_get(net, "max_access_m", (int, float), where, "network.", default=500.0))
     if max_access_m <= 0:
@@ -255,7 +265,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         prefix = f"demand[{i}]."
         if not isinstance(entry, Mapping):
             raise ConfigError(f"{where}: demand[{i}] 须为表。demand[{i}] must be a table.")
-        _check_keys(entry, _DEMAND_KEYS, where, prefix)
+        check_keys(entry, _DEMAND_KEYS, where, prefix)
         group = _get(entry, "group", str, where, prefix, default=None)
         demand.append(DemandLayer(
             path=_file(entry, "path", base, where, prefix),
@@ -277,7 +287,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     rules = tuple(parse_rules(doc, source=where))
 
     sit = _table(doc, "siting", where, required=False)
-    _check_keys(sit, _SITING_KEYS | _SITING_OPTION_KEYS, where, "siting.")
+    check_keys(sit, _SITING_KEYS | _SITING_OPTION_KEYS, where, "siting.")
     siting = SitingConfig(
         options=parse_siting_options(
             {k: v for k, v in sit.items() if k not in _SITING_KEYS}, source=where
@@ -296,7 +306,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     adm = _table(doc, "admin", where, required=False)
     admin = None
     if adm:
-        _check_keys(adm, _ADMIN_KEYS, where, "admin.")
+        check_keys(adm, _ADMIN_KEYS, where, "admin.")
         admin = AdminConfig(
             path=_file(adm, "path", base, where, "admin."),
             name_field=_get(adm, "name_field", str, where, "admin.", default="admin_name"),
@@ -304,7 +314,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     area_table = _table(doc, "area", where, required=False)
     area = None
     if area_table:
-        _check_keys(area_table, _AREA_KEYS, where, "area.")
+        check_keys(area_table, _AREA_KEYS, where, "area.")
         area = AreaConfig(
             path=_file(area_table, "path", base, where, "area."),
             name=_get(area_table, "name", str, where, "area.", default=None),
@@ -325,7 +335,8 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
 # --------------------------------------------------------------------------------------------
 
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, prefix: str) -> None:
+def check_keys(table: Mapping[str, Any], allowed: set[str], where: str, prefix: str) -> None:
+    """Raise :class:`ConfigError` naming any key of ``table`` not in ``allowed``."""
     unknown = sorted(set(table) - allowed)
     if unknown:
         names = ", ".join(prefix + k for k in unknown)

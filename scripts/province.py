@@ -67,7 +67,6 @@ import os
 import re
 import shutil
 import time
-import tomllib
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -84,7 +83,14 @@ from shapely.geometry.base import BaseGeometry
 from geo.areas import assign_to_areas, read_areas
 from geo.demand import iter_demand_chunks
 from geo.network import cached_network_path, clip_pbf_areas, source_kind
-from scripts.config import DEFAULT_NETWORK_BUFFER_M, RunConfig, load_config, parse_config
+from scripts.config import (
+    DEFAULT_NETWORK_BUFFER_M,
+    RunConfig,
+    check_keys,
+    load_config,
+    parse_config,
+    read_toml,
+)
 from scripts.gap_analysis import (
     AnalysisResult,
     DistrictInputs,
@@ -231,13 +237,7 @@ def _plan_from_folder(folder: Path) -> ProvincePlan:
 
 
 def _plan_from_province(path: Path, out: Path) -> ProvincePlan:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{path}: 配置文件不是有效的 TOML（{exc}），请修正语法。"
-            f" The config is not valid TOML ({exc}); fix the syntax."
-        ) from exc
+    doc = read_toml(path)
     if "districts" not in doc:
         raise ConfigError(
             f"{path}: 省级配置须有 [districts] 表（各区县多边形）；单个区的配置请用 yizhan run，"
@@ -245,22 +245,11 @@ def _plan_from_province(path: Path, out: Path) -> ProvincePlan:
             f" {path}: a province config needs a [districts] table (district polygons); run one"
             " district's config with 'yizhan run', or put several in a folder."
         )
-    unknown = sorted(set(doc) - _PROVINCE_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"{path}: 未知配置键 {', '.join(unknown)}，可用键：{', '.join(sorted(_PROVINCE_KEYS))}。"
-            f" Unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_PROVINCE_KEYS))}."
-        )
+    check_keys(doc, _PROVINCE_KEYS, str(path), "")
     districts = doc["districts"]
     if not isinstance(districts, Mapping) or "path" not in districts:
         raise ConfigError(f"{path}: [districts] 须给出 path。[districts] needs a path.")
-    bad = sorted(set(districts) - _DISTRICTS_KEYS)
-    if bad:
-        raise ConfigError(
-            f"{path}: 未知配置键 districts.{', districts.'.join(bad)}，可用键："
-            f"{', '.join(sorted(_DISTRICTS_KEYS))}。 Unknown key(s) in [districts]; allowed:"
-            f" {', '.join(sorted(_DISTRICTS_KEYS))}."
-        )
+    check_keys(districts, _DISTRICTS_KEYS, str(path), "districts.")
     base = path.parent
     areas_path = (base / str(districts["path"])).resolve()
     if not areas_path.is_file():
