@@ -697,20 +697,25 @@ def dask_client(
     CPU cores), each with its share of the memory (``memory_limit``), and the dashboard on
     port 8787 (or a free one) when ``dashboard`` is on and bokeh is installed.
     """
+    import distributed  # noqa: F401  (configures its loggers on import; adjusted below)
+
     # distributed logs cluster life (workers joining, clients leaving) at INFO on the terminal
-    # the progress display uses; keep its warnings and errors only.
-    quiet_loggers = [logging.getLogger(n) for n in ("distributed", "bokeh", "tornado")]
-    quiet_levels = [logging.WARNING, logging.ERROR, logging.ERROR]
-    levels = [lg.level for lg in quiet_loggers]
-    for lg, quiet in zip(quiet_loggers, quiet_levels, strict=True):
-        lg.setLevel(quiet)
+    # the progress display uses; keep its warnings and errors only. Its loggers carry their own
+    # levels and reach the root handler, so each one is raised (and restored afterwards).
+    floors = {"distributed": logging.WARNING, "bokeh": logging.ERROR, "tornado": logging.ERROR}
+    names = [name for name in list(logging.root.manager.loggerDict)
+             if name.split(".")[0] in floors]
+    saved = {name: logging.getLogger(name).level for name in {*names, *floors}}
+    for name in saved:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, floors[name.split(".")[0]]))
     try:
         with _client(scheduler, workers=workers, dashboard=dashboard,
                      memory_limit=memory_limit, timeout=scheduler_timeout) as client:
             yield client
     finally:
-        for lg, level in zip(quiet_loggers, levels, strict=True):
-            lg.setLevel(level)
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
 
 
 @contextlib.contextmanager
