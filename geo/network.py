@@ -599,7 +599,7 @@ def _get_edge_geometry(self: RoadNetwork) -> np.ndarray | None:
         index = np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
         geom = shapely.linestrings(xy, indices=index)
         self.__dict__["_edge_geometry"] = geom
-        del cache["lazy_geometry"]
+        cache.pop("lazy_geometry", None)
     return geom
 
 
