@@ -482,7 +482,6 @@ def demand_points_from_frame(
     """
     n_rows = len(frame)
     rows = np.asarray(frame.index, dtype=np.int64)
-    layer_name = layer
     found: list[pd.DataFrame] = []
     bad = np.zeros(n_rows, dtype=bool)
 
@@ -511,7 +510,7 @@ def demand_points_from_frame(
     keep = ~bad & ~outside
     n_outside = int((outside & ~bad).sum())
     data: dict[str, object] = {
-        "demand_id": (layer_name + ":" + pd.Series(rows[keep]).astype(str)).to_numpy(),
+        "demand_id": (layer + ":" + pd.Series(rows[keep]).astype(str)).to_numpy(),
         "weight": weights[keep],
         "group": np.asarray(groups, dtype=object)[keep],
     }

@@ -1355,6 +1355,9 @@ def build_network_from_place(
     return net
 
 
+PBF_NO_ROADS = "PBF 文件在研究区域内没有道路。 The PBF file has no roads inside the study area."
+"""The error of an area that holds no roads of a ``.osm.pbf`` (one district or many)."""
+
 PBF_DISK_INDEX_BYTES = 256 * 2**20
 """PBF files larger than this keep node locations in a temporary disk index, not in memory."""
 
@@ -1366,9 +1369,7 @@ def _clip_pbf(path: Path, out_xml: Path, polygon: BaseGeometry | None) -> None:
     the same district clipped in a province-wide pass get the same file).
     """
     if clip_pbf_areas(path, {"area": (polygon, out_xml)})["area"] is None:
-        raise NetworkError(
-            "PBF 文件在研究区域内没有道路。 The PBF file has no roads inside the study area."
-        )
+        raise NetworkError(PBF_NO_ROADS)
 
 
 def clip_pbf_areas(

@@ -520,12 +520,7 @@ def _node_grid(net: RoadNetwork) -> _Grid:
 
 
 def project_points(net: RoadNetwork, points: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
-    """Return ``(n, 2)`` coordinates of the points in ``net.crs`` (NaN where missing)."""
-    return _point_xy(net, points)
-
-
-def _point_xy(net: RoadNetwork, points: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
-    """Return ``(n, 2)`` projected coordinates of the points (NaN where missing or empty)."""
+    """Return ``(n, 2)`` coordinates of the points in ``net.crs`` (NaN where missing or empty)."""
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if geoms.crs is None:
         raise ValueError(
@@ -578,7 +573,7 @@ def snap(
         One row per point, in the input order. Exact (not approximated by vertices).
     """
     if xy is None:
-        xy = _point_xy(net, points)
+        xy = project_points(net, points)
     elif len(xy) != len(points):
         raise ValueError("xy must have one row per point")
     n = len(xy)

@@ -82,7 +82,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.areas import assign_to_areas, read_areas
 from geo.demand import iter_demand_chunks
-from geo.network import cached_network_path, clip_pbf_areas, source_kind
+from geo.network import PBF_NO_ROADS, cached_network_path, clip_pbf_areas, source_kind
 from scripts.config import (
     DEFAULT_NETWORK_BUFFER_M,
     RunConfig,
@@ -109,7 +109,7 @@ from scripts.gap_analysis import (
 )
 from stations import read_inventory
 from yizhan import __version__, log
-from yizhan.errors import ConfigError, InputFileError, NetworkError
+from yizhan.errors import ConfigError, InputFileError
 from yizhan.io import sha256_file, write_text_atomic
 
 #: The steps of one district's task graph, in order (the province display shows them).
@@ -492,9 +492,7 @@ def split_shared_inputs(
             continue
         for slug, xml in clipped.items():
             if xml is None:
-                errors.setdefault(slug, str(NetworkError(
-                    "PBF 文件在研究区域内没有道路。 The PBF file has no roads inside the study area."
-                )))
+                errors.setdefault(slug, PBF_NO_ROADS)
             else:
                 parts[slug]["clipped_xml"] = xml
     table = (pd.concat(problems, ignore_index=True) if problems

@@ -7,13 +7,13 @@ inputs give byte-identical tables whether a district was recomputed or skipped a
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
+from scripts.report import fmt_value, json_value
 from yizhan import log
 from yizhan.io import excel_safe, write_csv_atomic, write_text_atomic
 
@@ -45,7 +45,7 @@ def district_row(result: AnalysisResult) -> dict[str, Any]:
     full = int((stations["compliance_tier"].astype(str) == "full").sum()) if n else 0
     rules = []
     for rec in result.coverage_summary.to_dict("records"):
-        rules.append({k: _plain(rec[k]) for k in (
+        rules.append({k: json_value(rec[k]) for k in (
             "rule", "group", "mode", "cutoff", "demand_weight", "covered_weight", "covered_pct",
             "covered_weight_after", "covered_pct_after")})
     return {
@@ -56,14 +56,6 @@ def district_row(result: AnalysisResult) -> dict[str, Any]:
         "gaps": len(result.gaps), "suggested_sites": len(result.suggestions),
         "rules": rules,
     }
-
-
-def _plain(value: object) -> object:
-    if hasattr(value, "item"):
-        value = value.item()  # type: ignore[union-attr]
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def rule_names(outcomes: Sequence[DistrictOutcome]) -> list[str]:
@@ -156,8 +148,8 @@ def problems_table(result: ProvinceResult) -> pd.DataFrame:
     return frame
 
 
-def summary_dict(result: ProvinceResult, table: pd.DataFrame, rules: pd.DataFrame
-                 ) -> dict[str, Any]:
+def summary_dict(result: ProvinceResult, table: pd.DataFrame, rules: pd.DataFrame,
+                 problems: pd.DataFrame) -> dict[str, Any]:
     """Return ``summary.json`` (no timestamps or timings: same inputs, same file)."""
     ok = [o for o in result.outcomes if o.status in ("ok", "unchanged")]
     failed = [o for o in result.outcomes if o.status == "failed"]
@@ -169,12 +161,10 @@ def summary_dict(result: ProvinceResult, table: pd.DataFrame, rules: pd.DataFram
         "stations": int(sum(o.row.get("stations", 0) for o in ok)),
         "stations_full": int(sum(o.row.get("stations_full", 0) for o in ok)),
         "suggested_sites": int(sum(o.row.get("suggested_sites", 0) for o in ok)),
-        "unassigned_stations": int((result.problems.get("code", pd.Series(dtype=str))
-                                    == "station_outside_districts").sum())
-        if len(result.problems) else 0,
-        "rules": [{k: _plain(v) for k, v in r.items()} for r in rules.to_dict("records")],
+        "unassigned_stations": int((problems["code"] == "station_outside_districts").sum()),
+        "rules": [{k: json_value(v) for k, v in r.items()} for r in rules.to_dict("records")],
         "failures": [{"district": o.name, "step": o.step, "error": o.error} for o in failed],
-        "by_district": [{k: _plain(v) if not pd.isna(v) else None for k, v in r.items()}
+        "by_district": [{k: json_value(v) for k, v in r.items()}
                         for r in table.to_dict("records")],
     }
 
@@ -187,7 +177,7 @@ def write_province_report(result: ProvinceResult) -> None:
     table = summary_table(result)
     rules = rules_table(result)
     problems = problems_table(result)
-    summary = summary_dict(result, table, rules)
+    summary = summary_dict(result, table, rules, problems)
     write_csv_atomic(table, out / "summary.csv")
     write_csv_atomic(problems, out / "problems.csv")
     write_text_atomic(out / "summary.json",
@@ -202,7 +192,7 @@ def write_province_report(result: ProvinceResult) -> None:
         ("建议新站 Suggested sites", summary["suggested_sites"]),
         ("不在任何区县的站点 Stations in no district", summary["unassigned_stations"]),
         *((f"覆盖率 Coverage {r['rule']} (%)",
-           f"{_fmt(r['covered_pct'])} → {_fmt(r['covered_pct_after'])}")
+           f"{fmt_value(r['covered_pct'])} → {fmt_value(r['covered_pct_after'])}")
           for r in summary["rules"]),
     ], columns=["项目 Item", "数值 Value"])
     headed = table.rename(columns=HEADERS)
@@ -212,10 +202,6 @@ def write_province_report(result: ProvinceResult) -> None:
                  out / "report.xlsx")
     _write_map(result, table)
     log.info(f"省级汇总已写入 province summary written: {out}")
-
-
-def _fmt(value: object) -> str:
-    return "—" if value is None else f"{float(value):.1f}"  # type: ignore[arg-type]
 
 
 def _write_map(result: ProvinceResult, table: pd.DataFrame) -> None:

@@ -174,7 +174,7 @@ def summary_dict(
     ]
     inputs.append({"role": "config", "file": cfg.source.name, "sha256": digest(cfg.source)})
     tiers = result.stations["compliance_tier"].astype(str).value_counts()
-    rules = [{k: _json_value(v) for k, v in row.items()}
+    rules = [{k: json_value(v) for k, v in row.items()}
              for row in result.coverage_summary.to_dict("records")]
     summary: dict[str, Any] = {
         "district": cfg.district,
@@ -197,7 +197,10 @@ def summary_dict(
     return summary
 
 
-def _json_value(value: object) -> object:
+def json_value(value: object) -> object:
+    """Return ``value`` as plain JSON data: numpy scalars as Python, NaN and NA as None."""
+    if value is pd.NA:
+        return None
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
@@ -227,7 +230,7 @@ def compare_runs(result: AnalysisResult, previous: Path) -> dict[str, Any]:
     rows = []
     for row in result.coverage_summary.to_dict("records"):
         before = prev_rules.get(row["rule"], {}).get("covered_pct")
-        now = _json_value(row["covered_pct"])
+        now = json_value(row["covered_pct"])
         rows.append({
             "rule": row["rule"], "previous_year": prev_summary.get("year"),
             "previous_covered_pct": before, "covered_pct": now,
@@ -243,7 +246,7 @@ def compare_runs(result: AnalysisResult, previous: Path) -> dict[str, Any]:
     summary = {
         "previous_year": prev_summary.get("year"),
         "stations": {str(k): int(v) for k, v in sorted(dict(change_counts).items())},
-        "coverage": [{k: _json_value(v) for k, v in r.items()} for r in rows],
+        "coverage": [{k: json_value(v) for k, v in r.items()} for r in rows],
         "gaps_closed": int((gaps["status"] == "closed").sum()),
         "gaps_new": int((gaps["status"] == "new").sum()),
     }
@@ -294,11 +297,12 @@ def _summary_sheet(result: AnalysisResult) -> pd.DataFrame:
         rows.insert(0, ("注意 Notice", SAMPLE_NOTICE))
     for row in result.coverage_summary.to_dict("records"):
         rows.append((f"覆盖率 Coverage {row['rule']} (%)",
-                     f"{_fmt(row['covered_pct'])} → {_fmt(row['covered_pct_after'])}"))
+                     f"{fmt_value(row['covered_pct'])} → {fmt_value(row['covered_pct_after'])}"))
     return pd.DataFrame(rows, columns=["项目 Item", "数值 Value"])
 
 
-def _fmt(value: object) -> str:
+def fmt_value(value: object) -> str:
+    """Return a figure for a report cell: one decimal, "—" when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     return f"{float(value):.1f}" if isinstance(value, int | float) else str(value)
