@@ -619,9 +619,12 @@ def _build_table(
         "admin_name": np.asarray(area_names, dtype=object)[area_codes],
     }
     base.update(columns)
-    frame = pd.DataFrame(base)
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom, crs="EPSG:4326").values,
-                            crs="EPSG:4326")
+    # the columns are fresh arrays made for this table: no copies (a million rows x dozens of
+    # columns would copy hundreds of MB twice)
+    base["weight"] = np.array(weight, dtype=float)
+    frame = pd.DataFrame(base, copy=False)
+    frame["geometry"] = gpd.GeoSeries(geom, crs="EPSG:4326").values
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326", copy=False)
 
 
 def _admin_codes(

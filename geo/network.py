@@ -64,6 +64,7 @@ import math
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,7 @@ from shapely.geometry.base import BaseGeometry
 
 from yizhan import __version__, log
 from yizhan.errors import ConfigError, InputFileError, NetworkError
-from yizhan.io import atomic_path
+from yizhan.io import atomic_path, read_npz, write_npz_aligned
 
 Weight = Literal["length", "time"]
 """The two edge costs every network carries: metres or seconds."""
@@ -1555,7 +1556,9 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
     Layout: plain arrays (no pickles) plus the edge geometry as one flat ``(m, 2)`` coordinate
     array with per-edge offsets, which loads far faster than WKB; road classes as codes; and the
     derived structures that take seconds to build on large networks (the reverse-edge pairing
-    and the snapping index of :mod:`geo.paths`), so a loaded network queries at once.
+    and the snapping index of :mod:`geo.paths`), so a loaded network queries at once. The
+    arrays are stored aligned and uncompressed (:func:`yizhan.io.write_npz_aligned`) so that
+    :func:`load_network` maps them from the file instead of copying them.
     """
     path = Path(path)
     xy, ptr = net.edge_coords()
@@ -1573,22 +1576,25 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
     derived = {"edge_reverse": net.edge_reverse, "edge_plen": net.edge_projected_length,
                **snap_index_arrays(net)}
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
-        np.savez(
-            fh,
+        write_npz_aligned(fh, {
             **derived,
-            meta=np.array(json.dumps(meta, ensure_ascii=False)),
-            node_id=net.node_id, x=net.x, y=net.y, lon=net.lon, lat=net.lat,
-            edge_u=net.edge_u, edge_v=net.edge_v,
-            edge_length=net.edge_length, edge_time=net.edge_time,
-            geom_xy=xy if net.has_geometry else np.zeros((0, 2)),
-            geom_ptr=ptr if net.has_geometry else np.zeros(0, dtype=np.int64),
-            highway_names=names.astype(str), highway_codes=codes.astype(np.int32),
-        )
+            "meta": np.array(json.dumps(meta, ensure_ascii=False)),
+            "node_id": net.node_id, "x": net.x, "y": net.y, "lon": net.lon, "lat": net.lat,
+            "edge_u": net.edge_u, "edge_v": net.edge_v,
+            "edge_length": net.edge_length, "edge_time": net.edge_time,
+            "geom_xy": xy if net.has_geometry else np.zeros((0, 2)),
+            "geom_ptr": ptr if net.has_geometry else np.zeros(0, dtype=np.int64),
+            "highway_names": names.astype(str), "highway_codes": codes.astype(np.int32),
+        })
     return path
 
 
 def load_network(path: str | Path) -> RoadNetwork:
     """Return the network saved by :func:`save_network` at ``path``.
+
+    The arrays are read-only views of a memory map of the file (see
+    :func:`yizhan.io.read_npz`): loading takes no time or memory of its own, and processes
+    that load the same network share its pages.
 
     Raises
     ------
@@ -1601,10 +1607,9 @@ def load_network(path: str | Path) -> RoadNetwork:
             "路网缓存文件不存在。 The saved network file does not exist.", file=str(path)
         )
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in data.files if k != "meta"}
-    except (OSError, ValueError, KeyError) as exc:
+        arrays = read_npz(path)
+        meta = json.loads(str(arrays.pop("meta")))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise InputFileError(
             f"不是 yizhan 路网文件（{exc}）。 Not a yizhan network file ({exc}).", file=str(path)
         ) from exc

@@ -52,6 +52,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
+from geo._kernels import grid_nearest, nearest_ends, tree_sums
 from geo.network import RoadNetwork
 from yizhan import log
 
@@ -191,13 +192,8 @@ class _Grid:
     oy: float
     nx: int
     ny: int
-    ptr: np.ndarray    # offsets of each cell's entries (cell = cx * ny + cy)
-    items: np.ndarray  # segment index of each entry, entries grouped by cell
-    ex0: np.ndarray    # the entries' segment start, direction and 1/length^2 (0 for points),
-    ey0: np.ndarray    # stored by cell for locality
-    edx: np.ndarray
-    edy: np.ndarray
-    einv: np.ndarray
+    ptr: np.ndarray    # offsets (int64) of each cell's entries (cell = cx * ny + cy)
+    items: np.ndarray  # segment index (int32) of each entry, entries grouped by cell
     extra: dict[str, Any] = field(default_factory=dict, repr=False)  # lazy KD tree
 
     @classmethod
@@ -223,29 +219,26 @@ class _Grid:
         total = int(count.sum())
         if total == len(x0):  # every segment in one cell (e.g. nodes)
             cid = cx0 * ny_ + cy0
-            seg = np.arange(len(x0), dtype=np.int64)
+            seg = np.arange(len(x0), dtype=np.int32)
         else:
-            seg = np.repeat(np.arange(len(x0), dtype=np.int64), count)
+            seg = np.repeat(np.arange(len(x0), dtype=np.int32), count)
             k = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
             w = wy[seg]
             cid = (cx0[seg] + k // w) * ny_ + (cy0[seg] + k % w)
         order = np.argsort(cid, kind="stable")
         ptr = np.zeros(nx_ * ny_ + 1, dtype=np.int64)
         np.cumsum(np.bincount(cid, minlength=nx_ * ny_), out=ptr[1:])
-        items = seg[order]
-        dx, dy = x1[items] - x0[items], y1[items] - y0[items]
-        den = dx * dx + dy * dy
-        inv = np.divide(1.0, den, out=np.zeros_like(den), where=den > 0)
-        return cls(x0=x0, y0=y0, x1=x1, y1=y1, cell=cell, ox=ox, oy=oy, nx=nx_, ny=ny_,
-                   ptr=ptr, items=items, ex0=x0[items], ey0=y0[items], edx=dx, edy=dy,
-                   einv=inv)
+        return cls(x0=_f64(x0), y0=_f64(y0), x1=_f64(x1), y1=_f64(y1), cell=cell, ox=ox,
+                   oy=oy, nx=nx_, ny=ny_, ptr=ptr, items=seg[order])
 
-    def nearest(self, px: np.ndarray, py: np.ndarray, bound: float
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def nearest(self, px: np.ndarray, py: np.ndarray, bound: float,
+                order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (segment, distance, t) of the exact nearest segment within ``bound``.
 
         ``t`` is the position of the nearest point on the segment (0 at ``x0, y0``). Points
-        with nothing within ``bound`` get segment -1 and distance ``inf``.
+        with nothing within ``bound`` get segment -1 and distance ``inf``. Ties go to the
+        lower segment index. ``order`` (a permutation of the points, see
+        :func:`_spatial_order`) only sets the visiting order, for speed.
         """
         n = len(px)
         item = np.full(n, -1, dtype=np.int64)
@@ -253,62 +246,32 @@ class _Grid:
         tpar = np.zeros(n)
         if n == 0 or len(self.x0) == 0:
             return item, dist, tpar
-        # work on the points sorted by cell (nearby points together), restore order at the end
-        cx = np.floor((px - self.ox) * (1.0 / self.cell)).astype(np.int64)
-        cy = np.floor((py - self.oy) * (1.0 / self.cell)).astype(np.int64)
-        perm = np.argsort(cx * self.ny + cy, kind="stable")
-        px, py, cx, cy = px[perm], py[perm], cx[perm], cy[perm]
-        # distance from each point to the nearest side of its own cell
-        fx = (px - self.ox) * (1.0 / self.cell) - cx
-        fy = (py - self.oy) * (1.0 / self.cell) - cy
-        margin = np.minimum(np.minimum(fx, 1 - fx), np.minimum(fy, 1 - fy)) * self.cell
-        points = (px, py, cx, cy)
-        best = (item, dist, tpar)
-        # blocks of points in parallel threads (numpy releases the GIL in the heavy parts)
+        if order is None:
+            order = _spatial_order(px, py, self.cell)
+        # the points in visiting order, contiguous: the compiled search reads them in sequence
+        sx, sy = _f64(px[order]), _f64(py[order])
+        s_item = np.empty(n, dtype=np.int64)
+        s_dist = np.empty(n)
+        s_t = np.empty(n)
+        unsure = np.zeros(n, dtype=bool)
+
+        def run(block: np.ndarray) -> None:
+            grid_nearest(sx, sy, block, self.x0, self.y0, self.x1, self.y1, self.ptr,
+                         self.items, self.cell, self.ox, self.oy, self.nx, self.ny,
+                         float(bound), _GRID_MAX_RING, s_item, s_dist, s_t, unsure)
+
+        # blocks of points in parallel threads (the compiled search releases the GIL)
         blocks = np.array_split(np.arange(n), min(_THREADS, max(1, n // _THREAD_BLOCK)))
         if len(blocks) == 1:
-            self._rings(blocks[0], points, margin, best, bound)
+            run(blocks[0])
         else:
             with ThreadPoolExecutor(len(blocks)) as pool:
-                list(pool.map(lambda b: self._rings(b, points, margin, best, bound), blocks))
-        far = dist > bound
-        item[far], dist[far] = -1, np.inf
-        out_item = np.empty_like(item)
-        out_dist = np.empty_like(dist)
-        out_t = np.empty_like(tpar)
-        out_item[perm], out_dist[perm], out_t[perm] = item, dist, tpar
-        return out_item, out_dist, out_t
-
-    def _rings(
-        self,
-        todo: np.ndarray,
-        points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-        margin: np.ndarray,
-        best: tuple[np.ndarray, np.ndarray, np.ndarray],
-        bound: float,
-    ) -> None:
-        """Search growing rings of cells around the points ``todo`` until each is certain."""
-        px, py, _, _ = points
-        item, dist, tpar = best
-        r_done, r = -1, 1
-        while len(todo) and r <= _GRID_MAX_RING:
-            # scan only the cells not scanned yet: the ring between r_done and r
-            span = np.arange(-r, r + 1)
-            off_x = np.repeat(span, len(span))
-            off_y = np.tile(span, len(span))
-            ring = np.maximum(np.abs(off_x), np.abs(off_y)) > r_done
-            off_x, off_y = off_x[ring], off_y[ring]
-            # ~250k point-cell pairs per pass: temporaries stay ~100 MB per thread (2M: ~400 MB)
-            chunk = max(1, 250_000 // len(off_x))
-            for lo in range(0, len(todo), chunk):
-                self._scan(todo[lo:lo + chunk], points, (off_x, off_y), best)
-            reach = r * self.cell + margin[todo]
-            done = (dist[todo] <= reach) | (reach >= bound)
-            todo = todo[~done]
-            r_done, r = r, r * 2
-        if len(todo):  # far from everything: the KD tree of segment midpoints answers
-            i2, d2, t2 = self._tree_nearest(px[todo], py[todo], bound)
-            item[todo], dist[todo], tpar[todo] = i2, d2, t2
+                list(pool.map(run, blocks))
+        if unsure.any():  # far from everything: the KD tree of segment midpoints answers
+            rows = np.flatnonzero(unsure)
+            s_item[rows], s_dist[rows], s_t[rows] = self._tree_nearest(sx[rows], sy[rows], bound)
+        item[order], dist[order], tpar[order] = s_item, s_dist, s_t
+        return item, dist, tpar
 
     def _tree_nearest(self, px: np.ndarray, py: np.ndarray, bound: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -316,7 +279,7 @@ class _Grid:
 
         With the ``k`` nearest midpoints, the best exact distance ``d`` is final once the
         ``k``-th midpoint is farther than ``d + half`` (half the longest segment); otherwise
-        ``k`` grows.
+        ``k`` grows. Ties go to the lower segment index.
         """
         with _TREE_LOCK:
             if "tree" not in self.extra:
@@ -336,78 +299,51 @@ class _Grid:
                                 distance_upper_bound=bound + half, workers=-1)
             md, mi = md.reshape(len(todo), k), mi.reshape(len(todo), k)
             valid = mi < n_seg
-            seg = np.where(valid, mi, 0)
-            x0, y0 = self.x0[seg], self.y0[seg]
-            dx, dy = self.x1[seg] - x0, self.y1[seg] - y0
+            seg = np.where(valid, mi, n_seg)
+            safe = np.minimum(seg, n_seg - 1)
+            x0, y0 = self.x0[safe], self.y0[safe]
+            dx, dy = self.x1[safe] - x0, self.y1[safe] - y0
             qx, qy = px[todo][:, None] - x0, py[todo][:, None] - y0
             den = dx * dx + dy * dy
             t = np.clip((qx * dx + qy * dy) / np.where(den > 0, den, 1.0), 0.0, 1.0)
-            d = np.where(valid, np.hypot(qx - t * dx, qy - t * dy), np.inf)
-            best = np.argmin(d, axis=1)
+            ex, ey = qx - t * dx, qy - t * dy
+            d2 = np.where(valid, ex * ex + ey * ey, np.inf)
+            best = _row_best(d2, seg)
             rows = np.arange(len(todo))
-            bd = d[rows, best]
+            bd = np.sqrt(d2[rows, best])
             done = (~valid[:, -1]) | (md[:, -1] > bd + half) | (k >= n_seg)
             sel = todo[done]
-            item[sel], dist[sel] = seg[rows, best][done], bd[done]
-            tpar[sel] = t[rows, best][done]
+            found = np.isfinite(bd) & (bd <= bound)
+            item[sel] = np.where(found, seg[rows, best], -1)[done]
+            dist[sel] = np.where(found, bd, np.inf)[done]
+            tpar[sel] = np.where(found, t[rows, best], 0.0)[done]
             todo = todo[~done]
             k = min(k * 4, n_seg)
         return item, dist, tpar
 
-    def _scan(
-        self,
-        rows: np.ndarray,
-        points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-        offsets: tuple[np.ndarray, np.ndarray],
-        best: tuple[np.ndarray, np.ndarray, np.ndarray],
-    ) -> None:
-        """Update the best segments of ``rows`` with every segment in the cells around them."""
-        px, py, cx, cy = points
-        off_x, off_y = offsets
-        item, dist, tpar = best
-        qx_cell = cx[rows][:, None] + off_x[None, :]
-        qy_cell = cy[rows][:, None] + off_y[None, :]
-        inside = (qx_cell >= 0) & (qx_cell < self.nx) & (qy_cell >= 0) & (qy_cell < self.ny)
-        cid = np.where(inside, qx_cell * self.ny + qy_cell, 0)
-        start = self.ptr[cid]
-        count = np.where(inside, self.ptr[cid + 1] - start, 0)
-        per_row = count.sum(axis=1)
-        start, count = start.ravel(), count.ravel()
-        total = int(per_row.sum())
-        if total == 0:
-            return
-        entry = np.arange(total) + np.repeat(start - (np.cumsum(count) - count), count)
-        owner = np.repeat(rows, per_row)
-        dx, dy = self.edx[entry], self.edy[entry]
-        qx = px[owner]
-        qx -= self.ex0[entry]
-        qy = py[owner]
-        qy -= self.ey0[entry]
-        t = qx * dx
-        t += qy * dy
-        t *= self.einv[entry]
-        np.maximum(t, 0.0, out=t)
-        np.minimum(t, 1.0, out=t)
-        qx -= t * dx
-        qy -= t * dy
-        qx *= qx
-        qy *= qy
-        d = qx
-        d += qy  # squared distances
-        # first minimum per row (the candidates of a row are contiguous)
-        has = per_row > 0
-        starts = (np.cumsum(per_row) - per_row)[has]
-        row_min = np.minimum.reduceat(d, starts)
-        is_min = d <= np.repeat(row_min, per_row[has])
-        pos = np.flatnonzero(is_min)
-        first = np.ones(len(pos), dtype=bool)
-        first[1:] = owner[pos][1:] != owner[pos][:-1]
-        pick = pos[first]
-        who = owner[pick]
-        found = np.sqrt(d[pick])
-        better = found < dist[who]
-        who, pick = who[better], pick[better]
-        item[who], dist[who], tpar[who] = self.items[entry[pick]], found[better], t[pick]
+
+def _row_best(d2: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Return, per row, the column of the smallest ``d2`` (ties: the lowest ``seg``)."""
+    low = d2.min(axis=1, keepdims=True)
+    return np.where(d2 == low, seg, np.iinfo(np.int64).max).argmin(axis=1)
+
+
+def _spatial_order(px: np.ndarray, py: np.ndarray, cell: float) -> np.ndarray:
+    """Return the points ordered cell by cell (cells of ``cell`` metres, column by column).
+
+    Visiting nearby points together keeps the grid cells they read in the CPU cache; any
+    order gives the same result.
+    """
+    if len(px) == 0:
+        return np.zeros(0, dtype=np.int64)
+    fx = np.floor((px - np.nanmin(px)) * (1.0 / cell))
+    fy = np.floor((py - np.nanmin(py)) * (1.0 / cell))
+    key = np.nan_to_num(fx * (np.nanmax(fy) + 1) + fy).astype(np.int64)
+    return np.argsort(key)
+
+
+def _f64(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64)
 
 
 _GRID_MAX_RING = 16
@@ -466,11 +402,11 @@ def _piece_index(net: RoadNetwork) -> _PieceIndex:
     return net.memo("snap_pieces", build)
 
 
-SNAP_INDEX_FORMAT = 1
+SNAP_INDEX_FORMAT = 2
 """Version of the snapping index arrays stored in network cache files (see
 :func:`snap_index_arrays`); bump when :class:`_Grid` or :class:`_PieceIndex` change."""
 
-_GRID_ARRAYS = ("x0", "y0", "x1", "y1", "ptr", "items", "ex0", "ey0", "edx", "edy", "einv")
+_GRID_ARRAYS = ("x0", "y0", "x1", "y1", "ptr", "items")
 
 
 def snap_index_arrays(net: RoadNetwork) -> dict[str, Any]:
@@ -580,7 +516,8 @@ def snap(
     have = np.isfinite(xy).all(axis=1)
     idx = _piece_index(net)
     px, py = xy[have, 0], xy[have, 1]
-    piece, dist, tpar = idx.grid.nearest(px, py, float(max_access_m))
+    order = _spatial_order(px, py, idx.grid.cell)
+    piece, dist, tpar = idx.grid.nearest(px, py, float(max_access_m), order)
     far = piece < 0
     if far.any():  # report how far they are, without snapping them
         _, dist[far], _ = idx.grid.nearest(px[far], py[far], np.inf)
@@ -603,7 +540,11 @@ def snap(
     sx[ok_rows] = g.x0[p] + t * (g.x1[p] - g.x0[p])
     sy[ok_rows] = g.y0[p] + t * (g.y1[p] - g.y0[p])
     if len(ok_rows):
-        node[ok_rows], _, _ = _node_grid(net).nearest(xy[ok_rows, 0], xy[ok_rows, 1], np.inf)
+        nodes = _node_grid(net)
+        if len(ok_rows) == len(px):
+            node[ok_rows], _, _ = nodes.nearest(px, py, np.inf, order)
+        else:
+            node[ok_rows], _, _ = nodes.nearest(xy[ok_rows, 0], xy[ok_rows, 1], np.inf)
     too_far = edge < 0
     offset = np.where(too_far, 0.0, fraction * net.edge_length[np.maximum(edge, 0)])
     if too_far.any():
@@ -659,7 +600,6 @@ class _Sources:
 
     matrix: sp.csr_matrix        # (n + k) x (n + k)
     other: np.ndarray            # other-weight cost of every stored entry (network part)
-    rows: np.ndarray             # sorted row index of every stored entry
     facility: np.ndarray         # original facility index of virtual node n + j
     offset: np.ndarray           # access cost (weight units) of each virtual node
 
@@ -703,36 +643,16 @@ def _sources(
     mat = sp.csr_matrix((data, indices, indptr), shape=(size, size))
     mat.has_sorted_indices = True
     base_other = wo[net.matrix_edges(weight)]
-    rows = np.repeat(np.arange(size), np.diff(indptr))
     return _Sources(
-        matrix=mat, other=np.concatenate([base_other, voth]), rows=rows,
-        facility=fac, offset=offset,
+        matrix=mat, other=np.concatenate([base_other, voth]), facility=fac, offset=offset,
     )
 
 
 def _tree_other(src: _Sources, pred: np.ndarray) -> np.ndarray:
-    """Return the other weight from the source to every node along the shortest-path tree.
-
-    Pointer jumping: ``acc[i]`` holds the sum from ``i`` up to ``ptr[i]``; each round doubles the
-    span, so a tree of depth ``D`` takes ``log2(D)`` vectorised rounds.
-    """
-    size = len(pred)
+    """Return the other weight from the source to every node along the shortest-path tree."""
     mat = src.matrix
-    acc = np.zeros(size)
-    has = pred >= 0
-    nodes = np.flatnonzero(has)
-    if len(nodes):
-        keys = src.rows * size + mat.indices.astype(np.int64)
-        want = pred[nodes].astype(np.int64) * size + nodes
-        entry = np.searchsorted(keys, want)
-        acc[nodes] = src.other[entry]
-    ptr = np.where(has, pred, -1).astype(np.int64)
-    active = np.flatnonzero(ptr >= 0)
-    while len(active):
-        parent = ptr[active]
-        acc[active] = acc[active] + acc[parent]
-        ptr[active] = ptr[parent]
-        active = active[ptr[active] >= 0]
+    acc = np.zeros(len(pred))
+    tree_sums(pred, mat.indptr, mat.indices, src.other, acc)
     return acc
 
 
@@ -825,6 +745,7 @@ def nearest_facility(
     n = net.n_nodes
     n_t = len(targets)
     facility = np.full(n_t, -1, dtype=np.int64)
+    local = np.full(n_t, -1, dtype=np.int64)  # position in fac
     best = np.full(n_t, np.inf)
     best_other = np.full(n_t, np.inf)
     fac = np.flatnonzero(facilities.snapped)
@@ -841,21 +762,12 @@ def nearest_facility(
             limit=limit, return_predecessors=True,
         )
         acc = _tree_other(src, pred)
-        w, wo = net.edge_cost(weight), net.edge_cost(_other(weight))
-        rev = net.edge_reverse
-        e, g = targets.edge[tgt], targets.fraction[tgt]
-        u, v, r = net.edge_u[e], net.edge_v[e], rev[e]
-        rr = np.maximum(r, 0)
-        c_u = dist[u] + g * w[e]
-        o_u = acc[u] + g * wo[e]
-        j_u = origin[u] - n
-        c_v = np.where(r >= 0, dist[v] + (1 - g) * w[rr], np.inf)
-        o_v = acc[v] + (1 - g) * wo[rr]
-        j_v = origin[v] - n
-        use_v = c_v < c_u
-        c = np.where(use_v, c_v, c_u)
-        o = np.where(use_v, o_v, o_u)
-        j = np.where(use_v, j_v, j_u)
+        c = np.empty(len(tgt))
+        o = np.empty(len(tgt))
+        j = np.empty(len(tgt), dtype=np.int64)
+        nearest_ends(tgt, targets.edge, targets.fraction, net.edge_u, net.edge_v,
+                     net.edge_reverse, net.edge_cost(weight), net.edge_cost(_other(weight)),
+                     dist, acc, origin, n, c, o, j)
         # direct along a shared road
         st, sj, sc, so = _same_edge(net, facilities, fac, src.offset, targets, tgt,
                                     weight=weight)
@@ -873,13 +785,11 @@ def nearest_facility(
         tot = c + t_access[tgt]
         ok = np.isfinite(c) & (tot <= limit) & (j >= 0)
         rows = tgt[ok]
+        local[rows] = j[ok]
         facility[rows] = fac[j[ok]]
         best[rows] = c[ok]
         best_other[rows] = o[ok]
     found = facility >= 0
-    local = np.full(n_t, -1, dtype=np.int64)
-    if found.any():
-        local[found] = np.searchsorted(fac, facility[found])
     f_off = np.where(found, f_access_w[np.maximum(local, 0)] if len(f_access_w) else 0.0, 0.0)
     network = np.where(found, np.maximum(best - f_off, 0.0), np.inf)
     total = np.where(found, best + t_access, np.inf)

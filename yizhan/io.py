@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import mmap
 import os
 import shutil
+import struct
 import tempfile
-from collections.abc import Callable, Iterator
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
+
+import numpy as np
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -144,3 +150,92 @@ def write_geojson_atomic(frame: gpd.GeoDataFrame, target: str | os.PathLike[str]
     return write_with(
         target, lambda tmp: out.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=layer)
     )
+
+
+NPZ_ALIGN = 64
+"""Byte alignment of every array's data in files written by :func:`write_npz_aligned`."""
+
+_ALIGN_EXTRA_ID = 0xD935  # the zip extra-field id Android's zipalign uses for padding
+
+
+def write_npz_aligned(fh: BinaryIO, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` to the open binary file ``fh`` as an uncompressed ``.npz``.
+
+    The file is an ordinary ``.npz`` (``numpy.load`` reads it) whose members are stored
+    uncompressed with a padding extra field, so that each array's data starts at a multiple
+    of :data:`NPZ_ALIGN` bytes; :func:`read_npz` can then map the arrays straight from the
+    file instead of copying them. Member dates are fixed, so equal arrays give equal bytes.
+    """
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, value in arrays.items():
+            arr = np.asanyarray(value)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            # local header: 30 bytes + name + extra (+ a 20-byte zip64 field, forced below);
+            # the .npy header itself pads the array data to a multiple of 64 from its start
+            start = fh.tell() + 30 + len(info.filename.encode()) + 20 + 4
+            pad = (-start) % NPZ_ALIGN
+            info.extra = struct.pack("<HH", _ALIGN_EXTRA_ID, pad) + b"\0" * pad
+            with zf.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, arr, allow_pickle=False)
+
+
+def read_npz(path: str | os.PathLike[str], *, mmap: bool = True) -> dict[str, np.ndarray]:
+    """Return the arrays of the ``.npz`` file at ``path`` by name.
+
+    With ``mmap`` (the default, except on Windows where a mapped file cannot be replaced),
+    uncompressed members whose data is aligned (as :func:`write_npz_aligned` writes them) are
+    read-only views of one memory map of the file: loading costs no copy, and the pages are
+    shared with the operating system's file cache. Other members are read normally.
+
+    Raises
+    ------
+    OSError, ValueError, zipfile.BadZipFile
+        If the file cannot be read as an ``.npz``.
+    """
+    path = Path(path)
+    use_map = mmap and os.name != "nt"
+    out: dict[str, np.ndarray] = {}
+    with open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
+        buf = _map_file(fh) if use_map else None
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
+            arr = None
+            if buf is not None and info.compress_type == zipfile.ZIP_STORED:
+                arr = _mapped_member(buf, info)
+            if arr is None:
+                with zf.open(info) as member:
+                    arr = np.lib.format.read_array(member, allow_pickle=False)
+            out[name] = arr
+    return out
+
+
+def _map_file(fh: BinaryIO) -> mmap.mmap | None:
+    size = os.fstat(fh.fileno()).st_size
+    if size == 0:
+        return None
+    return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def _mapped_member(buf: mmap.mmap, info: zipfile.ZipInfo) -> np.ndarray | None:
+    """Return the member's array as a view of ``buf``, or None if it cannot be mapped."""
+    local = buf[info.header_offset:info.header_offset + 30]
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        return None
+    n_name, n_extra = struct.unpack("<HH", local[26:30])
+    start = info.header_offset + 30 + n_name + n_extra
+    header = io.BytesIO(buf[start:start + 65_536 + 10])
+    version = np.lib.format.read_magic(header)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(header)
+    else:
+        return None
+    offset = start + header.tell()
+    count = int(np.prod(shape, dtype=np.int64))
+    if (dtype.hasobject or offset % max(dtype.alignment, 1)
+            or offset + count * dtype.itemsize > start + info.file_size):
+        return None
+    arr = np.frombuffer(buf, dtype=dtype, count=count, offset=offset)
+    return arr.reshape(shape, order="F" if fortran else "C")
