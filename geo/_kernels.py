@@ -188,3 +188,4 @@ def nearest_ends(  # noqa: PLR0917
         out_cost[k] = cost
         out_other[k] = oth
         out_source[k] = src
+

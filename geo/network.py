@@ -1555,10 +1555,11 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
 
     Layout: plain arrays (no pickles) plus the edge geometry as one flat ``(m, 2)`` coordinate
     array with per-edge offsets, which loads far faster than WKB; road classes as codes; and the
-    derived structures that take seconds to build on large networks (the reverse-edge pairing
-    and the snapping index of :mod:`geo.paths`), so a loaded network queries at once. The
-    arrays are stored aligned and uncompressed (:func:`yizhan.io.write_npz_aligned`) so that
-    :func:`load_network` maps them from the file instead of copying them.
+    derived structures that take time to build on large networks (the reverse-edge pairing,
+    the cost matrices and the snapping index of :mod:`geo.paths`), so a loaded network
+    queries at once. The arrays are stored aligned and uncompressed
+    (:func:`yizhan.io.write_npz_aligned`) so that :func:`load_network` maps them from the file
+    instead of copying them.
     """
     path = Path(path)
     xy, ptr = net.edge_coords()
@@ -1575,6 +1576,11 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
 
     derived = {"edge_reverse": net.edge_reverse, "edge_plen": net.edge_projected_length,
                **snap_index_arrays(net)}
+    for weight in ("length", "time"):
+        mat = net.matrix(weight)
+        derived.update({f"matrix_{weight}_data": mat.data, f"matrix_{weight}_indices": mat.indices,
+                        f"matrix_{weight}_indptr": mat.indptr,
+                        f"matrix_{weight}_edge": net.matrix_edges(weight)})
     with atomic_path(path, suffix=".npz") as tmp, open(tmp, "wb") as fh:
         write_npz_aligned(fh, {
             **derived,
@@ -1642,6 +1648,14 @@ def load_network(path: str | Path) -> RoadNetwork:
     plen = arrays.get("edge_plen")
     if plen is not None and len(plen) == n_edges:
         net._cache["plen"] = plen
+    for weight in ("length", "time"):
+        parts = [arrays.get(f"matrix_{weight}_{k}") for k in ("data", "indices", "indptr", "edge")]
+        if all(p is not None for p in parts) and len(parts[2]) == net.n_nodes + 1:
+            data, indices, indptr, chosen = parts
+            mat = sp.csr_matrix((data, indices, indptr), shape=(net.n_nodes, net.n_nodes))
+            mat.has_sorted_indices = True
+            net._cache[("matrix", weight)] = mat
+            net._cache[("matrix_edge", weight)] = chosen
     from geo.paths import restore_snap_index  # geo.paths imports this module
 
     restore_snap_index(net, arrays)

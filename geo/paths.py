@@ -20,17 +20,20 @@ chooses and limits by this door-to-door total by default and reports the network
 ``cost``; :func:`pairs_within` stores the network part by default. With
 ``include_access=False`` the access legs are left out of the choice and the limit.
 
-Snapping is exact and vectorised: road pieces (at most one cell long) are bucketed in a grid of
-square cells; a point is compared with every piece in the 3 x 3 cells around it, then in
-growing rings until the best distance found is provably the nearest (a far-away point falls
-back to a KD tree of piece midpoints). Large point sets are split over a few threads.
+Snapping is exact and runs in compiled code (:mod:`geo._kernels`): road pieces (at most one
+cell long) are bucketed in a grid of square cells; a point is compared with every piece in its
+own cell, then in growing rings of cells until the best distance found is provably the nearest
+(ties go to the lower road index; a far-away point falls back to a KD tree of piece
+midpoints). Points are visited cell by cell, and large point sets are split over a few
+threads (the compiled loop releases the GIL).
 
-Both searches run in compiled code: :func:`nearest_facility` is ONE multi-source
+Both searches run in compiled code: :func:`facility_tree` is ONE multi-source
 ``scipy.sparse.csgraph.dijkstra`` (``min_only=True``) over the network plus one virtual source
-node per facility (whose two out-edges carry the facility's access leg and partial edge), and
-:func:`pairs_within` runs the same in batches of facilities. Targets combine both ends of their
-edge vectorised; the other weight of the chosen path (metres when routing on time, seconds when
-routing on metres) follows the shortest-path tree by vectorised pointer jumping.
+node per facility (whose two out-edges carry the facility's access leg and partial edge),
+:func:`nearest_facility` builds on it, and :func:`pairs_within` runs the same in batches of
+facilities. Targets combine both ends of their edge in one compiled pass; the other weight of
+the chosen path (metres when routing on time, seconds when routing on metres) is summed along
+the shortest-path tree, each node once.
 """
 
 from __future__ import annotations
@@ -255,18 +258,10 @@ class _Grid:
         s_t = np.empty(n)
         unsure = np.zeros(n, dtype=bool)
 
-        def run(block: np.ndarray) -> None:
-            grid_nearest(sx, sy, block, self.x0, self.y0, self.x1, self.y1, self.ptr,
-                         self.items, self.cell, self.ox, self.oy, self.nx, self.ny,
-                         float(bound), _GRID_MAX_RING, s_item, s_dist, s_t, unsure)
-
-        # blocks of points in parallel threads (the compiled search releases the GIL)
-        blocks = np.array_split(np.arange(n), min(_THREADS, max(1, n // _THREAD_BLOCK)))
-        if len(blocks) == 1:
-            run(blocks[0])
-        else:
-            with ThreadPoolExecutor(len(blocks)) as pool:
-                list(pool.map(run, blocks))
+        _in_threads(n, lambda lo, hi: grid_nearest(
+            sx, sy, np.arange(lo, hi), self.x0, self.y0, self.x1, self.y1, self.ptr,
+            self.items, self.cell, self.ox, self.oy, self.nx, self.ny, float(bound),
+            _GRID_MAX_RING, s_item, s_dist, s_t, unsure))
         if unsure.any():  # far from everything: the KD tree of segment midpoints answers
             rows = np.flatnonzero(unsure)
             s_item[rows], s_dist[rows], s_t[rows] = self._tree_nearest(sx[rows], sy[rows], bound)
@@ -707,6 +702,72 @@ def _check(net: RoadNetwork, weight: str, limit: float) -> None:
         raise ValueError(f"limit must be positive (got {limit})")
 
 
+@dataclass(frozen=True)
+class FacilityTree:
+    """Every node's nearest facility along the network: one multi-source search.
+
+    Attributes
+    ----------
+    cost
+        Per node: cost in the weight's unit from the nearest facility (its access leg, if
+        counted, and the partial edge from its position included); ``inf`` beyond the limit.
+    other
+        Per node: the other weight (seconds when routing on metres, metres when routing on
+        time) along that same path.
+    facility
+        Per node: index into the facilities given of the nearest one, -1 if none.
+    offset
+        Per facility given: the access cost that starts its paths (0 without access legs or
+        for facilities that are not snapped).
+    weight
+        ``"length"`` or ``"time"``.
+    """
+
+    cost: np.ndarray
+    other: np.ndarray
+    facility: np.ndarray
+    offset: np.ndarray
+    weight: str
+
+
+def facility_tree(
+    net: RoadNetwork,
+    facilities: Snapped,
+    *,
+    weight: str,
+    limit: float = np.inf,
+    include_access: bool = True,
+) -> FacilityTree:
+    """Return every node's nearest facility, cost and other weight (one Dijkstra run).
+
+    ONE multi-source ``scipy.sparse.csgraph.dijkstra`` (``min_only=True``, ``limit``) from one
+    virtual node per facility, whose out-edges carry the facility's access leg and partial
+    edge to either end of its road; the other weight follows the shortest-path tree (a
+    compiled walk over it). Facilities too far from the roads take no part.
+    """
+    _check(net, weight, limit)
+    n = net.n_nodes
+    fac = np.flatnonzero(facilities.snapped)
+    cost = np.full(n, np.inf)
+    other = np.full(n, np.inf)
+    facility = np.full(n, -1, dtype=np.int64)
+    offset = np.zeros(len(facilities))
+    if len(fac):
+        src = _sources(net, facilities, fac, weight=weight, include_access=include_access)
+        offset[fac] = src.offset
+        dist, pred, origin = dijkstra(
+            src.matrix, directed=True, indices=n + np.arange(len(fac)), min_only=True,
+            limit=limit, return_predecessors=True,
+        )
+        acc = _tree_other(src, pred)
+        reached = np.isfinite(dist[:n])
+        cost[reached] = dist[:n][reached]
+        other[reached] = acc[:n][reached]
+        facility[reached] = fac[origin[:n][reached] - n]
+    return FacilityTree(cost=cost, other=other, facility=facility, offset=offset,
+                        weight=weight)
+
+
 def nearest_facility(
     net: RoadNetwork,
     facilities: Snapped,
@@ -718,9 +779,9 @@ def nearest_facility(
 ) -> Nearest:
     """Return the nearest facility of every target along the network, within ``limit``.
 
-    One multi-source ``scipy.sparse.csgraph.dijkstra`` (``min_only=True``, ``limit``) from one
-    virtual node per facility; each target then takes the better end of its road (respecting
-    one-way roads) or the direct way along a road it shares with a facility.
+    One multi-source search (:func:`facility_tree`); each target then takes the better end of
+    its road (respecting one-way roads) or the direct way along a road it shares with a
+    facility.
 
     Parameters
     ----------
@@ -742,10 +803,8 @@ def nearest_facility(
         One row per target.
     """
     _check(net, weight, limit)
-    n = net.n_nodes
     n_t = len(targets)
     facility = np.full(n_t, -1, dtype=np.int64)
-    local = np.full(n_t, -1, dtype=np.int64)  # position in fac
     best = np.full(n_t, np.inf)
     best_other = np.full(n_t, np.inf)
     fac = np.flatnonzero(facilities.snapped)
@@ -753,23 +812,20 @@ def nearest_facility(
     t_access = (net.access_cost(targets.access_m, weight) if include_access
                 else np.zeros(n_t))
     t_access = np.where(targets.snapped, t_access, np.inf)
-    f_access_w = np.zeros(0)
+    offset = np.zeros(len(facilities))
     if len(fac) and len(tgt):
-        src = _sources(net, facilities, fac, weight=weight, include_access=include_access)
-        f_access_w = src.offset
-        dist, pred, origin = dijkstra(
-            src.matrix, directed=True, indices=n + np.arange(len(fac)), min_only=True,
-            limit=limit, return_predecessors=True,
-        )
-        acc = _tree_other(src, pred)
+        tree = facility_tree(net, facilities, weight=weight, limit=limit,
+                             include_access=include_access)
+        offset = tree.offset
         c = np.empty(len(tgt))
         o = np.empty(len(tgt))
         j = np.empty(len(tgt), dtype=np.int64)
-        nearest_ends(tgt, targets.edge, targets.fraction, net.edge_u, net.edge_v,
-                     net.edge_reverse, net.edge_cost(weight), net.edge_cost(_other(weight)),
-                     dist, acc, origin, n, c, o, j)
+        _in_threads(len(tgt), lambda lo, hi: nearest_ends(
+            tgt[lo:hi], targets.edge, targets.fraction, net.edge_u, net.edge_v,
+            net.edge_reverse, net.edge_cost(weight), net.edge_cost(_other(weight)),
+            tree.cost, tree.other, tree.facility, 0, c[lo:hi], o[lo:hi], j[lo:hi]))
         # direct along a shared road
-        st, sj, sc, so = _same_edge(net, facilities, fac, src.offset, targets, tgt,
+        st, sj, sc, so = _same_edge(net, facilities, fac, offset[fac], targets, tgt,
                                     weight=weight)
         if len(st):
             pos = np.searchsorted(tgt, st)
@@ -781,25 +837,33 @@ def nearest_facility(
             better = sc[pick] < c[p]
             c[p[better]] = sc[pick][better]
             o[p[better]] = so[pick][better]
-            j[p[better]] = sj[pick][better]
-        tot = c + t_access[tgt]
-        ok = np.isfinite(c) & (tot <= limit) & (j >= 0)
+            j[p[better]] = fac[sj[pick][better]]
+        ok = (j >= 0) & (c + t_access[tgt] <= limit)
         rows = tgt[ok]
-        local[rows] = j[ok]
-        facility[rows] = fac[j[ok]]
+        facility[rows] = j[ok]
         best[rows] = c[ok]
         best_other[rows] = o[ok]
     found = facility >= 0
-    f_off = np.where(found, f_access_w[np.maximum(local, 0)] if len(f_access_w) else 0.0, 0.0)
-    network = np.where(found, np.maximum(best - f_off, 0.0), np.inf)
+    safe = np.maximum(facility, 0)
+    network = np.where(found, np.maximum(best - offset[safe], 0.0), np.inf)
     total = np.where(found, best + t_access, np.inf)
-    other = np.where(found, best_other, np.inf)
-    length_m, time_s = (network, other) if weight == "length" else (other, network)
-    fac_access = np.where(found, facilities.access_m[np.maximum(facility, 0)], np.nan)
+    length_m, time_s = (network, best_other) if weight == "length" else (best_other, network)
+    fac_access = np.where(found, facilities.access_m[safe], np.nan)
     return Nearest(
         facility=facility, cost=network, total=total, length_m=length_m, time_s=time_s,
         access_m=targets.access_m.copy(), facility_access_m=fac_access, weight=weight,
     )
+
+
+def _in_threads(n: int, work: Any) -> None:
+    """Run ``work(lo, hi)`` over ``[0, n)`` in a few threads (for GIL-free compiled loops)."""
+    parts = min(_THREADS, max(1, n // _THREAD_BLOCK))
+    bounds = np.linspace(0, n, parts + 1).astype(np.int64)
+    if parts == 1:
+        work(0, n)
+        return
+    with ThreadPoolExecutor(parts) as pool:
+        list(pool.map(lambda k: work(bounds[k], bounds[k + 1]), range(parts)))
 
 
 def node_costs(

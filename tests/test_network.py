@@ -14,6 +14,7 @@ import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import osmium
@@ -37,6 +38,7 @@ from geo.network import (
     network_from_graph,
     save_network,
 )
+from geo.paths import snap
 from scripts.cli import main as cli_main
 from yizhan.errors import ConfigError, InputFileError, NetworkError
 from yizhan.shared import PROJECT_ROOT
@@ -247,9 +249,30 @@ def test_save_load_roundtrip_and_pickle(tmp_path, futian_nets):
         assert back.mode == net.mode and back.crs == net.crs and back.source == net.source
         assert shapely.equals_exact(back.edge_geometry, net.edge_geometry, tolerance=0).all()
         assert list(back.edge_highway) == list(net.edge_highway)
-        assert (back.matrix("time") != net.matrix("time")).nnz == 0
+        for weight in ("length", "time"):
+            assert (back.matrix(weight) != net.matrix(weight)).nnz == 0
+            assert np.array_equal(back.matrix_edges(weight), net.matrix_edges(weight))
+        # loaded, not copied: arrays and the saved matrices are read-only views of the file
+        assert not back.x.flags.writeable and not back.edge_u.flags.writeable
+        assert not back.matrix("length").data.flags.writeable
         clone = pickle.loads(pickle.dumps(net))
         assert clone.summary() == net.summary()
+        again = pickle.loads(pickle.dumps(back))  # a mapped network travels to Dask workers
+        assert again.summary() == net.summary() and np.array_equal(again.x, net.x)
+
+
+def test_networks_saved_by_plain_numpy_still_load(tmp_path):
+    net = synthetic_network(1500, mode="walk", seed=3)
+    path = save_network(net, tmp_path / "new.npz")
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if not k.startswith(("matrix_", "snap_"))}
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)  # an earlier cache: unaligned, no saved matrices or snap index
+    back = load_network(old)
+    assert back.x.flags.writeable  # read, not mapped
+    assert (back.matrix("length") != net.matrix("length")).nnz == 0
+    pts = gpd.GeoSeries(gpd.points_from_xy(net.lon[:50] + 1e-5, net.lat[:50]), crs="EPSG:4326")
+    assert np.array_equal(snap(back, pts).edge, snap(net, pts).edge)
 
 
 def test_load_network_rejects_other_files(tmp_path):

@@ -17,6 +17,7 @@ from geo.network import RoadNetwork, mode_graph, network_from_graph
 from geo.paths import (
     ZERO_COST,
     Snapped,
+    facility_tree,
     nearest_facility,
     nearest_table,
     node_costs,
@@ -177,6 +178,33 @@ def test_door_to_door_choice_equals_networkx_with_access_legs(futian_graph, futi
     )
     np.testing.assert_allclose(near.facility_access_m[near.found],
                                fs.access_m[near.facility[near.found]])
+
+
+@pytest.mark.parametrize("mode", ["drive", "walk"])
+def test_facility_tree_gives_every_node_networkx_cost_and_nearest(futian_graph, futian_points,
+                                                                   mode):
+    _, facilities = futian_points
+    net = network_from_graph(futian_graph, mode=mode)
+    fs = snap(net, facilities)
+    split = _split_graph(mode_graph(futian_graph, mode=mode), net, {"f": fs}, "travel_time")
+    sources = {("f", int(i)) for i in np.flatnonzero(fs.snapped)}
+    limit = 240.0
+    dist, paths = nx.multi_source_dijkstra(split, sources, cutoff=limit, weight="w")
+    tree = facility_tree(net, fs, weight="time", limit=limit, include_access=False)
+    expect = np.array([dist.get(int(n), np.inf) for n in net.node_id])
+    assert np.array_equal(np.isfinite(expect), tree.facility >= 0)
+    assert 0 < np.isfinite(expect).sum() < net.n_nodes  # the limit cuts the search
+    ok = np.isfinite(expect)
+    np.testing.assert_allclose(tree.cost[ok], expect[ok], rtol=0, atol=1e-6)
+    for i in np.flatnonzero(ok)[::7]:
+        path = paths[int(net.node_id[i])]
+        if path[0] != ("f", int(tree.facility[i])):  # a tie: the chosen one is as near
+            d_f, path = nx.single_source_dijkstra(split, ("f", int(tree.facility[i])),
+                                                  int(net.node_id[i]), weight="w")
+            assert abs(d_f - expect[i]) < 1e-6
+        assert abs(_path_sum(split, path, "length") - tree.other[i]) < 1e-6 * max(
+            1.0, tree.other[i])
+    assert np.all(np.isinf(tree.cost[~ok])) and np.all(tree.facility[~ok] == -1)
 
 
 def test_limit_and_node_costs_match_networkx(futian_graph, futian_points):
@@ -427,3 +455,26 @@ def test_snap_grid_exact_far_outside_and_threaded(monkeypatch):
     assert shapely.distance(on_road, net.edge_geometry[s.edge[~s.too_far]]).max() < 1e-6
     d_node = np.hypot(net.x[None, :] - xy[~s.too_far, :1], net.y[None, :] - xy[~s.too_far, 1:])
     np.testing.assert_array_equal(s.node[~s.too_far], np.argmin(d_node, axis=1))
+
+
+def test_snap_ties_go_to_the_lower_road_whatever_the_threads(monkeypatch):
+    import geo.paths as gp
+
+    # two parallel roads 20 m apart: points on the middle line are equally near both
+    net = RoadNetwork(
+        mode="walk", crs="EPSG:32650", node_id=np.arange(4), x=np.array([0.0, 100, 0, 100]),
+        y=np.array([0.0, 0, 20, 20]), lon=np.zeros(4), lat=np.zeros(4),
+        edge_u=np.array([2, 3, 0, 1], dtype=np.int32),
+        edge_v=np.array([3, 2, 1, 0], dtype=np.int32),
+        edge_length=np.full(4, 100.0), edge_time=np.full(4, 72.0),
+    )
+    xs = np.linspace(1.0, 99.0, 400)
+    pts = gpd.GeoSeries(shapely.points(xs, np.full(400, 10.0)), crs=net.crs)
+    one = snap(net, pts)
+    monkeypatch.setattr(gp, "_THREAD_BLOCK", 10)
+    monkeypatch.setattr(gp, "_THREADS", 4)
+    many = snap(net, pts)
+    assert set(one.edge.tolist()) == {0}  # the road with the lower index (2 -> 3)
+    for name in ("edge", "fraction", "access_m", "node", "x", "y"):
+        assert np.array_equal(getattr(one, name), getattr(many, name)), name
+    np.testing.assert_allclose(one.access_m, 10.0)
