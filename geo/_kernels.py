@@ -1,8 +1,9 @@
 """Compiled inner loops (numba) of snapping and shortest-path trees.
 
 Only the loops that numpy cannot vectorise without large temporaries live here: the per-point
-search over grid cells (:func:`grid_nearest`) and the walk up a shortest-path tree
-(:func:`tree_sums`). They are plain functions on arrays, compiled on first use and cached on
+search over grid cells (:func:`grid_nearest`), the multi-source Dijkstra that also carries a
+second weight (:func:`nearest_source_tree`) and the per-target pass over road ends
+(:func:`nearest_ends`). They are plain functions on arrays, compiled on first use and cached on
 disk (``cache=True``; numba's ``NUMBA_CACHE_DIR`` moves the cache), and release the GIL so the
 callers can split large inputs over threads. They are serial on purpose: numba's own parallel
 threading layers are not safe to enter from several threads at once (Dask workers do).
@@ -118,45 +119,6 @@ def grid_nearest(  # noqa: PLR0917
 
 
 @njit(cache=True, nogil=True)
-def tree_sums(
-    pred: Array, indptr: Array, indices: Array, value: Array, out: Array
-) -> None:  # pragma: no cover - compiled
-    """Fill ``out[i]`` with the sum of ``value`` along the tree path from its root to ``i``.
-
-    ``pred`` is a shortest-path tree (-1 at roots and unreached nodes); the edge ``p -> i`` is
-    the entry of column ``i`` in CSR row ``p`` (``indptr``/``indices``), ``value`` holds one
-    number per entry. Each node is summed once: a walk goes up only until a node already done,
-    then back down.
-    """
-    n = len(pred)
-    todo = np.ones(n, dtype=np.bool_)
-    stack = np.empty(n, dtype=np.int64)
-    for start in range(n):
-        if not todo[start]:
-            continue
-        depth = 0
-        i = start
-        while i >= 0 and todo[i]:
-            stack[depth] = i
-            depth += 1
-            i = pred[i]
-        while depth > 0:
-            depth -= 1
-            j = stack[depth]
-            p = pred[j]
-            if p < 0:
-                out[j] = 0.0
-            else:
-                total = out[p]
-                for e in range(indptr[p], indptr[p + 1]):
-                    if indices[e] == j:
-                        total += value[e]
-                        break
-                out[j] = total
-            todo[j] = False
-
-
-@njit(cache=True, nogil=True)
 def nearest_ends(  # noqa: PLR0917
     tgt: Array, edge: Array, fraction: Array, edge_u: Array, edge_v: Array, reverse: Array,
     w: Array, wo: Array, dist: Array, other: Array, origin: Array, n: int,
@@ -189,3 +151,81 @@ def nearest_ends(  # noqa: PLR0917
         out_other[k] = oth
         out_source[k] = src
 
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _heap_push(heap_cost: Array, heap_node: Array, size: int, c: float, v: int
+               ) -> int:  # pragma: no cover - compiled
+    """Push ``(c, v)`` on the binary heap of ``size`` entries; return the new size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if heap_cost[parent] <= c:
+            break
+        heap_cost[i] = heap_cost[parent]
+        heap_node[i] = heap_node[parent]
+        i = parent
+    heap_cost[i] = c
+    heap_node[i] = v
+    return size + 1
+
+
+@njit(cache=True, nogil=True)
+def nearest_source_tree(  # noqa: PLR0917
+    indptr: Array, indices: Array, cost: Array, other: Array,
+    seed_node: Array, seed_cost: Array, seed_other: Array, seed_source: Array, limit: float,
+    dist: Array, oth: Array, origin: Array,
+) -> None:  # pragma: no cover - compiled; tested through geo.paths.facility_tree
+    """Multi-source Dijkstra: fill each node's cost from its nearest seed, within ``limit``.
+
+    The graph is the CSR matrix ``indptr``/``indices``/``cost`` (non-negative costs);
+    ``other`` holds a second weight per entry, summed along the chosen paths into ``oth``.
+    Seeds are entry points ``seed_node`` reached at ``seed_cost``/``seed_other`` from source
+    ``seed_source`` (a facility's two ends of its road). ``dist`` must come filled with inf
+    and ``origin`` with -1: nodes beyond ``limit`` keep them. A node keeps the first path
+    found at its final cost, so the result is deterministic. A binary heap with lazy
+    deletion, ``O((n + m) log n)``; releases the GIL, so several searches can run at once.
+    """
+    heap_cost = np.empty(len(indices) + len(seed_node) + 1)
+    heap_node = np.empty(len(heap_cost), dtype=np.int64)
+    size = 0
+    for s in range(len(seed_node)):
+        v = seed_node[s]
+        c = seed_cost[s]
+        if c <= limit and c < dist[v]:
+            dist[v] = c
+            oth[v] = seed_other[s]
+            origin[v] = seed_source[s]
+            size = _heap_push(heap_cost, heap_node, size, c, v)
+    while size > 0:
+        c = heap_cost[0]
+        u = heap_node[0]
+        size -= 1  # pop: sift the last entry down from the root
+        last_c = heap_cost[size]
+        last_n = heap_node[size]
+        i = 0
+        while True:
+            child = 2 * i + 1
+            if child >= size:
+                break
+            if child + 1 < size and heap_cost[child + 1] < heap_cost[child]:
+                child += 1
+            if heap_cost[child] >= last_c:
+                break
+            heap_cost[i] = heap_cost[child]
+            heap_node[i] = heap_node[child]
+            i = child
+        heap_cost[i] = last_c
+        heap_node[i] = last_n
+        if c > dist[u]:
+            continue  # a stale entry: u was reached more cheaply since
+        ou = oth[u]
+        src = origin[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            nc = c + cost[e]
+            if nc <= limit and nc < dist[v]:
+                dist[v] = nc
+                oth[v] = ou + other[e]
+                origin[v] = src
+                size = _heap_push(heap_cost, heap_node, size, nc, v)

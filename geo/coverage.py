@@ -13,10 +13,10 @@ its *access leg*.  Points farther than ``max_access_m`` from every road are *off
 are never covered, are flagged in the ``<rule>_off_network`` column and counted in the summary.
 Stations off the network cannot serve anyone (a warning names how many).
 
-*Shortest paths.*  One multi-source Dijkstra per rule (:func:`geo.paths.nearest_facility`, a
-single ``scipy.sparse.csgraph.dijkstra(min_only=True)`` from all qualifying stations at once, each
-station a virtual source node whose out-edges carry its access leg and partial edge), never one
-run per station.  The network cost includes the partial edges at both ends.  By default the
+*Shortest paths.*  One multi-source Dijkstra per rule (:func:`geo.paths.facility_tree`, a
+single compiled search from all qualifying stations at once, each seeded at both ends of its
+road with its access leg and partial edge), never one run per station; the rules' searches run
+in threads at once.  The network cost includes the partial edges at both ends.  By default the
 search covers the whole network, so every reachable point gets its nearest station even when it
 is beyond the cutoff (``nearest_beyond_cutoff=False`` stops at the cutoff instead).
 
@@ -84,6 +84,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -97,7 +98,15 @@ import scipy.sparse as sp
 import shapely
 
 from geo.network import RoadNetwork
-from geo.paths import Snapped, nearest_facility, pairs_within, project_points, snap
+from geo.paths import (
+    FacilityTree,
+    Snapped,
+    facility_tree,
+    nearest_facility,
+    pairs_within,
+    project_points,
+    snap,
+)
 from geo.rules import CoverageRule, Cutoff, check_unique_names, parse_cutoff
 from stations.standards import load_standard
 from yizhan import log
@@ -315,18 +324,15 @@ def compute_coverage(
     applies_of = [np.ones(n, dtype=bool) if r.group is None else groups == r.group for r in rules]
     # each network snaps only the demand rows some rule on it applies to, once for all its rules
     need: dict[int, np.ndarray] = {}
-    last_use: dict[int, int] = {}
     for i, rule in enumerate(rules):
         key = id(net_by_mode[rule.mode])
         need[key] = need.get(key, np.zeros(n, dtype=bool)) | applies_of[i]
-        last_use[key] = i
 
+    # 1. snap: each network snaps its demand rows and the stations once, for all its rules
     snaps: dict[int, tuple[np.ndarray, Snapped, Snapped]] = {}
     projected: dict[str, np.ndarray] = {}  # demand coordinates per network CRS, shared
-    columns: dict[str, Any] = {}
-    summary_input: list[tuple[CoverageRule, int, np.ndarray, np.ndarray, np.ndarray,
-                              np.ndarray | None]] = []
-    for i, rule in enumerate(log.progress(rules, desc="覆盖规则 coverage rules", unit="rule")):
+    prepared: list[_Prepared | None] = []
+    for rule in log.progress(rules, desc="吸附 snapping", unit="rule"):
         net = net_by_mode[rule.mode]
         key = id(net)
         if key not in snaps:
@@ -342,9 +348,6 @@ def compute_coverage(
                 _snap(net, stations, max_access_m=max_access_m),
             )
         rows, demand_snap, station_snap = snaps[key]
-        if last_use[key] == i:
-            del snaps[key]  # free the snapped points once the network's last rule is done
-        applies = applies_of[i]
         qualifies = qualifying_stations(stations, rule)
         off_station = qualifies & station_snap.too_far
         if off_station.any():
@@ -354,10 +357,26 @@ def compute_coverage(
                 f" than {max_access_m:g} m from any road and cannot serve anyone."
             )
         fac_index = np.flatnonzero(qualifies & ~station_snap.too_far)
-        fac = station_snap.subset(fac_index)
+        prepared.append(_Prepared(rows=rows, demand=demand_snap,
+                                  fac=station_snap.subset(fac_index), fac_index=fac_index))
+    del snaps
+    # 2. one multi-source search per rule, several at once (the compiled search frees the GIL)
+    trees = _facility_trees(net_by_mode, rules, prepared,
+                            nearest_beyond_cutoff=nearest_beyond_cutoff)
+    # 3. per-point columns
+    columns: dict[str, Any] = {}
+    summary_input: list[tuple[CoverageRule, int, np.ndarray, np.ndarray, np.ndarray,
+                              np.ndarray | None]] = []
+    for i, rule in enumerate(log.progress(rules, desc="覆盖规则 coverage rules", unit="rule")):
+        net = net_by_mode[rule.mode]
+        prep = prepared[i]
+        assert prep is not None
+        prepared[i] = None  # free the snapped points once the rule is done
+        rows, demand_snap, fac, fac_index = prep.rows, prep.demand, prep.fac, prep.fac_index
+        applies = applies_of[i]
         local = _rule_columns(
             net, rule, demand_snap, fac, station_ids[fac_index], applies=applies[rows],
-            search_limit=math.inf if nearest_beyond_cutoff else rule.limit,
+            search_limit=math.inf if nearest_beyond_cutoff else rule.limit, tree=trees[i],
         )
         if accessibility:
             local["e2sfca"] = np.where(applies[rows], _e2sfca_snapped(
@@ -475,6 +494,51 @@ def decay_weights(ratio: np.ndarray, decay: str) -> np.ndarray:
 # Per-rule computation
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """One rule's snapped demand rows and qualifying stations."""
+
+    rows: np.ndarray       # demand rows the rule's network snapped
+    demand: Snapped
+    fac: Snapped           # the rule's qualifying, snapped stations
+    fac_index: np.ndarray  # their rows in the stations frame
+
+
+def _facility_trees(
+    net_by_mode: Mapping[str, RoadNetwork],
+    rules: tuple[CoverageRule, ...],
+    prepared: list[_Prepared | None],
+    *,
+    nearest_beyond_cutoff: bool,
+) -> list[FacilityTree | None]:
+    """Return each rule's :func:`geo.paths.facility_tree` (None without stations).
+
+    The searches run in threads at once (a few, as many as cores); each is independent and
+    deterministic, so the result does not depend on the threads.
+    """
+    jobs = []
+    for rule, prep in zip(rules, prepared, strict=True):
+        if prep is None or len(prep.fac) == 0:
+            jobs.append(None)
+            continue
+        net = net_by_mode[rule.mode]
+        net.matrix(rule.weight)  # built once here, not in two threads at once
+        limit = math.inf if nearest_beyond_cutoff else rule.limit
+        jobs.append((net, prep.fac, rule.weight, limit))
+
+    def run(job: tuple[RoadNetwork, Snapped, str, float] | None) -> FacilityTree | None:
+        if job is None:
+            return None
+        net, fac, weight, limit = job
+        return facility_tree(net, fac, weight=weight, limit=limit, include_access=True)
+
+    workers = min(len(jobs), max(1, min(4, os.cpu_count() or 1)))
+    if workers <= 1:
+        return [run(job) for job in jobs]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(run, jobs))
+
+
 def _rule_columns(
     net: RoadNetwork,
     rule: CoverageRule,
@@ -484,13 +548,14 @@ def _rule_columns(
     *,
     applies: np.ndarray,
     search_limit: float,
+    tree: FacilityTree | None = None,
 ) -> dict[str, Any]:
     """Return the per-point columns of one rule (nearest station, costs, covered)."""
     n = len(applies)
     off = np.asarray(demand_snap.too_far, dtype=bool)
     if len(fac_ids):
         near = nearest_facility(net, fac, demand_snap, weight=rule.weight, limit=search_limit,
-                                include_access=True)
+                                include_access=True, tree=tree)
         idx = np.asarray(near.facility, dtype=np.int64)
         found = (idx >= 0) & ~off
         safe = np.where(found, idx, 0)

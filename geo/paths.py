@@ -55,7 +55,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from geo._kernels import grid_nearest, nearest_ends, tree_sums
+from geo._kernels import grid_nearest, nearest_ends, nearest_source_tree
 from geo.network import RoadNetwork
 from yizhan import log
 
@@ -590,13 +590,47 @@ def _other(weight: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Sources:
-    """Virtual source nodes (one per facility) appended to the network's matrix."""
+class _Seeds:
+    """Where paths from the facilities ``fac`` enter the network: both ends of their roads."""
 
-    matrix: sp.csr_matrix        # (n + k) x (n + k)
-    other: np.ndarray            # other-weight cost of every stored entry (network part)
-    facility: np.ndarray         # original facility index of virtual node n + j
-    offset: np.ndarray           # access cost (weight units) of each virtual node
+    row: np.ndarray     # position in ``fac`` of the facility (ascending)
+    node: np.ndarray    # the end node
+    cost: np.ndarray    # access leg (if counted) + partial edge, in the weight's unit
+    other: np.ndarray   # the partial edge in the other weight
+    offset: np.ndarray  # per facility in ``fac``: its access cost
+
+
+def _seeds(
+    net: RoadNetwork,
+    facilities: Snapped,
+    fac: np.ndarray,
+    *,
+    weight: str,
+    include_access: bool,
+) -> _Seeds:
+    """Return the entry points of the facilities ``fac`` into the network.
+
+    Forward to ``edge_v`` and, on a two-way road, backward to ``edge_u`` (one entry per node
+    for self-loop roads, the cheaper).
+    """
+    w, wo = net.edge_cost(weight), net.edge_cost(_other(weight))
+    e, f = facilities.edge[fac], facilities.fraction[fac]
+    k = len(fac)
+    offset = (net.access_cost(facilities.access_m[fac], weight) if include_access
+              else np.zeros(k))
+    r = net.edge_reverse[e]
+    j = np.arange(k)
+    has_r = r >= 0
+    row = np.concatenate([j, j[has_r]])
+    node = np.concatenate([net.edge_v[e], net.edge_u[e[has_r]]]).astype(np.int64)
+    cost = np.concatenate([offset + (1 - f) * w[e], offset[has_r] + f[has_r] * w[r[has_r]]])
+    other = np.concatenate([(1 - f) * wo[e], f[has_r] * wo[r[has_r]]])
+    order = np.lexsort((cost, node, row))
+    row, node, cost, other = row[order], node[order], cost[order], other[order]
+    keep = np.ones(len(row), dtype=bool)  # self-loop roads: both ends are one node
+    keep[1:] = (row[1:] != row[:-1]) | (node[1:] != node[:-1])
+    return _Seeds(row=row[keep], node=node[keep], cost=cost[keep], other=other[keep],
+                  offset=offset)
 
 
 def _sources(
@@ -606,49 +640,23 @@ def _sources(
     *,
     weight: str,
     include_access: bool,
-) -> _Sources:
-    """Return the network matrix with one virtual source node per facility in ``fac``."""
+) -> sp.csr_matrix:
+    """Return the network matrix with one virtual source node per facility in ``fac``.
+
+    Virtual node ``n + i`` stands for facility ``fac[i]``; its out-edges are the seeds.
+    """
     n = net.n_nodes
     base = net.matrix(weight)
-    w, wo = net.edge_cost(weight), net.edge_cost(_other(weight))
-    rev = net.edge_reverse
-    e, f = facilities.edge[fac], facilities.fraction[fac]
-    k = len(fac)
-    offset = (net.access_cost(facilities.access_m[fac], weight) if include_access
-              else np.zeros(k))
-    r = rev[e]
-    j = np.arange(k)
-    has_r = r >= 0
-    # forward to edge_v; backward to edge_u if the road is two-way
-    vrow = np.concatenate([j, j[has_r]])
-    vcol = np.concatenate([net.edge_v[e], net.edge_u[e[has_r]]]).astype(np.int64)
-    vcost = np.concatenate([offset + (1 - f) * w[e], offset[has_r] + f[has_r] * w[r[has_r]]])
-    voth = np.concatenate([(1 - f) * wo[e], f[has_r] * wo[r[has_r]]])
-    order = np.lexsort((vcost, vcol, vrow))
-    vrow, vcol, vcost, voth = vrow[order], vcol[order], vcost[order], voth[order]
-    keep = np.ones(len(vrow), dtype=bool)  # self-loop roads: both ends are one node
-    keep[1:] = (vrow[1:] != vrow[:-1]) | (vcol[1:] != vcol[:-1])
-    vrow, vcol, vcost, voth = vrow[keep], vcol[keep], vcost[keep], voth[keep]
-    counts = np.bincount(vrow, minlength=k)
+    seeds = _seeds(net, facilities, fac, weight=weight, include_access=include_access)
+    counts = np.bincount(seeds.row, minlength=len(fac))
     indptr = np.concatenate([base.indptr.astype(np.int64),
                              base.indptr[-1] + np.cumsum(counts)])
-    indices = np.concatenate([base.indices.astype(np.int64), vcol])
-    data = np.concatenate([base.data, vcost])
-    size = n + k
+    indices = np.concatenate([base.indices.astype(np.int64), seeds.node])
+    data = np.concatenate([base.data, seeds.cost])
+    size = n + len(fac)
     mat = sp.csr_matrix((data, indices, indptr), shape=(size, size))
     mat.has_sorted_indices = True
-    base_other = wo[net.matrix_edges(weight)]
-    return _Sources(
-        matrix=mat, other=np.concatenate([base_other, voth]), facility=fac, offset=offset,
-    )
-
-
-def _tree_other(src: _Sources, pred: np.ndarray) -> np.ndarray:
-    """Return the other weight from the source to every node along the shortest-path tree."""
-    mat = src.matrix
-    acc = np.zeros(len(pred))
-    tree_sums(pred, mat.indptr, mat.indices, src.other, acc)
-    return acc
+    return mat
 
 
 def _same_edge(  # noqa: PLR0917
@@ -740,10 +748,11 @@ def facility_tree(
 ) -> FacilityTree:
     """Return every node's nearest facility, cost and other weight (one Dijkstra run).
 
-    ONE multi-source ``scipy.sparse.csgraph.dijkstra`` (``min_only=True``, ``limit``) from one
-    virtual node per facility, whose out-edges carry the facility's access leg and partial
-    edge to either end of its road; the other weight follows the shortest-path tree (a
-    compiled walk over it). Facilities too far from the roads take no part.
+    ONE multi-source Dijkstra (compiled, :func:`geo._kernels.nearest_source_tree`) over the
+    network's cost matrix, seeded at both ends of each facility's road with its access leg
+    and partial edge, stopping at ``limit``; the other weight is summed along the same
+    paths. Facilities too far from the roads take no part. The search releases the GIL, so
+    searches for several rules can run in threads at once (see ``geo.coverage``).
     """
     _check(net, weight, limit)
     n = net.n_nodes
@@ -753,17 +762,14 @@ def facility_tree(
     facility = np.full(n, -1, dtype=np.int64)
     offset = np.zeros(len(facilities))
     if len(fac):
-        src = _sources(net, facilities, fac, weight=weight, include_access=include_access)
-        offset[fac] = src.offset
-        dist, pred, origin = dijkstra(
-            src.matrix, directed=True, indices=n + np.arange(len(fac)), min_only=True,
-            limit=limit, return_predecessors=True,
-        )
-        acc = _tree_other(src, pred)
-        reached = np.isfinite(dist[:n])
-        cost[reached] = dist[:n][reached]
-        other[reached] = acc[:n][reached]
-        facility[reached] = fac[origin[:n][reached] - n]
+        seeds = _seeds(net, facilities, fac, weight=weight, include_access=include_access)
+        offset[fac] = seeds.offset
+        mat = net.matrix(weight)
+        mat_other = net.memo(("matrix_other", weight),
+                             lambda: net.edge_cost(_other(weight))[net.matrix_edges(weight)])
+        nearest_source_tree(mat.indptr, mat.indices, mat.data, mat_other, seeds.node,
+                            seeds.cost, seeds.other, fac[seeds.row], float(limit), cost, other,
+                            facility)
     return FacilityTree(cost=cost, other=other, facility=facility, offset=offset,
                         weight=weight)
 
@@ -776,6 +782,7 @@ def nearest_facility(
     weight: str,
     limit: float = np.inf,
     include_access: bool = True,
+    tree: FacilityTree | None = None,
 ) -> Nearest:
     """Return the nearest facility of every target along the network, within ``limit``.
 
@@ -796,6 +803,9 @@ def nearest_facility(
         Largest cost considered (``total`` with ``include_access``, else the network part).
     include_access
         Whether the access legs count toward the choice and the limit (door to door).
+    tree
+        The :func:`facility_tree` of these facilities with the same ``weight``, ``limit`` and
+        ``include_access``, if already computed (e.g. several in threads at once).
 
     Returns
     -------
@@ -803,6 +813,9 @@ def nearest_facility(
         One row per target.
     """
     _check(net, weight, limit)
+    if tree is not None and (tree.weight != weight or len(tree.cost) != net.n_nodes
+                             or len(tree.offset) != len(facilities)):
+        raise ValueError("tree was computed for another network, weight or facilities")
     n_t = len(targets)
     facility = np.full(n_t, -1, dtype=np.int64)
     best = np.full(n_t, np.inf)
@@ -814,8 +827,9 @@ def nearest_facility(
     t_access = np.where(targets.snapped, t_access, np.inf)
     offset = np.zeros(len(facilities))
     if len(fac) and len(tgt):
-        tree = facility_tree(net, facilities, weight=weight, limit=limit,
-                             include_access=include_access)
+        if tree is None:
+            tree = facility_tree(net, facilities, weight=weight, limit=limit,
+                                 include_access=include_access)
         offset = tree.offset
         c = np.empty(len(tgt))
         o = np.empty(len(tgt))
@@ -887,8 +901,8 @@ def node_costs(
     n = net.n_nodes
     for start in range(0, len(fac_all), batch):
         fac = fac_all[start:start + batch]
-        src = _sources(net, facilities, fac, weight=weight, include_access=include_access)
-        dist = dijkstra(src.matrix, directed=True, indices=n + np.arange(len(fac)), limit=limit)
+        mat = _sources(net, facilities, fac, weight=weight, include_access=include_access)
+        dist = dijkstra(mat, directed=True, indices=n + np.arange(len(fac)), limit=limit)
         yield fac, dist[:, :n]
 
 

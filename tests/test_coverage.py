@@ -545,6 +545,20 @@ def test_real_amenity_filter_equals_prefiltered_stations(futian) -> None:
 
 
 @pytest.mark.slow
+def test_rules_searched_at_once_equal_each_rule_alone(futian) -> None:
+    nets, stations, demand = futian
+    rules = [make_rule(mode="walk", cutoff="800m", requires="toilet", name="w"),
+             make_rule(mode="drive", cutoff="3min", name="d"),
+             make_rule(mode="walk", cutoff="10min", group="rider", name="g")]
+    together = compute_coverage(nets, stations, demand, rules).table
+    for rule in rules:
+        alone = compute_coverage(nets, stations, demand, rule).table
+        cols = [c for c in alone.columns if c.startswith(f"{rule.name}_")]
+        assert len(cols) > 5
+        pd.testing.assert_frame_equal(together[cols], alone[cols])
+
+
+@pytest.mark.slow
 def test_real_per_area_sums(futian, shared_data) -> None:
     nets, stations, demand = futian
     # 491 traffic-analysis zones in EPSG:3857 (converted on the way in); many cover Futian
