@@ -170,6 +170,32 @@ def _heap_push(heap_cost: Array, heap_node: Array, size: int, c: float, v: int
     return size + 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _heap_pop(heap_cost: Array, heap_node: Array, size: int
+              ) -> tuple[float, int, int]:  # pragma: no cover - compiled
+    """Pop the smallest ``(c, v)`` off the binary heap; return it and the new size."""
+    c = heap_cost[0]
+    v = heap_node[0]
+    size -= 1  # sift the last entry down from the root
+    last_c = heap_cost[size]
+    last_n = heap_node[size]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap_cost[child + 1] < heap_cost[child]:
+            child += 1
+        if heap_cost[child] >= last_c:
+            break
+        heap_cost[i] = heap_cost[child]
+        heap_node[i] = heap_node[child]
+        i = child
+    heap_cost[i] = last_c
+    heap_node[i] = last_n
+    return c, v, size
+
+
 @njit(cache=True, nogil=True)
 def nearest_source_tree(  # noqa: PLR0917
     indptr: Array, indices: Array, cost: Array, other: Array,
@@ -198,25 +224,7 @@ def nearest_source_tree(  # noqa: PLR0917
             origin[v] = seed_source[s]
             size = _heap_push(heap_cost, heap_node, size, c, v)
     while size > 0:
-        c = heap_cost[0]
-        u = heap_node[0]
-        size -= 1  # pop: sift the last entry down from the root
-        last_c = heap_cost[size]
-        last_n = heap_node[size]
-        i = 0
-        while True:
-            child = 2 * i + 1
-            if child >= size:
-                break
-            if child + 1 < size and heap_cost[child + 1] < heap_cost[child]:
-                child += 1
-            if heap_cost[child] >= last_c:
-                break
-            heap_cost[i] = heap_cost[child]
-            heap_node[i] = heap_node[child]
-            i = child
-        heap_cost[i] = last_c
-        heap_node[i] = last_n
+        c, u, size = _heap_pop(heap_cost, heap_node, size)
         if c > dist[u]:
             continue  # a stale entry: u was reached more cheaply since
         ou = oth[u]
