@@ -136,8 +136,8 @@ What a bigger cluster changes 更大集群的变化:
 - Districts are independent task graphs, so wall time falls with workers until the largest
   district dominates; a district never spans workers. Memory per worker is what one district
   needs (its networks, demand and siting model): the per-worker peaks above, times the ratio
-  of a real district's network size to these strips (a 500,000-node district network needs a few
-  GB; see bench_coverage.py). Give each worker that (``--workers`` x memory <= the machine).
+  of a real district's network size to these strips (three 500,000-node networks with a million
+  demand points peak near 2.2 GB; see bench_coverage.py). Give each worker that (``--workers`` x memory <= the machine).
 - Shared inputs are read by the client, once: a province .osm.pbf is clipped to every district
   in one streaming pass, a province demand table is read by Parquet row groups and split by
   spatial join; each district's part is then sent to a worker. The client therefore needs the
@@ -146,7 +146,9 @@ What a bigger cluster changes 更大集群的变化:
 - On a multi-machine cluster (--scheduler), workers read the network cache ($YIZHAN_CACHE_DIR)
   and write district reports into the output folder: both must be on a file system every
   worker sees (NFS/SMB); the first run builds networks on the workers and later runs load them
-  from the shared cache.""")
+  from the shared cache. Cached networks are memory-mapped, not copied: workers on one machine
+  that load the same network share its pages, and a worker reads from a network file share
+  only the pages its district's searches touch.""")
 
 
 if __name__ == "__main__":
