@@ -137,7 +137,8 @@ What a bigger cluster changes 更大集群的变化:
   district dominates; a district never spans workers. Memory per worker is what one district
   needs (its networks, demand and siting model): the per-worker peaks above, times the ratio
   of a real district's network size to these strips (three 500,000-node networks with a million
-  demand points peak near 2.2 GB; see bench_coverage.py). Give each worker that (``--workers`` x memory <= the machine).
+  demand points peak near 2.2 GB; see bench_coverage.py). Give each worker that (``--workers``
+  x memory <= the machine).
 - Shared inputs are read by the client, once: a province .osm.pbf is clipped to every district
   in one streaming pass, a province demand table is read by Parquet row groups and split by
   spatial join; each district's part is then sent to a worker. The client therefore needs the
