@@ -516,7 +516,7 @@ def _facility_trees(
     The searches run in threads at once (a few, as many as cores); each is independent and
     deterministic, so the result does not depend on the threads.
     """
-    jobs = []
+    jobs: list[tuple[RoadNetwork, Snapped, str, float] | None] = []
     for rule, prep in zip(rules, prepared, strict=True):
         if prep is None or len(prep.fac) == 0:
             jobs.append(None)

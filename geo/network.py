@@ -1649,9 +1649,10 @@ def load_network(path: str | Path) -> RoadNetwork:
     if plen is not None and len(plen) == n_edges:
         net._cache["plen"] = plen
     for weight in ("length", "time"):
-        parts = [arrays.get(f"matrix_{weight}_{k}") for k in ("data", "indices", "indptr", "edge")]
-        if all(p is not None for p in parts) and len(parts[2]) == net.n_nodes + 1:
-            data, indices, indptr, chosen = parts
+        data, indices, indptr, chosen = (arrays.get(f"matrix_{weight}_{k}")
+                                         for k in ("data", "indices", "indptr", "edge"))
+        if (data is not None and indices is not None and chosen is not None
+                and indptr is not None and len(indptr) == net.n_nodes + 1):
             mat = sp.csr_matrix((data, indices, indptr), shape=(net.n_nodes, net.n_nodes))
             mat.has_sorted_indices = True
             net._cache[("matrix", weight)] = mat

@@ -45,7 +45,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -57,7 +57,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from geo._kernels import grid_nearest, nearest_ends, nearest_source_tree
-from geo.network import RoadNetwork
+from geo.network import RoadNetwork, Weight
 from yizhan import log
 
 SNAP_ROAD_PER_CELL_M = 25.0
@@ -647,7 +647,7 @@ def _sources(
     Virtual node ``n + i`` stands for facility ``fac[i]``; its out-edges are the seeds.
     """
     n = net.n_nodes
-    base = net.matrix(weight)
+    base = net.matrix(cast("Weight", weight))
     seeds = _seeds(net, facilities, fac, weight=weight, include_access=include_access)
     counts = np.bincount(seeds.row, minlength=len(fac))
     indptr = np.concatenate([base.indptr.astype(np.int64),
@@ -765,9 +765,10 @@ def facility_tree(
     if len(fac):
         seeds = _seeds(net, facilities, fac, weight=weight, include_access=include_access)
         offset[fac] = seeds.offset
-        mat = net.matrix(weight)
-        mat_other = net.memo(("matrix_other", weight),
-                             lambda: net.edge_cost(_other(weight))[net.matrix_edges(weight)])
+        w = cast("Weight", weight)  # checked by _check
+        mat = net.matrix(w)
+        mat_other = net.memo(("matrix_other", w),
+                             lambda: net.edge_cost(_other(w))[net.matrix_edges(w)])
         nearest_source_tree(mat.indptr, mat.indices, mat.data, mat_other, seeds.node,
                             seeds.cost, seeds.other, fac[seeds.row], float(limit), cost, other,
                             facility)
