@@ -106,6 +106,7 @@ from geo.paths import (
     pairs_within,
     project_points,
     snap,
+    worker_threads,
 )
 from geo.rules import CoverageRule, Cutoff, check_unique_names, parse_cutoff
 from stations.standards import load_standard
@@ -532,7 +533,7 @@ def _facility_trees(
         net, fac, weight, limit = job
         return facility_tree(net, fac, weight=weight, limit=limit, include_access=True)
 
-    workers = min(len(jobs), max(1, min(4, os.cpu_count() or 1)))
+    workers = min(len(jobs), worker_threads())
     if workers <= 1:
         return [run(job) for job in jobs]
     with ThreadPoolExecutor(workers) as pool:

@@ -345,8 +345,22 @@ def _f64(a: np.ndarray) -> np.ndarray:
 _GRID_MAX_RING = 16
 """Largest ring (in cells) searched on the grid; points farther out use the KD tree."""
 
-_THREADS = max(1, min(4, os.cpu_count() or 1))
-"""Threads for snapping large point sets."""
+THREADS_ENV = "YIZHAN_THREADS"
+"""Environment variable that sets how many threads one yizhan process uses for its compiled
+loops (snapping, per-point passes, the rules' searches); default: the cores, at most 4. Dask
+workers started by ``yizhan run-many`` get the cores divided among them."""
+
+
+def worker_threads() -> int:
+    """Return the threads one process may use for compiled loops (see :data:`THREADS_ENV`)."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+_THREADS = worker_threads()
+"""Threads for snapping large point sets and per-point passes."""
 
 _THREAD_BLOCK = 100_000
 """Fewest points per snapping thread."""

@@ -83,6 +83,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.areas import assign_to_areas, read_areas
 from geo.demand import iter_demand_chunks
 from geo.network import PBF_NO_ROADS, cached_network_path, clip_pbf_areas, source_kind
+from geo.paths import THREADS_ENV
 from scripts.config import (
     DEFAULT_NETWORK_BUFFER_M,
     RunConfig,
@@ -692,7 +693,9 @@ def dask_client(
     """Yield a ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster.
 
     The local cluster has ``workers`` single-threaded worker processes (default: the number of
-    CPU cores), each with its share of the memory (``memory_limit``), and the dashboard on
+    CPU cores), each with its share of the memory (``memory_limit``) and of the cores for
+    yizhan's compiled loops (``YIZHAN_THREADS``, see ``geo.paths.worker_threads``), and the
+    dashboard on
     port 8787 (or a free one) when ``dashboard`` is on and bokeh is installed.
     """
     import distributed  # noqa: F401  (configures its loggers on import; adjusted below)
@@ -737,6 +740,8 @@ def _client(
             client.close()
         return
     n = workers or os.cpu_count() or 1
+    # each single-threaded worker gets its share of the cores for yizhan's compiled loops
+    threads = max(1, (os.cpu_count() or 1) // n)
     show = dashboard and _has_bokeh()
     # Without a dashboard the scheduler still serves health checks over HTTP: on a free port,
     # so that two runs on one machine do not compete for port 8787.
@@ -744,7 +749,7 @@ def _client(
                       dashboard_address=":8787" if show else None,
                       scheduler_kwargs=None if show else {"dashboard": False,
                                                            "dashboard_address": ":0"},
-                      memory_limit=memory_limit,
+                      memory_limit=memory_limit, env={THREADS_ENV: str(threads)},
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 

@@ -478,3 +478,13 @@ def test_snap_ties_go_to_the_lower_road_whatever_the_threads(monkeypatch):
     for name in ("edge", "fraction", "access_m", "node", "x", "y"):
         assert np.array_equal(getattr(one, name), getattr(many, name)), name
     np.testing.assert_allclose(one.access_m, 10.0)
+
+
+def test_worker_threads_setting(monkeypatch):
+    from geo.paths import THREADS_ENV, worker_threads
+
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert worker_threads() == 3
+    for bad in ("", "0", "-2", "many"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        assert 1 <= worker_threads() <= 4

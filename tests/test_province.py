@@ -435,6 +435,17 @@ def test_scheduler_address_runs_on_an_existing_cluster(province, cache_env, tmp_
     assert table["status"].tolist() == ["ok"]
 
 
+def test_local_workers_share_the_cores_for_compiled_loops():
+    import os
+
+    from scripts.province import dask_client
+
+    with dask_client(workers=2, dashboard=False) as client:
+        seen = client.run(lambda: os.environ.get("YIZHAN_THREADS"))
+    assert len(seen) == 2
+    assert set(seen.values()) == {str(max(1, (os.cpu_count() or 1) // 2))}
+
+
 def test_unreachable_scheduler_is_a_clear_error(province, tmp_path):
     spec = tmp_path / "p.toml"
     _strips(tmp_path / "d.geojson")
