@@ -13,11 +13,11 @@ e-bike 10 min, drive 15 min, each for all demand.
 yizhan way (a fresh child process): ``load_network`` per mode, then ``compute_coverage`` (snap,
 one multi-source Dijkstra per rule, tables).  networkx way (another fresh child process): per
 rule, load the same cache and build a ``networkx.DiGraph``, snap demand and stations to the
-nearest node with a KD tree, ``networkx.multi_source_dijkstra`` with the cutoff, build the same
-table columns.  Both search up to the cutoff (``nearest_beyond_cutoff=False``) so they do the
-same work; yizhan's default (nearest station reported beyond the cutoff) is timed too.  Peak
-memory is the child process's peak resident set (``resource.ru_maxrss``), sampled also with
-psutil.
+nearest node with a KD tree (on all cores; the points projected once per CRS),
+``networkx.multi_source_dijkstra`` with the cutoff, build the same table columns.  Both search
+up to the cutoff (``nearest_beyond_cutoff=False``) so they do the same work; yizhan's default
+(nearest station reported beyond the cutoff) is timed too.  Peak memory is the child process's
+peak resident set (``resource.ru_maxrss``), sampled also with psutil.
 
 Stages are cut alike on both sides: *load* (yizhan maps the cache file; networkx also builds its
 graph), *snap*, *shortest paths* (the multi-source search that gives every node its nearest
@@ -227,6 +227,7 @@ def run_networkx(work: str) -> dict:
     import geopandas as gpd
     import networkx as nx
     import pandas as pd
+    from pyproj import Transformer
     from scipy.spatial import cKDTree
 
     from geo.network import MODES as TRAVEL_MODES
@@ -238,6 +239,7 @@ def run_networkx(work: str) -> dict:
     rules = [make_rule(mode=m, cutoff=c, requires=r) for m, c, r in RULES]
     walk_mps = TRAVEL_MODES["walk"].access_speed_kmh / 3.6
     times = {"load": 0.0, "snap": 0.0, "paths": 0.0, "tables": 0.0}
+    projected: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     shares = {}
     columns = {"demand_id": demand["demand_id"].to_numpy()}
     with PeakRSS() as peak:
@@ -257,10 +259,14 @@ def run_networkx(work: str) -> dict:
             # snap: nearest node by KD tree on projected coordinates
             t = time.perf_counter()
             tree = cKDTree(np.column_stack([net.x, net.y]))
-            dxy = demand.geometry.to_crs(net.crs)
-            d_acc, d_node = tree.query(np.column_stack([dxy.x, dxy.y]))
-            sxy = stations.geometry.to_crs(net.crs)
-            s_acc, s_node = tree.query(np.column_stack([sxy.x, sxy.y]))
+            if net.crs not in projected:  # the points projected once per CRS, as yizhan does
+                to_net = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True)
+                projected[net.crs] = tuple(
+                    np.column_stack(to_net.transform(g.x.to_numpy(), g.y.to_numpy()))
+                    for g in (demand.geometry, stations.geometry))
+            dxy, sxy = projected[net.crs]
+            d_acc, d_node = tree.query(dxy, workers=-1)
+            s_acc, s_node = tree.query(sxy, workers=-1)
             times["snap"] += time.perf_counter() - t
             # paths: one networkx multi-source Dijkstra with the cutoff
             t = time.perf_counter()
