@@ -1,9 +1,9 @@
 """Compiled inner loops (numba) of snapping and shortest-path trees.
 
-Only the loops that numpy cannot vectorise without large temporaries live here: the per-point
-search over grid cells (:func:`grid_nearest`), the multi-source Dijkstra that also carries a
-second weight (:func:`nearest_source_tree`) and the per-target pass over road ends
-(:func:`nearest_ends`). They are plain functions on arrays, compiled on first use and cached on
+Only the loops that numpy cannot express without large temporaries, or at all, live here:
+the per-point search over grid cells (:func:`grid_nearest`), the multi-source Dijkstra that
+also carries a second weight (:func:`nearest_source_tree`) and the per-target pass over road
+ends (:func:`nearest_ends`). They are plain functions on arrays, compiled on first use and cached on
 disk (``cache=True``; numba's ``NUMBA_CACHE_DIR`` moves the cache), and release the GIL so the
 callers can split large inputs over threads. They are serial on purpose: numba's own parallel
 threading layers are not safe to enter from several threads at once (Dask workers do).
