@@ -573,8 +573,7 @@ def _rule_columns(
     keep = found & applies
     covered = keep & (total <= rule.limit * (1.0 + 1e-12) + _EPS)
     cost_out = total if rule.weight == "length" else total / 60.0
-    station = (np.where(keep, fac_ids[safe], "") if len(fac_ids)
-               else np.full(n, "", dtype=object)).astype(object)
+    station = _strings(fac_ids, np.where(keep, safe, -1))
     node_ids = np.asarray(net.node_id)[np.asarray(demand_snap.node, dtype=np.int64).clip(min=0)]
     snapped = pd.array(node_ids, dtype="Int64")
     snapped[off | ~applies] = pd.NA
@@ -609,7 +608,7 @@ def _scatter(
             full[rows] = values
         elif name == "station_id":
             full = np.full(n, "", dtype=object)
-            full[rows] = values
+            full[rows] = np.asarray(values, dtype=object)
         elif name in ("covered", "off_network"):
             full = np.zeros(n, dtype=bool)
             full[rows] = values
@@ -677,12 +676,12 @@ def _build_table(
     """Return the per-point GeoDataFrame (input order, fresh RangeIndex)."""
     geom = demand.geometry.to_numpy()
     base: dict[str, Any] = {
-        "demand_id": demand["demand_id"].astype(str).to_numpy(dtype=object),
+        "demand_id": _as_strings(demand["demand_id"]),
         "lon": shapely.get_x(geom),
         "lat": shapely.get_y(geom),
         "group": groups,
         "weight": weight,
-        "admin_name": np.asarray(area_names, dtype=object)[area_codes],
+        "admin_name": _strings(np.asarray(area_names, dtype=object), area_codes),
     }
     base.update(columns)
     # the columns are fresh arrays made for this table: no copies (a million rows x dozens of
@@ -926,6 +925,36 @@ def _cutoff_for(cutoff: float | str | Cutoff, weight: str) -> Cutoff:
             f" Cutoff {cut.label} does not match weight={weight!r}."
         )
     return cut
+
+
+def _text_dtype() -> Any:
+    """Return the dtype pandas gives a column of Python strings (``str`` in pandas 3)."""
+    return pd.Series(np.array(["a"], dtype=object)).dtype
+
+
+def _strings(labels: np.ndarray, codes: np.ndarray) -> Any:
+    """Return ``labels[codes]`` as a text column, ``""`` where ``codes`` is -1.
+
+    Built in Arrow from the few distinct labels (a dictionary decode), not from a million
+    Python strings, when pandas stores text in Arrow; the column is the same as pandas would
+    make from the strings.
+    """
+    labels = np.asarray(labels, dtype=object)
+    codes = np.asarray(codes, dtype=np.int64)
+    dtype = _text_dtype()
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return np.where(codes >= 0, labels[np.maximum(codes, 0)] if len(labels) else "",
+                        "").astype(object)
+    dictionary = pa.array([str(v) for v in labels] + [""], type=pa.large_string())
+    index = pa.array(np.where(codes >= 0, codes, len(labels)).astype(np.int32))
+    decoded = pa.DictionaryArray.from_arrays(index, dictionary).cast(pa.large_string())
+    return pd.array(decoded, dtype=dtype)
+
+
+def _as_strings(values: pd.Series) -> Any:
+    """Return a column as text (as pandas makes it from ``str`` values), without a copy if it is."""
+    text = values.astype(str)
+    return text.array if text.dtype == _text_dtype() else text.to_numpy(dtype=object)
 
 
 def _as_bool(values: pd.Series) -> np.ndarray:
