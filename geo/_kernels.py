@@ -51,27 +51,39 @@ def _scan_cell(  # noqa: PLR0917
     return best_d2, best_item, best_t
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _cell_far(  # noqa: PLR0917
+    x: float, y: float, ix: int, iy: int, cell: float, ox: float, oy: float, best_d2: float,
+) -> bool:  # pragma: no cover - compiled
+    """Return whether all of cell (ix, iy) lies farther from (x, y) than the best so far."""
+    left = ox + ix * cell
+    bottom = oy + iy * cell
+    dx = max(left - x, 0.0, x - (left + cell))
+    dy = max(bottom - y, 0.0, y - (bottom + cell))
+    return dx * dx + dy * dy > best_d2
+
+
 @njit(cache=True, nogil=True)
 def grid_nearest(  # noqa: PLR0917
-    px: Array, py: Array, order: Array, x0: Array, y0: Array, x1: Array, y1: Array,
+    px: Array, py: Array, lo: int, hi: int, x0: Array, y0: Array, x1: Array, y1: Array,
     ptr: Array, items: Array, cell: float, ox: float, oy: float, nx: int, ny: int,
-    bound: float, max_ring: int,
+    bound: float, max_ring: int, prune: bool,
     out_item: Array, out_dist: Array, out_t: Array, out_unsure: Array,
 ) -> None:  # pragma: no cover - compiled; tested through geo.paths.snap
-    """Fill the exact nearest segment of each point ``order[k]`` (within ``bound``).
+    """Fill the exact nearest segment of each point ``lo <= i < hi`` (within ``bound``).
 
     Segments are registered in every grid cell their bounding box overlaps (see
     ``geo.paths._Grid``). Around each point, rings of cells at Chebyshev distance 0, 1, 2, ...
     are scanned until the best distance is no more than ``r * cell + margin`` (``margin``: the
     point's distance to the nearest side of its own cell), beyond which no unseen segment can be
-    closer; or until that reach passes ``bound``. Ties go to the lower segment index, so the
-    result does not depend on the scan order. Points still unsure after ``max_ring`` rings get
-    ``out_unsure = True`` (the caller finishes them with a KD tree).
+    closer; or until that reach passes ``bound``. With ``prune``, cells wholly farther than the
+    best so far are skipped (worth it for road pieces, not for nodes). Ties go to the lower
+    segment index, so the result does not depend on the scan order. Points still unsure after
+    ``max_ring`` rings get ``out_unsure = True`` (the caller finishes them with a KD tree).
     """
     inv = 1.0 / cell
     bound2 = bound * bound
-    for k in range(len(order)):
-        i = order[k]
+    for i in range(lo, hi):
         x = px[i]
         y = py[i]
         fx = (x - ox) * inv
@@ -87,20 +99,17 @@ def grid_nearest(  # noqa: PLR0917
         r = 0
         while True:
             for ix in range(max(cx - r, 0), min(cx + r, nx - 1) + 1):
-                if ix == cx - r or ix == cx + r:  # a side column of the ring: all its cells
-                    for iy in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
+                side = ix == cx - r or ix == cx + r  # a side column: all its ring cells
+                iy = max(cy - r, 0) if side else cy - r
+                last = min(cy + r, ny - 1) if side else cy + r
+                while iy <= last:
+                    if 0 <= iy < ny and not (
+                            prune and _cell_far(x, y, ix, iy, cell, ox, oy, best_d2)):
                         best_d2, best_item, best_t = _scan_cell(
                             x, y, ix * ny + iy, x0, y0, x1, y1, ptr, items,
                             best_d2, best_item, best_t)
-                else:  # an inner column: only the ring's bottom and top cells
-                    if 0 <= cy - r < ny:
-                        best_d2, best_item, best_t = _scan_cell(
-                            x, y, ix * ny + cy - r, x0, y0, x1, y1, ptr, items,
-                            best_d2, best_item, best_t)
-                    if 0 <= cy + r < ny:
-                        best_d2, best_item, best_t = _scan_cell(
-                            x, y, ix * ny + cy + r, x0, y0, x1, y1, ptr, items,
-                            best_d2, best_item, best_t)
+                    # an inner column has only the ring's bottom and top cells
+                    iy = iy + 1 if side or iy == last else last
             reach = r * cell + margin
             if best_d2 <= reach * reach or reach >= bound:
                 break

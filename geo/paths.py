@@ -235,14 +235,16 @@ class _Grid:
         return cls(x0=_f64(x0), y0=_f64(y0), x1=_f64(x1), y1=_f64(y1), cell=cell, ox=ox,
                    oy=oy, nx=nx_, ny=ny_, ptr=ptr, items=seg[order])
 
-    def nearest(self, px: np.ndarray, py: np.ndarray, bound: float,
-                order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def nearest(self, px: np.ndarray, py: np.ndarray, bound: float, *, prune: bool = True
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return (segment, distance, t) of the exact nearest segment within ``bound``.
 
         ``t`` is the position of the nearest point on the segment (0 at ``x0, y0``). Points
         with nothing within ``bound`` get segment -1 and distance ``inf``. Ties go to the
-        lower segment index. ``order`` (a permutation of the points, see
-        :func:`_spatial_order`) only sets the visiting order, for speed.
+        lower segment index, so the result does not depend on the order of the points; the
+        search is fastest with the points sorted cell by cell (:func:`_spatial_order`).
+        ``prune`` skips cells wholly farther than the best so far (faster for road pieces,
+        slower for nodes).
         """
         n = len(px)
         item = np.full(n, -1, dtype=np.int64)
@@ -250,23 +252,15 @@ class _Grid:
         tpar = np.zeros(n)
         if n == 0 or len(self.x0) == 0:
             return item, dist, tpar
-        if order is None:
-            order = _spatial_order(px, py, self.cell)
-        # the points in visiting order, contiguous: the compiled search reads them in sequence
-        sx, sy = _f64(px[order]), _f64(py[order])
-        s_item = np.empty(n, dtype=np.int64)
-        s_dist = np.empty(n)
-        s_t = np.empty(n)
+        px, py = _f64(px), _f64(py)
         unsure = np.zeros(n, dtype=bool)
-
         _in_threads(n, lambda lo, hi: grid_nearest(
-            sx, sy, np.arange(lo, hi), self.x0, self.y0, self.x1, self.y1, self.ptr,
-            self.items, self.cell, self.ox, self.oy, self.nx, self.ny, float(bound),
-            _GRID_MAX_RING, s_item, s_dist, s_t, unsure))
+            px, py, lo, hi, self.x0, self.y0, self.x1, self.y1, self.ptr, self.items,
+            self.cell, self.ox, self.oy, self.nx, self.ny, float(bound), _GRID_MAX_RING, prune,
+            item, dist, tpar, unsure))
         if unsure.any():  # far from everything: the KD tree of segment midpoints answers
             rows = np.flatnonzero(unsure)
-            s_item[rows], s_dist[rows], s_t[rows] = self._tree_nearest(sx[rows], sy[rows], bound)
-        item[order], dist[order], tpar[order] = s_item, s_dist, s_t
+            item[rows], dist[rows], tpar[rows] = self._tree_nearest(px[rows], py[rows], bound)
         return item, dist, tpar
 
     def _tree_nearest(self, px: np.ndarray, py: np.ndarray, bound: float
@@ -523,40 +517,38 @@ def snap(
     elif len(xy) != len(points):
         raise ValueError("xy must have one row per point")
     n = len(xy)
-    have = np.isfinite(xy).all(axis=1)
     idx = _piece_index(net)
-    px, py = xy[have, 0], xy[have, 1]
-    order = _spatial_order(px, py, idx.grid.cell)
-    piece, dist, tpar = idx.grid.nearest(px, py, float(max_access_m), order)
+    g = idx.grid
+    # the points with coordinates, in visiting order (cell by cell), as contiguous arrays
+    rows = np.flatnonzero(np.isfinite(xy).all(axis=1))
+    rows = rows[_spatial_order(xy[rows, 0], xy[rows, 1], g.cell)]
+    px, py = xy[rows, 0], xy[rows, 1]
+    piece, dist, tpar = g.nearest(px, py, float(max_access_m))
     far = piece < 0
     if far.any():  # report how far they are, without snapping them
-        _, dist[far], _ = idx.grid.nearest(px[far], py[far], np.inf)
-    edge = np.full(n, -1, dtype=np.int64)
-    fraction = np.zeros(n)
+        _, dist[far], _ = g.nearest(px[far], py[far], np.inf)
+        ok = ~far
+        ok_rows, piece, tpar, px, py = rows[ok], piece[ok], tpar[ok], px[ok], py[ok]
+    else:
+        ok_rows = rows
     access = np.full(n, np.nan)
-    sx, sy = np.full(n, np.nan), np.full(n, np.nan)
-    node = np.full(n, -1, dtype=np.int64)
-    rows = np.flatnonzero(have)
     access[rows] = dist
-    ok_rows = rows[~far]
-    p = piece[~far]
-    t = tpar[~far]
-    e = idx.edge[p]
+    e = idx.edge[piece]
     plen = net.edge_projected_length[e]
-    along = idx.start_m[p] + t * idx.length[p]
+    along = idx.start_m[piece] + tpar * idx.length[piece]
+    f = np.where(plen > 0, np.clip(along / np.where(plen > 0, plen, 1), 0, 1), 0)
+    edge = np.full(n, -1, dtype=np.int64)
     edge[ok_rows] = e
-    fraction[ok_rows] = np.where(plen > 0, np.clip(along / np.where(plen > 0, plen, 1), 0, 1), 0)
-    g = idx.grid
-    sx[ok_rows] = g.x0[p] + t * (g.x1[p] - g.x0[p])
-    sy[ok_rows] = g.y0[p] + t * (g.y1[p] - g.y0[p])
-    if len(ok_rows):
-        nodes = _node_grid(net)
-        if len(ok_rows) == len(px):
-            node[ok_rows], _, _ = nodes.nearest(px, py, np.inf, order)
-        else:
-            node[ok_rows], _, _ = nodes.nearest(xy[ok_rows, 0], xy[ok_rows, 1], np.inf)
+    fraction = np.zeros(n)
+    fraction[ok_rows] = f
+    offset = np.zeros(n)
+    offset[ok_rows] = f * net.edge_length[e]
+    sx, sy = np.full(n, np.nan), np.full(n, np.nan)
+    sx[ok_rows] = g.x0[piece] + tpar * (g.x1[piece] - g.x0[piece])
+    sy[ok_rows] = g.y0[piece] + tpar * (g.y1[piece] - g.y0[piece])
+    node = np.full(n, -1, dtype=np.int64)
+    node[ok_rows] = _node_grid(net).nearest(px, py, np.inf, prune=False)[0]
     too_far = edge < 0
-    offset = np.where(too_far, 0.0, fraction * net.edge_length[np.maximum(edge, 0)])
     if too_far.any():
         log.warn(
             f"{int(too_far.sum())} 个点距离道路超过 {max_access_m:g} 米或缺少坐标，未吸附到路网。"
