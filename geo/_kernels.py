@@ -130,7 +130,7 @@ def grid_nearest(  # noqa: PLR0917
 @njit(cache=True, nogil=True)
 def nearest_ends(  # noqa: PLR0917
     tgt: Array, edge: Array, fraction: Array, edge_u: Array, edge_v: Array, reverse: Array,
-    w: Array, wo: Array, dist: Array, other: Array, origin: Array, n: int,
+    w: Array, wo: Array, dist: Array, other: Array, origin: Array,
     out_cost: Array, out_other: Array, out_source: Array,
 ) -> None:  # pragma: no cover - compiled; tested through geo.paths.nearest_facility
     """Fill, per target ``tgt[k]``, the better way in from the two ends of its road.
@@ -138,7 +138,7 @@ def nearest_ends(  # noqa: PLR0917
     A target at ``fraction`` ``g`` along ``edge`` (``u -> v``) is reached from ``u`` at
     ``dist[u] + g * w[edge]``, or from ``v`` along the reverse road (if two-way) at
     ``dist[v] + (1 - g) * w[reverse]``; ``u`` wins ties. ``other`` carries the other weight the
-    same way; ``out_source`` is ``origin - n`` of the end taken (negative if unreached).
+    same way; ``out_source`` is the ``origin`` of the end taken (-1 if unreached).
     """
     for k in range(len(tgt)):
         i = tgt[k]
@@ -147,7 +147,7 @@ def nearest_ends(  # noqa: PLR0917
         u = edge_u[e]
         cost = dist[u] + g * w[e]
         oth = other[u] + g * wo[e]
-        src = origin[u] - n
+        src = origin[u]
         r = reverse[e]
         if r >= 0:
             v = edge_v[e]
@@ -155,7 +155,7 @@ def nearest_ends(  # noqa: PLR0917
             if cv < cost:
                 cost = cv
                 oth = other[v] + (1.0 - g) * wo[r]
-                src = origin[v] - n
+                src = origin[v]
         out_cost[k] = cost
         out_other[k] = oth
         out_source[k] = src

@@ -845,7 +845,7 @@ def nearest_facility(
         _in_threads(len(tgt), lambda lo, hi: nearest_ends(
             tgt[lo:hi], targets.edge, targets.fraction, net.edge_u, net.edge_v,
             net.edge_reverse, net.edge_cost(weight), net.edge_cost(_other(weight)),
-            tree.cost, tree.other, tree.facility, 0, c[lo:hi], o[lo:hi], j[lo:hi]))
+            tree.cost, tree.other, tree.facility, c[lo:hi], o[lo:hi], j[lo:hi]))
         # direct along a shared road
         st, sj, sc, so = _same_edge(net, facilities, fac, offset[fac], targets, tgt,
                                     weight=weight)
