@@ -866,11 +866,13 @@ def nearest_facility(
         best[rows] = c[ok]
         best_other[rows] = o[ok]
     found = facility >= 0
-    safe = np.maximum(facility, 0)
-    network = np.where(found, np.maximum(best - offset[safe], 0.0), np.inf)
+    chosen = facility[found]
+    network = np.full(n_t, np.inf)
+    network[found] = np.maximum(best[found] - offset[chosen], 0.0)
     total = np.where(found, best + t_access, np.inf)
     length_m, time_s = (network, best_other) if weight == "length" else (best_other, network)
-    fac_access = np.where(found, facilities.access_m[safe], np.nan)
+    fac_access = np.full(n_t, np.nan)
+    fac_access[found] = facilities.access_m[chosen]
     return Nearest(
         facility=facility, cost=network, total=total, length_m=length_m, time_s=time_s,
         access_m=targets.access_m.copy(), facility_access_m=fac_access, weight=weight,

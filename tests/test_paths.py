@@ -488,3 +488,15 @@ def test_worker_threads_setting(monkeypatch):
     for bad in ("", "0", "-2", "many"):
         monkeypatch.setenv(THREADS_ENV, bad)
         assert 1 <= worker_threads() <= 4
+
+
+def test_no_facilities_means_no_nearest_anywhere():
+    net = synthetic_network(800, mode="walk", seed=5)
+    pts = _points(random_points(net, 30, seed=1))
+    targets = snap(net, pts)
+    none = targets.subset(np.zeros(len(targets), dtype=bool))
+    near = nearest_facility(net, none, targets, weight="length", limit=500)
+    assert not near.found.any() and np.isinf(near.cost).all() and np.isnan(
+        near.facility_access_m).all()
+    tree = facility_tree(net, none, weight="time")
+    assert (tree.facility == -1).all() and np.isinf(tree.cost).all()
