@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -63,6 +64,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except YizhanError as exc:
         print(f"错误 error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        message = os_error_message(exc)
+        if message is None:
+            raise
+        print(f"错误 error: {message}", file=sys.stderr)
+        return 2
+
+
+def os_error_message(exc: OSError) -> str | None:
+    """Return a bilingual sentence for a file-system error a user can fix, else None.
+
+    Output is written to staging files first, so a disk that fills up mid-run leaves the last
+    complete report in place; the message says so.
+    """
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"磁盘已满{where}，报告没有写完；原有的输出目录保持不变。请清理磁盘后重试。"
+                f" The disk is full{where}; the report was not written and any earlier output"
+                " folder is unchanged. Free some space and run again.")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"没有权限或只读位置{where}：{exc.strerror}。请换一个可写的位置。"
+                f" No permission, or a read-only place{where}: {exc.strerror}. Use a place you"
+                " can write to.")
+    if exc.errno in (errno.ENOENT, errno.EISDIR, errno.ENOTDIR) and exc.filename:
+        return (f"找不到或不是所需的文件/目录{where}：{exc.strerror}。请检查路径。"
+                f" Not found, or not the expected kind of path{where}: {exc.strerror}."
+                " Check the path.")
+    return None
 
 
 if __name__ == "__main__":

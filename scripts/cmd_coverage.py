@@ -23,11 +23,14 @@ import pandas as pd
 from geo.rules import CoverageRule, load_rules, parse_cutoff, rule_from_options
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
+from yizhan.outdir import check_output, output_files
 
 if TYPE_CHECKING:
     from geo.coverage import CoverageResult
 
 _DECAYS = ("gaussian", "step", "uniform")  # geo.coverage.DECAYS, without importing the network stack
+#: Files ``coverage`` writes into ``--out``.
+OUTPUT_FILES = ("coverage.csv", "summary.json")
 _ADMIN_NAME_FIELDS = ("admin_name", "name", "NAME", "名称", "区域", "街道", "镇街", "qh", "ZONE")
 
 
@@ -80,6 +83,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``yizhan coverage`` and return the exit code."""
+    out = check_output(args.out, replace=False, names=OUTPUT_FILES)
     rules = rules_from_args(args)
     max_access = parse_cutoff(args.max_access)
     if max_access.metres is None:
@@ -111,9 +115,9 @@ def run(args: argparse.Namespace) -> int:
         nets, inventory.stations, demand, rules, admin=admin, max_access_m=max_access.metres,
         accessibility=args.accessibility, decay=args.decay,
     )
-    out = Path(args.out)
-    result.to_csv(out / "coverage.csv")
-    result.write_summary_json(out / "summary.json")
+    with output_files(out) as tmp:
+        result.to_csv(tmp / "coverage.csv")
+        result.write_summary_json(tmp / "summary.json")
     print_summary(result)
     log.info(f"已写出 written: {out / 'coverage.csv'}, {out / 'summary.json'}")
     return 0

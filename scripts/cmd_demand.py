@@ -32,8 +32,12 @@ import pandas as pd
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.io import write_csv_atomic, write_geojson_atomic, write_text_atomic, write_with
+from yizhan.outdir import check_output, output_files
 
 METHODS = ("dbscan", "hdbscan", "kmeans")
+#: Files ``demand build`` writes into ``--out``.
+OUTPUT_FILES = ("problems.csv", "demand.geojson", "grid.geojson", "hotspots.geojson",
+                "demand.gpkg", "demand_summary.json")
 
 
 def register(subparsers: Any) -> None:
@@ -161,17 +165,19 @@ def run_build(args: argparse.Namespace) -> int:
     from geo.grid import grid_demand
     from geo.hotspots import find_hotspots
 
+    out = check_output(args.out, replace=False, names=OUTPUT_FILES)
     config = config_from_args(args)
-    out = Path(args.out)
     build = build_demand(config)
     if len(build.problems):
-        write_csv_atomic(build.problems, out / "problems.csv")
         log.warn(
             f"{len(build.problems)} 行无法使用，见 {out / 'problems.csv'}。"
             f" {len(build.problems)} row(s) could not be used; see {out / 'problems.csv'}."
         )
     points = build.points
     if len(points) == 0:
+        if len(build.problems):
+            with output_files(out) as tmp:
+                write_csv_atomic(build.problems, tmp / "problems.csv")
         raise InputFileError(
             "没有可用的需求点；请查看 problems.csv 与时段设置。"
             " No usable demand points; check problems.csv and the time windows.",
@@ -196,14 +202,19 @@ def run_build(args: argparse.Namespace) -> int:
         result.labels >= 0, ids[np.maximum(result.labels, 0)] if len(ids) else "", ""
     )
     summary = summarise(build.layers, labelled, result, config)
-    write_geojson_atomic(labelled, out / "demand.geojson")
-    write_geojson_atomic(grid, out / "grid.geojson")
-    write_geojson_atomic(result.hotspots, out / "hotspots.geojson")
-    if args.gpkg:
-        write_with(out / "demand.gpkg", lambda tmp: _write_gpkg(tmp, labelled, grid, result.hotspots))
-    write_text_atomic(
-        out / "demand_summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
-    )
+    with output_files(out) as folder:
+        if len(build.problems):
+            write_csv_atomic(build.problems, folder / "problems.csv")
+        write_geojson_atomic(labelled, folder / "demand.geojson")
+        write_geojson_atomic(grid, folder / "grid.geojson")
+        write_geojson_atomic(result.hotspots, folder / "hotspots.geojson")
+        if args.gpkg:
+            write_with(folder / "demand.gpkg",
+                       lambda tmp: _write_gpkg(tmp, labelled, grid, result.hotspots))
+        write_text_atomic(
+            folder / "demand_summary.json",
+            json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
+        )
     print_summary(summary)
     log.info(f"已写出 written: {out}")
     return 0

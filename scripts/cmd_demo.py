@@ -11,7 +11,7 @@ whole report folder into ``--out``.
 from __future__ import annotations
 
 import argparse
-import tempfile
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from scripts.gap_analysis import run_analysis
 from scripts.report import SAMPLE_NOTICE, write_report
 from stations import diff_inventories, read_inventory
 from stations.output import write_problems, write_stations
-from yizhan.io import atomic_dir, write_csv_atomic
+from yizhan.io import write_csv_atomic
+from yizhan.outdir import MARKER, check_output, report_folder
 
 __all__ = ["SAMPLE_NOTICE", "demo_config", "register", "run_demo", "sample_path"]
 
@@ -53,6 +54,7 @@ def demo_config(name: str = "example-config.toml") -> Path:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo and return the exit code."""
+    out = check_output(args.out)
     console = Console(stderr=True)
     console.print(f"[bold]{SAMPLE_NOTICE}[/bold]")
     new = read_inventory(sample_path("sample_inventory_2025.xlsx"), crs="gcj02", standard="xinhui-7")
@@ -65,17 +67,20 @@ def run_demo(args: argparse.Namespace) -> int:
     previous = run_analysis(load_config(demo_config("demo-2024.toml")))
     console.print("年度分析（本年）yearly run, this year …")
     current = run_analysis(load_config(demo_config("example-config.toml")))
-    with tempfile.TemporaryDirectory(prefix="yizhan-demo-") as scratch:
-        prev_dir = write_report(previous, Path(scratch) / "previous")
-        with atomic_dir(args.out) as tmp:
-            write_report(current, tmp / "report", previous=prev_dir)
-            for item in sorted((tmp / "report").iterdir()):
+    with report_folder(out) as tmp:
+        # Last year's report lives in the staging folder only: an interrupted demo leaves
+        # nothing behind that the next run does not clean up.
+        prev_dir = write_report(previous, tmp / ".previous-year")
+        write_report(current, tmp / "report", previous=prev_dir)
+        shutil.rmtree(prev_dir)
+        for item in sorted((tmp / "report").iterdir()):
+            if item.name != MARKER:
                 item.rename(tmp / item.name)
-            (tmp / "report").rmdir()
-            # The Xinhui inventory check of the first demo step, kept under its own names.
-            write_stations(new.stations, tmp / "inventory-check")
-            write_problems(new.problems, tmp / "inventory-check")
-            write_csv_atomic(changes, tmp / "diff.csv")
+        shutil.rmtree(tmp / "report")
+        # The Xinhui inventory check of the first demo step, kept under its own names.
+        write_stations(new.stations, tmp / "inventory-check")
+        write_problems(new.problems, tmp / "inventory-check")
+        write_csv_atomic(changes, tmp / "diff.csv")
     console.print(f"已写入 written: {args.out}/ map.html, report.html, report.xlsx, summary.json,"
                   " coverage.csv, gaps.geojson, suggestions.csv/.geojson, stations.geojson,"
                   " problems.csv, diff.csv, comparison_*.csv")

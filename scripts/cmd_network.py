@@ -14,6 +14,9 @@ to ``--out`` if given, and prints its size: nodes, edges, km of road.
 from __future__ import annotations
 
 import argparse
+import json
+import zipfile
+from pathlib import Path
 from typing import Any
 
 from geo.network import (
@@ -25,6 +28,7 @@ from geo.network import (
     load_polygon,
     save_network,
 )
+from yizhan.outdir import check_folder_writable, check_output_file
 
 
 def register(subparsers: Any) -> None:
@@ -94,10 +98,26 @@ def describe(net: RoadNetwork) -> str:
     )
 
 
+def is_saved_network(path: Path) -> bool:
+    """Return True if ``path`` is a network file yizhan saved (so ``--out`` may replace it)."""
+    import numpy as np
+
+    try:
+        with zipfile.ZipFile(path) as zf, zf.open("meta.npy") as member:
+            meta = json.loads(str(np.lib.format.read_array(member, allow_pickle=False)))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return False
+    return isinstance(meta, dict) and "yizhan" in meta
+
+
 def run_build(args: argparse.Namespace) -> int:
     """Build (or load from cache) the network and print its size; return the exit code."""
     kind = next(k for k in ("place", "xml", "pbf", "graphml") if getattr(args, k))
     source = getattr(args, kind)
+    if args.cache:
+        check_folder_writable(args.cache)
+    if args.out:
+        check_output_file(args.out, ours=is_saved_network)
     polygon = load_polygon(args.polygon) if args.polygon else None
     net = build_network(source, mode=args.mode, polygon=polygon, cache_dir=args.cache,
                         refresh=args.refresh, retain_all=args.retain_all, kind=kind)

@@ -30,6 +30,10 @@ from geo.rules import parse_cutoff
 from scripts.cmd_coverage import read_admin_file, read_demand_file, rules_from_args
 from yizhan import log
 from yizhan.errors import ConfigError
+from yizhan.outdir import check_output, output_files
+
+#: Files ``suggest`` writes into ``--out``.
+SUGGEST_FILES = ("suggestions.csv", "suggestions.geojson", "summary.json")
 
 
 def register(subparsers: Any) -> None:
@@ -180,6 +184,7 @@ def _options(args: argparse.Namespace) -> Any:
 
 def run_suggest(args: argparse.Namespace) -> int:
     """Run ``yizhan suggest`` and return the exit code."""
+    out = check_output(args.out, replace=False, names=SUGGEST_FILES)
     opts = _options(args)
     if opts.model == "lscp" and opts.target is None:
         raise ConfigError("lscp 模型需要 --target。The lscp model needs --target (e.g. 95%).")
@@ -223,8 +228,8 @@ def run_suggest(args: argparse.Namespace) -> int:
          "covered_share_before": before[r.name] / total[r.name] if total[r.name] else None,
          "covered_share_after": after.get(r.name, 0.0) / total[r.name] if total[r.name] else None}
         for r in rules]}
-    out = Path(args.out)
-    files = write_suggestions(result, out, extra=extra)
+    with output_files(out) as tmp:
+        files = [out / f.name for f in write_suggestions(result, tmp, extra=extra)]
     log_result(result)
     print_suggestions(result, rules)
     log.info("已写出 written: " + ", ".join(str(f) for f in files))
@@ -263,6 +268,7 @@ def print_suggestions(result: Any, rules: Any) -> None:
 
 def run_gaps(args: argparse.Namespace) -> int:
     """Run ``yizhan gaps`` and return the exit code."""
+    folder = check_output(args.out, replace=False, names=("gaps.geojson",))
     data = _load(args)
     from geo.coverage import compute_coverage
     from geo.gaps import find_gaps, gap_summary, write_gaps
@@ -270,8 +276,9 @@ def run_gaps(args: argparse.Namespace) -> int:
     coverage = compute_coverage(data["nets"], data["stations"], data["demand"], data["rules"],
                                 admin=data["admin"], max_access_m=data["max_access"])
     gaps = find_gaps(coverage, admin=data["admin"], eps_m=_distance(args.gap_eps, "--gap-eps"))
-    out = Path(args.out) / "gaps.geojson"
-    write_gaps(gaps, out)
+    out = folder / "gaps.geojson"
+    with output_files(folder) as tmp:
+        write_gaps(gaps, tmp / "gaps.geojson")
     from rich.console import Console
     from rich.table import Table
 

@@ -16,6 +16,7 @@ from stations.inventory import Inventory
 from stations.output import write_problems, write_stations
 from yizhan.errors import InputFileError
 from yizhan.io import write_csv_atomic
+from yizhan.outdir import check_output, output_files
 
 CRS_CHOICES = ("wgs84", "gcj02", "bd09")
 
@@ -64,15 +65,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Run ``stations check`` and return the exit code (0 even when rows have problems)."""
+    out = (check_output(args.out, replace=False, names=("stations.geojson", "problems.csv"))
+           if args.out is not None else None)
     roads = load_roads(args.roads) if args.roads is not None else None
     inv = read_inventory(args.file, crs=args.crs, standard=args.standard, sheet=args.sheet,
                          roads=roads)
     console = Console()
     print_summary(inv, console)
     print_problems(inv.problems, console)
-    if args.out is not None:
-        write_stations(inv.stations, args.out)
-        write_problems(inv.problems, args.out)
+    if out is not None:
+        with output_files(out) as tmp:
+            write_stations(inv.stations, tmp)
+            write_problems(inv.problems, tmp)
         console.print(f"已写入 written: {args.out / 'stations.geojson'}, {args.out / 'problems.csv'}")
     return 0
 
@@ -97,6 +101,8 @@ def load_roads(path: Path) -> gpd.GeoDataFrame:
 
 def run_diff(args: argparse.Namespace) -> int:
     """Run ``stations diff`` and return the exit code."""
+    out = (check_output(args.out, replace=False, names=("diff.csv", "problems.csv"))
+           if args.out is not None else None)
     old = read_inventory(args.old, crs=args.crs, standard=args.standard, sheet=args.sheet)
     new = read_inventory(args.new, crs=args.crs, standard=args.standard, sheet=args.sheet)
     changes = diff_inventories(old.stations, new.stations, move_threshold_m=args.move_threshold)
@@ -111,10 +117,11 @@ def run_diff(args: argparse.Namespace) -> int:
     console.print(table)
     counts = changes["change"].value_counts()
     console.print("  ".join(f"{label}: {int(counts.get(key, 0))}" for key, label in CHANGE_LABELS.items()))
-    if args.out is not None:
-        write_csv_atomic(changes, args.out / "diff.csv")
+    if out is not None:
         problems = pd.concat([old.problems, new.problems], ignore_index=True)
-        write_problems(problems, args.out)
+        with output_files(out) as tmp:
+            write_csv_atomic(changes, tmp / "diff.csv")
+            write_problems(problems, tmp)
         console.print(f"已写入 written: {args.out / 'diff.csv'}, {args.out / 'problems.csv'}")
     return 0
 

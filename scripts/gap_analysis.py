@@ -36,6 +36,7 @@ from scripts.config import AdminConfig, RunConfig, load_config
 from stations import read_inventory
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
+from yizhan.outdir import check_output
 
 #: Every step of the run, in order (shown as progress).
 STEPS: tuple[str, ...] = ("inventory", "network", "demand", "coverage", "gaps", "siting")
@@ -286,14 +287,16 @@ def _service_areas(
 def run(config_path: str | Path, *, out: str | Path, previous: str | Path | None = None) -> Path:
     """Run the yearly analysis of a config file and write its report folder; return the folder.
 
-    The folder is written whole or not at all (temporary folder, then rename).
+    The folder is checked before any computation and written whole or not at all (staging
+    folder, then rename); yizhan never replaces a folder holding files it did not write
+    (:mod:`yizhan.outdir`).
 
     Parameters
     ----------
     config_path
         The TOML configuration.
     out
-        The report folder to create (replaced if it exists).
+        The report folder to create (replaced if yizhan wrote everything in it).
     previous
         Last year's report folder, for the year-over-year comparison.
 
@@ -304,6 +307,7 @@ def run(config_path: str | Path, *, out: str | Path, previous: str | Path | None
     """
     from scripts.report import write_report
 
+    check_output(out)
     config = load_config(config_path)
     if previous is not None and not (Path(previous) / "summary.json").is_file():
         raise ConfigError(
@@ -453,22 +457,15 @@ def build_parser(prog: str = "gap_analysis.py") -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the stand-alone script and return its exit code."""
-    import logging
-
-    from yizhan.errors import YizhanError
-    from yizhan.log import set_quiet
+    """Run the stand-alone script and return its exit code (the same as ``yizhan run``)."""
+    from scripts.cli import main as cli_main
 
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    set_quiet(bool(args.quiet))
-    try:
-        out = run(args.config, out=args.out, previous=args.previous)
-    except YizhanError as exc:
-        print(f"错误 error: {exc}", file=sys.stderr)
-        return 2
-    print(f"已写入 written: {out}")
-    return 0
+    cli_argv = ["--quiet"] if args.quiet else []
+    cli_argv += ["run", str(args.config), "--out", str(args.out)]
+    if args.previous is not None:
+        cli_argv += ["--previous", str(args.previous)]
+    return cli_main(cli_argv)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,12 @@ from scripts.gap_analysis import (
 from stations import read_inventory
 from yizhan import __version__, log
 from yizhan.errors import ConfigError, InputFileError
-from yizhan.io import sha256_file, write_text_atomic
+from yizhan.io import TEMP_PREFIX, sha256_file, write_text_atomic
+from yizhan.outdir import check_output, record_files
+
+#: Files the province report writes at the top of ``--out`` (districts go under ``districts/``).
+PROVINCE_FILES: tuple[str, ...] = ("summary.csv", "summary.json", "problems.csv", "report.xlsx",
+                                   "map.html")
 
 #: The steps of one district's task graph, in order (the province display shows them).
 STEPS: tuple[str, ...] = ("inputs", "network", "coverage", "siting", "report")
@@ -292,6 +297,7 @@ def _plan_from_province(path: Path, out: Path) -> ProvincePlan:
             area["name_field"] = name_field
         district_doc["area"] = area
         target = folder / f"{slug}.toml"
+        record_files(out.resolve(), [f"configs/{slug}.toml"], kind="province")
         write_text_atomic(target, _config_text(district_doc, title=title, source=path))
         try:
             config = load_config(target)
@@ -804,8 +810,8 @@ def run_many(
     from scripts.province_report import write_province_report
 
     started = time.perf_counter()
-    out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output(out, replace=False, names=PROVINCE_FILES)
+    record_files(out, PROVINCE_FILES, kind="province")
     prev_root = Path(previous).resolve() if previous is not None else None
     if prev_root is not None and not prev_root.is_dir():
         raise ConfigError(
@@ -818,6 +824,8 @@ def run_many(
             outcomes[job.slug] = DistrictOutcome(job.name, job.slug, "failed", step="config",
                                                  error=job.error)
     runnable = [job for job in plan.jobs if job.config is not None]
+    for job in runnable:  # before any computation: no district folder holds a user's file
+        check_output(out / "districts" / job.slug)
     areas: dict[str, BaseGeometry | None] = {}
     for job in runnable:
         try:
@@ -842,7 +850,7 @@ def run_many(
         else:
             todo.append((job, fp))
 
-    work = out / ".work"
+    work = out / f"{TEMP_PREFIX}work"  # removed below, or by the next run if interrupted
     problems = pd.DataFrame()
     demand_outside = 0
     parts: dict[str, DistrictParts] = {}
@@ -962,6 +970,7 @@ def _write_state(out: Path, slug: str, fingerprint: str, outcome: DistrictOutcom
     doc = {"fingerprint": fingerprint, "status": outcome.status, "step": outcome.step,
            "error": outcome.error, "detail": outcome.detail, "seconds": outcome.seconds,
            "row": outcome.row}
+    record_files(out, [f"state/{slug}.json"], kind="province")
     write_text_atomic(out / "state" / f"{slug}.json",
                       json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n")
 

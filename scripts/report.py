@@ -34,7 +34,6 @@ from stations import diff_inventories
 from stations.output import write_problems
 from yizhan import log
 from yizhan.io import (
-    atomic_dir,
     excel_safe,
     sha256_file,
     write_csv_atomic,
@@ -42,6 +41,7 @@ from yizhan.io import (
     write_text_atomic,
     write_with,
 )
+from yizhan.outdir import report_folder
 
 if TYPE_CHECKING:
     from scripts.gap_analysis import AnalysisResult
@@ -73,7 +73,8 @@ def write_report(
     result
         What :func:`scripts.gap_analysis.run_analysis` returned.
     out
-        Folder to create; an existing folder is replaced whole only once the new one is done.
+        Report folder: created, or replaced whole once the new one is done (only if every file
+        in it is one yizhan wrote, see :mod:`yizhan.outdir`).
     previous
         Last year's report folder (holding ``summary.json``, ``stations.geojson`` and
         ``gaps.geojson``) for the year-over-year comparison.
@@ -89,7 +90,7 @@ def write_report(
     out = Path(out)
     comparison = compare_runs(result, Path(previous)) if previous is not None else None
     steps = ("tables", "summary", "workbook", "map", "overview", "html")
-    with atomic_dir(out) as tmp:
+    with report_folder(out) as tmp:
         bar = iter(log.progress(steps, desc="写报告 writing report", unit="file"))
         next(bar)
         write_geojson_atomic(result.stations, tmp / "stations.geojson")

@@ -25,7 +25,8 @@ def test_check_writes_geojson_and_problems(tmp_path, capsys):
     assert list(problems.columns[:5]) == ["file", "row", "field", "value", "problem"]
     assert (problems["row"] == 24).any()
     assert sha256_file(SAMPLE) == before
-    assert not list(tmp_path.glob(".*"))  # no temp files left behind
+    # no temp files left behind: only the marker that says yizhan wrote the folder
+    assert [p.name for p in tmp_path.glob(".*")] == [".yizhan-output.json"]
 
 
 def test_stations_geojson_escapes_nothing_but_keeps_text(tmp_path):
@@ -48,8 +49,8 @@ def test_custom_standard_file(tmp_path, capsys):
     std = tmp_path / "std.toml"
     std.write_text('required = ["toilet", "drinking_water"]\n', encoding="utf-8")
     assert main(["-q", "stations", "check", str(SAMPLE), "--crs", "gcj02", "--standard", str(std),
-                 "--out", str(tmp_path)]) == 0
-    gj = json.loads((tmp_path / "stations.geojson").read_text(encoding="utf-8"))
+                 "--out", str(tmp_path / "out")]) == 0
+    gj = json.loads((tmp_path / "out" / "stations.geojson").read_text(encoding="utf-8"))
     tiers = {f["properties"]["station_id"]: f["properties"]["compliance_tier"] for f in gj["features"]}
     assert tiers["XH010"] == "full"
 

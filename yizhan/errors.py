@@ -51,3 +51,22 @@ class ConfigError(YizhanError, ValueError):
 
 class NetworkError(YizhanError, ValueError):
     """A road network cannot be built or used (no roads in the area, bad source file)."""
+
+
+class OutputError(YizhanError, ValueError):
+    """An output location cannot or must not be written.
+
+    For example an existing file, a folder of the user's own files, a read-only place or a
+    full disk.
+
+    Parameters
+    ----------
+    message
+        What is wrong and what would fix it, bilingual (Chinese first).
+    path
+        The output location the user gave.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)

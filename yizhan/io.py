@@ -11,7 +11,6 @@ import hashlib
 import io
 import mmap
 import os
-import shutil
 import struct
 import tempfile
 import zipfile
@@ -24,6 +23,11 @@ import numpy as np
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
+
+
+#: Prefix of yizhan's temporary files beside their targets (an interrupted run's leftovers are
+#: recognised by it and removed by :func:`yizhan.outdir.recover`).
+TEMP_PREFIX = ".yizhan-tmp."
 
 
 @contextlib.contextmanager
@@ -46,7 +50,7 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=suffix if suffix is not None else target.suffix,
+        prefix=f"{TEMP_PREFIX}{target.stem}.", suffix=suffix if suffix is not None else target.suffix,
         dir=target.parent,
     )
     os.close(fd)
@@ -74,31 +78,6 @@ def write_with(target: str | os.PathLike[str], writer: Callable[[Path], object])
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
-
-
-@contextlib.contextmanager
-def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target``; on success it replaces ``target`` whole.
-
-    An existing ``target`` is moved aside first and removed only after the new folder is in
-    place, so readers never see a folder that is half old and half new.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield tmp
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            old.rmdir()
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
