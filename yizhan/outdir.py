@@ -222,9 +222,9 @@ def _names(items: list[str], limit: int = 5) -> str:
     return shown + (f" … (+{len(items) - limit})" if len(items) > limit else "")
 
 
-def _check_location(raw: Path, target: Path) -> None:
+def _check_location(raw: Path, target: Path, *, own_folder: bool = True) -> None:
     cwd = Path.cwd().resolve()
-    if target == cwd or target in cwd.parents:
+    if own_folder and (target == cwd or target in cwd.parents):
         raise OutputError(
             f"不能把当前目录（或它的上级目录）{raw} 当作输出目录：那里是你自己的文件。"
             f" The output folder {raw} is the current folder or one of its parents, where your"
@@ -324,14 +324,7 @@ def check_folder_writable(path: str | os.PathLike[str]) -> Path:
     """
     raw = Path(path).expanduser()
     target = raw.resolve()
-    for place in (*reversed(target.parents), target):
-        if place.exists() and not place.is_dir():
-            raise OutputError(
-                f"目录 {raw} 是文件或位于文件 {place} 之下。"
-                f" The folder {raw} is a file or lies under the regular file {place}; give a"
-                " folder path.",
-                path=str(raw),
-            )
+    _check_location(raw, target, own_folder=False)
     _check_writable(raw, target)
     return target
 
