@@ -11,7 +11,10 @@ whole report folder into ``--out``.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -52,9 +55,36 @@ def demo_config(name: str = "example-config.toml") -> Path:
     return Path(str(resources.files("scripts") / "data" / name))
 
 
+#: Scratch folders of demos before 0.2 (in the system temp folder); a killed demo left them.
+LEGACY_SCRATCH_PREFIX = "yizhan-demo-"
+
+
+def remove_stale_demo_scratch(*, older_than_s: float = 3600.0) -> list[Path]:
+    """Remove scratch folders an interrupted demo of an older yizhan left in the temp folder.
+
+    Only folders of this user named ``yizhan-demo-*`` that hold nothing but a report folder
+    ``previous`` and are older than ``older_than_s`` are removed; the removed paths are returned.
+    """
+    removed = []
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(LEGACY_SCRATCH_PREFIX + "*"):
+        try:
+            info = folder.stat()
+            entries = {p.name for p in folder.iterdir()}
+        except OSError:
+            continue
+        mine = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+        if (folder.is_dir() and mine and entries <= {"previous"}
+                and now - info.st_mtime > older_than_s):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo and return the exit code."""
     out = check_output(args.out)
+    remove_stale_demo_scratch()
     console = Console(stderr=True)
     console.print(f"[bold]{SAMPLE_NOTICE}[/bold]")
     new = read_inventory(sample_path("sample_inventory_2025.xlsx"), crs="gcj02", standard="xinhui-7")

@@ -285,3 +285,33 @@ def test_run_many_force_does_not_replace_a_district_folder_holding_a_user_file(t
     assert code == 2, err
     assert "说明.docx" in err and "Traceback" not in err
     assert note.read_bytes() == b"user's notes"
+
+
+def test_a_report_an_older_yizhan_left_hidden_is_put_back(tmp_path):
+    """yizhan 0.1 killed between its two renames left the report as .NAME.old.XXXXXXXX."""
+    hidden = tmp_path / ".report.old.k2j4h5g6"
+    hidden.mkdir()
+    (hidden / "summary.json").write_text('{"year": 2024}', encoding="utf-8")
+    # Put back under its name; it carries no marker, so it is the user's now: not replaced.
+    with pytest.raises(OutputError, match="summary"):
+        check_output(tmp_path / "report")
+    assert (tmp_path / "report" / "summary.json").read_text(encoding="utf-8") == '{"year": 2024}'
+    assert not hidden.exists()
+
+
+def test_stale_scratch_of_an_older_demo_is_removed(tmp_path, monkeypatch):
+    from scripts import cmd_demo
+
+    monkeypatch.setattr(cmd_demo.tempfile, "gettempdir", lambda: str(tmp_path))
+    stale = tmp_path / "yizhan-demo-abc123"
+    (stale / "previous").mkdir(parents=True)
+    (stale / "previous" / "summary.json").write_text("{}", encoding="utf-8")
+    os.utime(stale, (0, 0))
+    other = tmp_path / "yizhan-demo-mine"  # holds something else: not the demo's
+    other.mkdir()
+    (other / "notes.txt").write_text("mine", encoding="utf-8")
+    os.utime(other, (0, 0))
+    fresh = tmp_path / "yizhan-demo-running"  # a demo running now
+    (fresh / "previous").mkdir(parents=True)
+    assert cmd_demo.remove_stale_demo_scratch() == [stale]
+    assert other.exists() and fresh.exists()

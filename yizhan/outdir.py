@@ -30,6 +30,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -368,6 +369,21 @@ def _in_use(folder: Path) -> bool:
     return True
 
 
+def _legacy_old(target: Path) -> Path | None:
+    """Return the report folder yizhan 0.1 moved aside (``.NAME.old.XXXXXXXX``) and never put back.
+
+    Versions before the marker replaced a report with two renames and no recovery; a run killed
+    between them left the whole previous report hidden under this name.
+    """
+    parent = target.parent
+    if not parent.is_dir():
+        return None
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.old\.[a-z0-9_]{{8}}$")
+    found = sorted(p for p in parent.iterdir()
+                   if pattern.match(p.name) and (p / "summary.json").is_file())
+    return found[-1] if found else None
+
+
 def recover(path: str | os.PathLike[str]) -> list[str]:
     """Finish or undo a report swap an interrupted run left at ``path``; return what was done.
 
@@ -385,6 +401,8 @@ def recover(path: str | os.PathLike[str]) -> list[str]:
         complete = [p for p in new if _staging_complete(p)]
         previous = [p for p in old if written_files(p) is not None]
         source = complete[-1] if complete else previous[-1] if previous else None
+        if source is None:
+            source = _legacy_old(target)
         if source is not None:
             os.replace(source, target)
             done.append(f"恢复 restored {target} from {source.name}")
