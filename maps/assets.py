@@ -7,9 +7,10 @@ in ``maps/assets/manifest.toml``) plus their own small runtime (``maps/assets/yi
 ``.css``, always inlined). Three modes:
 
 ``"inline"`` (default for published maps)
-    Every file is read from an npm install of the pinned versions (``npm ci`` at the project root
-    puts them in ``node_modules/``; ``$YIZHAN_MAP_ASSETS`` may name another such folder) and
-    written into the page; images in Leaflet's CSS become ``data:`` URIs. The HTML file works
+    Every file is read from the copies of the pinned versions shipped inside the package
+    (``maps/assets/vendor``, with the packages' licence files; ``$YIZHAN_MAP_ASSETS`` may name a
+    folder laid out like ``node_modules/`` instead) and written into the page; images in
+    Leaflet's CSS become ``data:`` URIs. The HTML file works
     with no network at all (only map tiles need one). A file whose digest differs from the
     manifest is refused.
 ``"mirror"``
@@ -35,7 +36,6 @@ from pathlib import Path
 from typing import Literal
 
 from yizhan.errors import ConfigError
-from yizhan.shared import PROJECT_ROOT
 
 AssetMode = Literal["inline", "mirror", "cdn"]
 ASSET_MODES: tuple[AssetMode, ...] = ("inline", "mirror", "cdn")
@@ -108,22 +108,23 @@ def manifest() -> Manifest:
     return Manifest(files=files, mirrors=dict(data["mirrors"]))
 
 
-def _sri(data: bytes) -> str:
+def sri_of(data: bytes) -> str:
     """Return the SHA-384 subresource-integrity string of ``data``."""
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
 
 
 def vendor_dirs() -> list[Path]:
-    """Return the folders searched for installed assets, in order.
+    """Return the folders searched for the asset files, in order.
 
-    ``$YIZHAN_MAP_ASSETS`` if set, then ``node_modules/`` of the checkout (where ``npm ci`` at
-    the project root puts them).
+    ``$YIZHAN_MAP_ASSETS`` if set (a folder laid out like ``node_modules/``), then the copies
+    shipped inside the package (``maps/assets/vendor``, refreshed by maintainers with
+    ``scripts/refresh_map_assets.py``), so a plain ``pip install`` needs no Node.
     """
     dirs = []
     env = os.environ.get(ASSETS_ENV)
     if env:
         dirs.append(Path(env))
-    dirs.append(PROJECT_ROOT / "node_modules")
+    dirs.append(Path(str(resources.files("maps") / "assets" / "vendor")))
     return dirs
 
 
@@ -131,10 +132,10 @@ def _missing_message(asset: AssetFile, searched: list[Path], reason: str) -> str
     where = ", ".join(str(d) for d in searched)
     return (
         f"离线地图资源 {asset.package} {asset.version} 的文件 {asset.path} {reason}。"
-        "请在项目目录运行 `npm ci` 安装地图资源，或改用 assets='mirror'（国内镜像）。"
+        "yizhan 安装不完整，请重新安装（pip install --force-reinstall yizhan），或改用 assets='mirror'（国内镜像）。"
         f" Map asset {asset.package} {asset.version} file {asset.path} {_REASON_EN[reason]}"
-        f" (searched: {where}). Run `npm ci` in the project folder to install the map assets,"
-        " or use assets='mirror' (domestic mirror)."
+        f" (searched: {where}). The yizhan installation is incomplete: reinstall it (pip install"
+        " --force-reinstall yizhan), or use assets='mirror' (domestic mirror)."
     )
 
 
@@ -148,7 +149,7 @@ def _read_asset(asset: AssetFile, searched: tuple[Path, ...]) -> bytes:
         candidate = base / asset.package / asset.path
         if candidate.is_file():
             data = candidate.read_bytes()
-            if _sri(data) != asset.sri:
+            if sri_of(data) != asset.sri:
                 raise ConfigError(
                     _missing_message(asset, list(searched), "与清单不符（版本不对或文件已改动）")
                 )
@@ -162,7 +163,7 @@ def check_installed() -> list[str]:
     Raises
     ------
     ConfigError
-        If a file is missing or differs from the manifest (run ``npm ci``).
+        If a file is missing or differs from the manifest (an incomplete installation).
     """
     searched = tuple(vendor_dirs())
     for asset in manifest().files:

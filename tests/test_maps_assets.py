@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import shutil
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -15,17 +16,13 @@ from maps import assets
 from yizhan.errors import ConfigError
 from yizhan.shared import PROJECT_ROOT
 
+VENDOR = Path(str(resources.files("maps") / "assets" / "vendor"))
+
 
 @pytest.fixture(scope="module")
 def installed() -> list[str]:
-    try:
-        return assets.check_installed()
-    except ConfigError as exc:
-        import os
-
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"map assets missing under CI=true (run npm ci): {exc}")
-        pytest.skip(f"map assets not installed (run npm ci): {exc}")
+    # The files ship inside the package: no skip, a missing file is a failure.
+    return assets.check_installed()
 
 
 def test_manifest_matches_package_json_and_lock() -> None:
@@ -40,7 +37,7 @@ def test_manifest_matches_package_json_and_lock() -> None:
 def test_installed_files_match_the_manifest_digests(installed: list[str]) -> None:
     assert installed == ["leaflet@1.9.4", "leaflet.markercluster@1.5.3", "leaflet.heat@0.2.0"]
     for asset in assets.manifest().files:
-        data = (PROJECT_ROOT / "node_modules" / asset.package / asset.path).read_bytes()
+        data = (VENDOR / asset.package / asset.path).read_bytes()
         digest = base64.b64encode(hashlib.sha384(data).digest()).decode()
         assert asset.sri == f"sha384-{digest}"
 
@@ -65,31 +62,38 @@ def test_inline_tags_are_self_contained(installed: list[str]) -> None:
 
 def test_tampered_asset_is_refused(installed: list[str], tmp_path: Path, monkeypatch) -> None:
     vendor = tmp_path / "vendor"
-    shutil.copytree(PROJECT_ROOT / "node_modules" / "leaflet", vendor / "leaflet")
+    shutil.copytree(VENDOR / "leaflet", vendor / "leaflet")
     js = vendor / "leaflet" / "dist" / "leaflet.js"
     js.write_text(js.read_text(encoding="utf-8") + "\nalert('tampered');\n", encoding="utf-8")
     monkeypatch.setenv(assets.ASSETS_ENV, str(vendor))
-    with pytest.raises(ConfigError, match="npm ci") as err:
+    with pytest.raises(ConfigError, match="reinstall") as err:
         assets.asset_tags("inline")
     assert "与清单不符" in str(err.value)
     assert "does not match the manifest" in str(err.value)
 
 
-def test_missing_assets_say_run_npm_ci(tmp_path: Path, monkeypatch) -> None:
+def test_missing_assets_say_reinstall(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv(assets.ASSETS_ENV, raising=False)
-    monkeypatch.setattr(assets, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(assets, "vendor_dirs", lambda: [tmp_path])
+    assets._read_asset.cache_clear()
     with pytest.raises(ConfigError) as err:
         assets.asset_tags("inline")
     message = str(err.value)
     assert "未找到" in message and "is missing" in message
-    assert "npm ci" in message and "assets='mirror'" in message
+    assert "reinstall" in message and "assets='mirror'" in message
+
+
+def test_every_shipped_package_carries_its_licence() -> None:
+    for name in assets.manifest().packages():
+        licences = [p for p in (VENDOR / name).iterdir() if "LICEN" in p.name.upper()]
+        assert licences, name
+        assert "Copyright" in licences[0].read_text(encoding="utf-8")
 
 
 def test_assets_env_folder_is_used(installed: list[str], tmp_path: Path, monkeypatch) -> None:
     vendor = tmp_path / "elsewhere"
-    shutil.copytree(PROJECT_ROOT / "node_modules", vendor)
+    shutil.copytree(VENDOR, vendor)
     monkeypatch.setenv(assets.ASSETS_ENV, str(vendor))
-    monkeypatch.setattr(assets, "PROJECT_ROOT", tmp_path / "no-checkout")
     assert assets.vendor_dirs()[0] == vendor
     assert "leaflet@1.9.4" in assets.asset_tags("inline")
 
