@@ -1,6 +1,6 @@
 """Synthetic road-like networks for benchmarks and tests: a jittered grid with gaps, fast at 500k nodes.
 
-``synthetic_network(n_nodes)`` builds a :class:`geo.network.RoadNetwork` directly with numpy (no
+``synthetic_network(n_nodes)`` builds a :class:`yizhan.geo.network.RoadNetwork` directly with numpy (no
 networkx): nodes on a square grid (default 100 m blocks) around Shenzhen-Futian, moved by a random
 jitter; grid links removed at random (dead ends, superblocks); some roads one-way (only in modes
 that respect one-way streets); some roads bent through a mid vertex (so geometry length differs
@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyproj
 import shapely
-
-from geo.network import MODES, RoadNetwork
+from yizhan.geo.network import MODES, RoadNetwork
 
 _SPEEDS_KMH = np.array([30.0, 40.0, 50.0, 60.0])
 

@@ -21,7 +21,7 @@ peak resident set (``resource.ru_maxrss``), sampled also with psutil.
 
 Stages are cut alike on both sides: *load* (yizhan maps the cache file; networkx also builds its
 graph), *snap*, *shortest paths* (the multi-source search that gives every node its nearest
-station and cost: ``geo.paths.facility_tree``, the three rules' searches at once in threads as
+station and cost: ``yizhan.geo.paths.facility_tree``, the three rules' searches at once in threads as
 ``compute_coverage`` runs them, against ``networkx.multi_source_dijkstra``) and
 *tables* (the rest, including each demand point taking its nearest station from the ends of
 its road, shown on its own line for yizhan).
@@ -94,9 +94,9 @@ def in_child(func, *args):
 
 def prepare(work: str, n_nodes: int, n_demand: int, n_stations: int, seed: int) -> dict:
     import geopandas as gpd
+    from yizhan.geo.network import save_network
 
     from benchmarks._synthetic import random_points, synthetic_network
-    from geo.network import save_network
 
     out = {}
     first = None
@@ -135,10 +135,10 @@ def prepare(work: str, n_nodes: int, n_demand: int, n_stations: int, seed: int) 
 def compile_kernels() -> float:
     """Run a tiny coverage once so numba compiles (or finds cached) yizhan's loops; seconds."""
     import geopandas as gpd
+    import yizhan.geo.coverage as cov
+    from yizhan.geo.rules import make_rule
 
-    import geo.coverage as cov
     from benchmarks._synthetic import random_points, synthetic_network
-    from geo.rules import make_rule
     from yizhan.log import set_quiet
 
     set_quiet(True)
@@ -161,10 +161,10 @@ def compile_kernels() -> float:
 
 def run_yizhan(work: str) -> dict:
     import geopandas as gpd
+    import yizhan.geo.coverage as cov
+    from yizhan.geo.network import load_network
+    from yizhan.geo.rules import make_rule
 
-    import geo.coverage as cov
-    from geo.network import load_network
-    from geo.rules import make_rule
     from yizhan.log import set_quiet
 
     set_quiet(True)
@@ -224,8 +224,8 @@ def run_yizhan(work: str) -> dict:
     res["paths_default"] = stage["paths"]
     res["snap_default"] = stage["snap"]
     # the same searches one rule after another, in one thread (without the rules' overlap)
-    from geo.coverage import qualifying_stations
-    from geo.paths import facility_tree, snap
+    from yizhan.geo.coverage import qualifying_stations
+    from yizhan.geo.paths import facility_tree, snap
 
     serial = 0.0
     for rule in rules:
@@ -252,10 +252,9 @@ def run_networkx(work: str) -> dict:
     import pandas as pd
     from pyproj import Transformer
     from scipy.spatial import cKDTree
-
-    from geo.network import MODES as TRAVEL_MODES
-    from geo.network import load_network
-    from geo.rules import make_rule
+    from yizhan.geo.network import MODES as TRAVEL_MODES
+    from yizhan.geo.network import load_network
+    from yizhan.geo.rules import make_rule
 
     demand = gpd.read_parquet(Path(work) / "demand.parquet")
     stations = gpd.read_parquet(Path(work) / "stations.parquet")

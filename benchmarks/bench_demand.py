@@ -28,8 +28,8 @@ from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.grid import collapse_demand, grid_demand, local_crs
-from geo.hotspots import find_hotspots
+from yizhan.geo.grid import collapse_demand, grid_demand, local_crs
+from yizhan.geo.hotspots import find_hotspots
 
 CENTRE = (114.06, 22.56)
 

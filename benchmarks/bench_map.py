@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from browser import launch, open_page
 
-import maps
+from yizhan import maps
 
 BBOX = (113.85, 22.48, 114.45, 22.78)  # Shenzhen, WGS-84
 AMENITIES = ("toilet", "drinking_water", "first_aid", "phone_charger", "wifi", "microwave",

@@ -37,9 +37,10 @@ import pyproj
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from yizhan.geo.network import RoadNetwork, load_network, network_from_graph, save_network
+from yizhan.geo.paths import nearest_facility, snap
+
 from benchmarks._synthetic import random_points, synthetic_network
-from geo.network import RoadNetwork, load_network, network_from_graph, save_network
-from geo.paths import nearest_facility, snap
 from yizhan.shared import shared_data_dir
 
 ROWS: list[tuple[str, float | None, float | None, str]] = []
@@ -172,7 +173,7 @@ def futian_stage(repeat: int) -> None:
     # networkx on nodes: facilities and targets at their nearest nodes
     ids = net.node_id
     src = {int(ids[i]) for i in facilities.node[facilities.snapped]}
-    from geo.network import mode_graph
+    from yizhan.geo.network import mode_graph
 
     drive = mode_graph(graph, mode="drive")
     t_nx, ref = timed(lambda: nx.multi_source_dijkstra_path_length(drive, src, weight="length"))

@@ -10,14 +10,14 @@ Data: a synthetic road-like e-bike network of ``--nodes`` nodes (default 300,000
 ``benchmarks/_synthetic.py``); demand points half uniform over the network's box and half around
 60 hot spots, weights 1-9; candidate sites at random network nodes; 150 existing stations at
 random points, fixed. Cover = every (demand, candidate) pair within the 10-minute e-bike cutoff
-(2.5 km at 15 km/h), door to door, from ``geo.paths.pairs_within`` (one Dijkstra batch per 256
+(2.5 km at 15 km/h), door to door, from ``yizhan.geo.paths.pairs_within`` (one Dijkstra batch per 256
 candidates). Instances (as in issue 5):
 
 - ``10k``: 10,000 demand x 2,000 candidates, p = 20 (the spopt anchor instance);
 - ``20k``: 20,000 demand x 1,000 candidates, p = 50 (target: proven optimal < 5 s, >= 20x spopt);
 - ``100k``: 100,000 demand x 5,000 candidates, p = 100 (target: proven gap <= 1 % within 60 s).
 
-yizhan way: ``geo.siting.solve_mclp(cover, weight, p=p, fixed_covered=..., time_limit=60)``
+yizhan way: ``yizhan.geo.siting.solve_mclp(cover, weight, p=p, fixed_covered=..., time_limit=60)``
 (``method="auto"``) and ``method="greedy"``. spopt way: ``spopt.locate.MCLP.from_cost_matrix``
 on the same costs as a dense matrix (existing stations as predefined facilities, p + 150
 facilities), solved by PuLP with HiGHS; run when the dense model has at most
@@ -51,8 +51,7 @@ def build_instance(net, n_demand: int, n_cand: int, seed: int) -> tuple[sp.csr_m
     """Return (candidate costs, existing-station costs, weights) on ``net``."""
     import geopandas as gpd
     from _synthetic import random_points
-
-    from geo.paths import pairs_within, snap
+    from yizhan.geo.paths import pairs_within, snap
 
     rng = np.random.default_rng(seed)
     uniform = random_points(net, n_demand // 2, seed=seed)
@@ -107,8 +106,8 @@ def main() -> None:
     import warnings
 
     from _synthetic import synthetic_network
+    from yizhan.geo.siting import solve_mclp
 
-    from geo.siting import solve_mclp
     from yizhan.log import set_quiet
 
     warnings.filterwarnings("ignore")

@@ -73,7 +73,7 @@ def grid_nearest(  # noqa: PLR0917
     """Fill the exact nearest segment of each point ``lo <= i < hi`` (within ``bound``).
 
     Segments are registered in every grid cell their bounding box overlaps (see
-    ``geo.paths._Grid``). Around each point, rings of cells at Chebyshev distance 0, 1, 2, ...
+    ``yizhan.geo.paths._Grid``). Around each point, rings of cells at Chebyshev distance 0, 1, 2, ...
     are scanned until the best distance is no more than ``r * cell + margin`` (``margin``: the
     point's distance to the nearest side of its own cell), beyond which no unseen segment can be
     closer; or until that reach passes ``bound``. With ``prune``, cells wholly farther than the

@@ -1,6 +1,6 @@
-"""Solver internals of :mod:`geo.siting`: reductions, HiGHS models, greedy, swap and bounds.
+"""Solver internals of :mod:`yizhan.geo.siting`: reductions, HiGHS models, greedy, swap and bounds.
 
-Private module; :mod:`geo.siting` is the public face and writes the formulations down.
+Private module; :mod:`yizhan.geo.siting` is the public face and writes the formulations down.
 
 Everything here works on sparse matrices whose *stored entries* are the (demand row,
 candidate column) pairs that matter: for covering models a stored entry means "candidate

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
+from yizhan.geo.network import utm_crs
 
-from geo.network import utm_crs
 from yizhan.errors import InputFileError
 
 WGS84 = "EPSG:4326"

@@ -10,7 +10,7 @@ Three sources, one table (:data:`CANDIDATE_COLUMNS`, EPSG:4326 points):
   then the lower node index; the thinning is the greedy maximal independent set in that order,
   computed round by round over all pairs at once.
 - :func:`read_candidates` -- the user's list (union-owned buildings, partner shops, banks,
-  petrol stations), in any format :func:`stations.readers.read_table` takes, with optional cost
+  petrol stations), in any format :func:`yizhan.stations.readers.read_table` takes, with optional cost
   and capacity columns; ids are kept as given.
 - :func:`upgrade_candidates` -- existing stations that miss an amenity some rule requires; an
   upgrade adds every missing amenity (at ``cost_per_amenity`` each) so the station then counts
@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
+from yizhan.geo.network import RoadNetwork
+from yizhan.geo.rules import CoverageRule
+from yizhan.stations.columns import find_column, normalize_header
+from yizhan.stations.coords import normalize_datum, to_wgs84
+from yizhan.stations.readers import read_table
+from yizhan.stations.standards import load_standard
 
-from geo.network import RoadNetwork
-from geo.rules import CoverageRule
-from stations.columns import find_column, normalize_header
-from stations.coords import normalize_datum, to_wgs84
-from stations.readers import read_table
-from stations.standards import load_standard
 from yizhan.errors import ConfigError, InputFileError
 
 #: Columns of every candidate table (geometry last), in order.

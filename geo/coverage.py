@@ -1,6 +1,6 @@
 """Network coverage of worker demand by rest stations, per rule and per admin area, plus E2SFCA.
 
-For every :class:`~geo.rules.CoverageRule` the module finds, for every demand point, the nearest
+For every :class:`~yizhan.geo.rules.CoverageRule` the module finds, for every demand point, the nearest
 station that qualifies for the rule (has the rule's amenities, meets its standard), the network
 metres and minutes to it, the off-network access metres, and whether the point is covered.  It
 then sums demand weight, covered weight and covered share per rule, overall and per admin area.
@@ -8,12 +8,12 @@ then sums demand weight, covered weight and covered share per rule, overall and 
 Method
 ------
 *Snapping.*  Demand points and stations are snapped once per road network
-(:func:`geo.paths.snap`) onto the nearest edge; the straight leg from the point to the edge is
+(:func:`yizhan.geo.paths.snap`) onto the nearest edge; the straight leg from the point to the edge is
 its *access leg*.  Points farther than ``max_access_m`` from every road are *off-network*: they
 are never covered, are flagged in the ``<rule>_off_network`` column and counted in the summary.
 Stations off the network cannot serve anyone (a warning names how many).
 
-*Shortest paths.*  One multi-source Dijkstra per rule (:func:`geo.paths.facility_tree`, a
+*Shortest paths.*  One multi-source Dijkstra per rule (:func:`yizhan.geo.paths.facility_tree`, a
 single compiled search from all qualifying stations at once, each seeded at both ends of its
 road with its access leg and partial edge), never one run per station; the rules' searches run
 in threads at once.  The network cost includes the partial edges at both ends.  By default the
@@ -24,7 +24,7 @@ is beyond the cutoff (``nearest_beyond_cutoff=False`` stops at the cutoff instea
 the network, and its door-to-door cost ``station access leg + network cost + demand access leg
 <= cutoff``.  The station chosen is the one with the smallest door-to-door cost.  For distance
 rules the legs count in metres; for time rules they are converted at walking speed (each mode's
-``access_speed_kmh`` in :data:`geo.network.MODES`, walking speed in every mode), because the last
+``access_speed_kmh`` in :data:`yizhan.geo.network.MODES`, walking speed in every mode), because the last
 metres off the road are walked whatever the mode.
 
 *Admin areas.*  Each demand point is assigned to the first admin polygon (in the layer's order)
@@ -49,13 +49,13 @@ Stations whose capacity is unknown (NaN) count with the median capacity of the s
 have one (``missing_capacity="median"``, the default: an unknown station is treated as a typical
 one, neither ignored nor dominant), or with a fixed number of seats if a number is given; if no
 station has a capacity, every station counts as 1 seat-equivalent, and the scores then rank
-relative crowding only.  The pairs come from :func:`geo.paths.pairs_within` (sparse); both
+relative crowding only.  The pairs come from :func:`yizhan.geo.paths.pairs_within` (sparse); both
 steps are sparse matrix-vector products, no loop over pairs.
 
 Rules from a file
 -----------------
 ``yizhan coverage --config rules.toml`` runs every ``[[rules]]`` table of a TOML file (full
-format in :mod:`geo.rules`)::
+format in :mod:`yizhan.geo.rules`)::
 
     [[rules]]
     name = "rider_10min"      # optional column prefix
@@ -96,9 +96,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import scipy.sparse as sp
 import shapely
-
-from geo.network import RoadNetwork
-from geo.paths import (
+from yizhan.geo.network import RoadNetwork
+from yizhan.geo.paths import (
     FacilityTree,
     Snapped,
     facility_tree,
@@ -108,8 +107,9 @@ from geo.paths import (
     snap,
     worker_threads,
 )
-from geo.rules import CoverageRule, Cutoff, check_unique_names, parse_cutoff
-from stations.standards import load_standard
+from yizhan.geo.rules import CoverageRule, Cutoff, check_unique_names, parse_cutoff
+from yizhan.stations.standards import load_standard
+
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.io import write_text_atomic, write_with
@@ -512,7 +512,7 @@ def _facility_trees(
     *,
     nearest_beyond_cutoff: bool,
 ) -> list[FacilityTree | None]:
-    """Return each rule's :func:`geo.paths.facility_tree` (None without stations).
+    """Return each rule's :func:`yizhan.geo.paths.facility_tree` (None without stations).
 
     The searches run in threads at once (a few, as many as cores); each is independent and
     deterministic, so the result does not depend on the threads.
@@ -885,7 +885,7 @@ def write_csv_fast(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 def _snap(net: RoadNetwork, frame: gpd.GeoDataFrame | gpd.GeoSeries, *, max_access_m: float,
           xy: np.ndarray | None = None) -> Snapped:
-    """Return ``geo.paths.snap`` of the frame's points."""
+    """Return ``yizhan.geo.paths.snap`` of the frame's points."""
     return snap(net, frame, max_access_m=max_access_m, xy=xy)
 
 

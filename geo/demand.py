@@ -2,16 +2,16 @@
 
 A demand layer is a point table (delivery pick-up points, GPS pings of riders, couriers or
 drivers, taxi pick-ups, sanitation depots with head counts) in CSV, XLSX, GeoJSON, GPKG,
-Shapefile or Parquet, or proxies from OpenStreetMap (:mod:`geo.osm_proxies`). Each becomes a
+Shapefile or Parquet, or proxies from OpenStreetMap (:mod:`yizhan.geo.osm_proxies`). Each becomes a
 demand GeoDataFrame (EPSG:4326 points; ``demand_id``, ``weight`` > 0, ``group``; ``window`` when
 time windows are used) plus a problem table of the rows that could not be used.
 
 Reading a point table (:func:`read_demand_points`)
 ---------------------------------------------------
 - Longitude/latitude columns are found by their Chinese or English names (经度/lng/lon/x,
-  纬度/lat/y; :func:`stations.columns.find_column`); vector files use their geometry.
+  纬度/lat/y; :func:`yizhan.stations.columns.find_column`); vector files use their geometry.
 - ``crs``: ``wgs84`` (GPS, OSM), ``gcj02`` (Amap/Tencent) or ``bd09`` (Baidu) are converted to
-  WGS-84 with :func:`stations.coords.to_wgs84`; any other CRS (``EPSG:4547``) is taken as
+  WGS-84 with :func:`yizhan.stations.coords.to_wgs84`; any other CRS (``EPSG:4547``) is taken as
   projected x/y and transformed with pyproj. The original values stay in ``orig_lon`` /
   ``orig_lat``.
 - ``weight``: a column name, a number (the same weight for every row, e.g. a crew size), or
@@ -30,7 +30,7 @@ Reading a point table (:func:`read_demand_points`)
   the problem table.
 - Rows with missing or unreadable coordinates, weights, groups or times are not loaded; each
   becomes a problem row (file, row as Excel shows it with the header in row 1, field, value,
-  problem), the table :mod:`stations.problems` defines. Good rows are never dropped.
+  problem), the table :mod:`yizhan.stations.problems` defines. Good rows are never dropped.
 
 Config TOML (``yizhan demand build CONFIG.toml``)
 -------------------------------------------------
@@ -94,14 +94,14 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
+from yizhan.geo.grid import collapse_demand
+from yizhan.geo.osm_proxies import osm_proxies
+from yizhan.geo.rules import WORKER_GROUPS, parse_cutoff
+from yizhan.stations.columns import find_column, normalize_header
+from yizhan.stations.coords import normalize_datum, to_wgs84
+from yizhan.stations.problems import PROBLEM_COLUMNS
+from yizhan.stations.readers import PARQUET_SUFFIXES, iter_parquet_parts, read_table
 
-from geo.grid import collapse_demand
-from geo.osm_proxies import osm_proxies
-from geo.rules import WORKER_GROUPS, parse_cutoff
-from stations.columns import find_column, normalize_header
-from stations.coords import normalize_datum, to_wgs84
-from stations.problems import PROBLEM_COLUMNS
-from stations.readers import PARQUET_SUFFIXES, iter_parquet_parts, read_table
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 
@@ -183,7 +183,7 @@ class DemandResult:
         windows were given), ``orig_lon``, ``orig_lat``, ``orig_crs``, ``source_file``,
         ``source_row``.
     problems
-        One row per problem, columns of :data:`stations.problems.PROBLEM_COLUMNS`.
+        One row per problem, columns of :data:`yizhan.stations.problems.PROBLEM_COLUMNS`.
     source
         The file as given.
     n_rows
@@ -475,7 +475,7 @@ def demand_points_from_frame(
     windows: Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | None = None,
     keep_outside: bool = False,
 ) -> DemandResult:
-    """Return the demand points of rows already read by :func:`stations.readers.read_table`.
+    """Return the demand points of rows already read by :func:`yizhan.stations.readers.read_table`.
 
     ``frame`` is indexed by the row number the user sees; ``file`` names the file in problems
     and ``layer`` prefixes ``demand_id``. Other options as in :func:`read_demand_points`.
@@ -1114,7 +1114,7 @@ def _problems(
     code: str,
     severity: str = "error",
 ) -> pd.DataFrame:
-    """Return problem rows (one per bad row) in the :mod:`stations.problems` shape."""
+    """Return problem rows (one per bad row) in the :mod:`yizhan.stations.problems` shape."""
     vals = pd.Series(list(values), dtype=object)
     shown = vals.where(vals.notna(), "").astype(str).to_numpy()
     return pd.DataFrame(

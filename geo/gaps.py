@@ -1,8 +1,8 @@
 """Coverage gaps: uncovered demand of each rule, grouped into gap areas.
 
-:func:`find_gaps` takes the per-point coverage table of :func:`geo.coverage.compute_coverage`
+:func:`find_gaps` takes the per-point coverage table of :func:`yizhan.geo.coverage.compute_coverage`
 and, for every rule, clusters the demand points that the rule applies to but that no
-qualifying station covers, with the hotspot clustering of :func:`geo.hotspots.find_hotspots`
+qualifying station covers, with the hotspot clustering of :func:`yizhan.geo.hotspots.find_hotspots`
 (weighted DBSCAN by default: ``eps_m`` = 300 m, a gap's core must hold ``min_share`` = 2 % of the
 rule's uncovered weight within eps). Each gap area has the hotspot's polygon (concave hull of
 its points), the uncovered weight and number of points in it, the worker groups left out, and
@@ -12,7 +12,7 @@ Uncovered points that belong to no gap (scattered, below the weight threshold) s
 gap table; :func:`gap_summary` reports their weight per rule, so nothing is silently lost.
 Points off the road network (farther than ``max_access_m`` from every road) are left out by
 default: no station on this network can reach them, they usually lie outside the study area,
-and :func:`geo.coverage.compute_coverage` already counts them. With
+and :func:`yizhan.geo.coverage.compute_coverage` already counts them. With
 ``include_off_network=True`` they are clustered too (``n_off_network`` tells how many).
 
 Output columns
@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from yizhan.geo.hotspots import find_hotspots
+from yizhan.geo.rules import CoverageRule
 
-from geo.hotspots import find_hotspots
-from geo.rules import CoverageRule
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.io import write_with
 
 if TYPE_CHECKING:
-    from geo.coverage import CoverageResult
+    from yizhan.geo.coverage import CoverageResult
 
 #: Columns of the gap table, in order (geometry last).
 GAP_COLUMNS: tuple[str, ...] = (
@@ -74,19 +74,19 @@ def find_gaps(
     Parameters
     ----------
     coverage
-        A :class:`geo.coverage.CoverageResult`, or its ``table`` (then give ``rules``).
+        A :class:`yizhan.geo.coverage.CoverageResult`, or its ``table`` (then give ``rules``).
     rules
         Rules to report (default: all rules of ``coverage``).
     admin
         Admin polygons with ``admin_name``; used when the table has no ``admin_name`` column.
     eps_m
-        Clustering radius in metres (see :func:`geo.hotspots.find_hotspots`).
+        Clustering radius in metres (see :func:`yizhan.geo.hotspots.find_hotspots`).
     min_share
         Share of the rule's uncovered weight a gap core must hold (ignored if ``min_weight``).
     min_weight
         Absolute weight a gap core must hold.
     method
-        Clustering method of :func:`geo.hotspots.find_hotspots` (``dbscan``, ``hdbscan``).
+        Clustering method of :func:`yizhan.geo.hotspots.find_hotspots` (``dbscan``, ``hdbscan``).
     include_off_network
         Also cluster uncovered points that are off the road network.
 

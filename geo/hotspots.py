@@ -61,8 +61,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
+from yizhan.geo.grid import WGS84, local_crs, lonlat, square_codes
 
-from geo.grid import WGS84, local_crs, lonlat, square_codes
 from yizhan.errors import ConfigError
 
 Method = Literal["dbscan", "hdbscan", "kmeans"]

@@ -4,7 +4,7 @@ A :class:`RoadNetwork` holds, for one study area and one travel mode, the node i
 coordinates (the local UTM zone, metres), the directed edges that are travelable in that mode with
 their length (metres) and travel time (seconds), and each edge's geometry. Shortest paths run on
 :meth:`RoadNetwork.matrix`, a ``scipy.sparse`` CSR matrix built once per weight; snapping uses
-grid indexes of road pieces and nodes that are also built once (see :mod:`geo.paths`).
+grid indexes of road pieces and nodes that are also built once (see :mod:`yizhan.geo.paths`).
 
 Sources (:func:`build_network`)
 -------------------------------
@@ -1556,7 +1556,7 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
     Layout: plain arrays (no pickles) plus the edge geometry as one flat ``(m, 2)`` coordinate
     array with per-edge offsets, which loads far faster than WKB; road classes as codes; and the
     derived structures that take time to build on large networks (the reverse-edge pairing,
-    the cost matrices and the snapping index of :mod:`geo.paths`), so a loaded network
+    the cost matrices and the snapping index of :mod:`yizhan.geo.paths`), so a loaded network
     queries at once. The arrays are stored aligned and uncompressed
     (:func:`yizhan.io.write_npz_aligned`) so that :func:`load_network` maps them from the file
     instead of copying them.
@@ -1572,7 +1572,7 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
         "source": net.source, "has_geometry": net.has_geometry,
         "has_highway": net.edge_highway is not None,
     }
-    from geo.paths import snap_index_arrays  # geo.paths imports this module
+    from yizhan.geo.paths import snap_index_arrays  # geo.paths imports this module
 
     derived = {"edge_reverse": net.edge_reverse, "edge_plen": net.edge_projected_length,
                **snap_index_arrays(net)}
@@ -1657,7 +1657,7 @@ def load_network(path: str | Path) -> RoadNetwork:
             mat.has_sorted_indices = True
             net._cache[("matrix", weight)] = mat
             net._cache[("matrix_edge", weight)] = chosen
-    from geo.paths import restore_snap_index  # geo.paths imports this module
+    from yizhan.geo.paths import restore_snap_index  # geo.paths imports this module
 
     restore_snap_index(net, arrays)
     return net

@@ -39,7 +39,7 @@ outlet sends more delivery orders than a sit-down restaurant (1.5), a café or c
 (0.5); a construction site is a crew, not a visit (5). A feature matching several kinds counts
 once, as the first kind in the table.
 
-Config (``[proxies]`` in the demand TOML, see :mod:`geo.demand`)::
+Config (``[proxies]`` in the demand TOML, see :mod:`yizhan.geo.demand`)::
 
     [proxies]
     source = "futian.osm.pbf"            # or a place name when online
@@ -65,8 +65,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
+from yizhan.geo.rules import WORKER_GROUPS
 
-from geo.rules import WORKER_GROUPS
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError, NetworkError
 

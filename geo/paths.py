@@ -15,12 +15,12 @@ where ``network`` runs along the roads in the mode's directions and includes the
 at both ends (from the facility's position to an end of its edge, and from an end of the
 target's edge to the target; or directly along the edge when both lie on the same road), and an
 ``access`` leg costs ``access_m`` metres, or ``access_m / speed`` seconds at the mode's
-off-network speed (walking speed, see ``geo.network.WALK_KMH``). :func:`nearest_facility`
+off-network speed (walking speed, see ``yizhan.geo.network.WALK_KMH``). :func:`nearest_facility`
 chooses and limits by this door-to-door total by default and reports the network part as
 ``cost``; :func:`pairs_within` stores the network part by default. With
 ``include_access=False`` the access legs are left out of the choice and the limit.
 
-Snapping is exact and runs in compiled code (:mod:`geo._kernels`): road pieces (at most one
+Snapping is exact and runs in compiled code (:mod:`yizhan.geo._kernels`): road pieces (at most one
 cell long) are bucketed in a grid of square cells; a point is compared with every piece in its
 own cell, then in growing rings of cells until the best distance found is provably the nearest
 (ties go to the lower road index; a far-away point falls back to a KD tree of piece
@@ -55,9 +55,9 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
+from yizhan.geo._kernels import grid_nearest, nearest_ends, nearest_source_tree
+from yizhan.geo.network import RoadNetwork, Weight
 
-from geo._kernels import grid_nearest, nearest_ends, nearest_source_tree
-from geo.network import RoadNetwork, Weight
 from yizhan import log
 
 SNAP_ROAD_PER_CELL_M = 25.0
@@ -755,11 +755,11 @@ def facility_tree(
 ) -> FacilityTree:
     """Return every node's nearest facility, cost and other weight (one Dijkstra run).
 
-    ONE multi-source Dijkstra (compiled, :func:`geo._kernels.nearest_source_tree`) over the
+    ONE multi-source Dijkstra (compiled, :func:`yizhan.geo._kernels.nearest_source_tree`) over the
     network's cost matrix, seeded at both ends of each facility's road with its access leg
     and partial edge, stopping at ``limit``; the other weight is summed along the same
     paths. Facilities too far from the roads take no part. The search releases the GIL, so
-    searches for several rules can run in threads at once (see ``geo.coverage``).
+    searches for several rules can run in threads at once (see ``yizhan.geo.coverage``).
     """
     _check(net, weight, limit)
     n = net.n_nodes

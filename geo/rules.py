@@ -44,8 +44,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from stations.amenities import AMENITIES
-from stations.columns import canonical_name
+from yizhan.stations.amenities import AMENITIES
+from yizhan.stations.columns import canonical_name
+
 from yizhan.errors import ConfigError
 
 #: Travel modes a rule may name (the road network module defines their speeds and filters).

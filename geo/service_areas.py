@@ -17,9 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from yizhan.geo.network import RoadNetwork
+from yizhan.geo.paths import DEFAULT_MAX_ACCESS_M, Snapped, node_costs, snap
 
-from geo.network import RoadNetwork
-from geo.paths import DEFAULT_MAX_ACCESS_M, Snapped, node_costs, snap
 from yizhan import log
 
 DEFAULT_BUFFER_M = 50.0

@@ -11,7 +11,7 @@ entry means "this candidate would serve this demand point under the rule"):
   (existing or new).
 
 :func:`suggest_sites` builds these structures from a road network, stations, demand, rules and
-candidates (:mod:`geo.candidates`) and returns ranked suggestions with coordinates.
+candidates (:mod:`yizhan.geo.candidates`) and returns ranked suggestions with coordinates.
 
 Notation
 --------
@@ -97,8 +97,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
+from yizhan.geo import _siting_models as _m
 
-from geo import _siting_models as _m
 from yizhan import log
 from yizhan.errors import ConfigError
 
@@ -1143,16 +1143,16 @@ def suggest_sites(
     Parameters
     ----------
     net_by_mode
-        Road network per travel mode (:class:`geo.network.RoadNetwork`); every rule's mode.
+        Road network per travel mode (:class:`yizhan.geo.network.RoadNetwork`); every rule's mode.
     stations
         Existing stations (stations contract); fixed.
     demand
         Demand points (demand contract).
     rules
-        One :class:`geo.rules.CoverageRule` or several.
+        One :class:`yizhan.geo.rules.CoverageRule` or several.
     candidates
-        Candidate table (:mod:`geo.candidates`); default: network nodes in and around the gap
-        areas (:func:`geo.candidates.network_candidates` on :func:`geo.gaps.find_gaps`), plus
+        Candidate table (:mod:`yizhan.geo.candidates`); default: network nodes in and around the gap
+        areas (:func:`yizhan.geo.candidates.network_candidates` on :func:`yizhan.geo.gaps.find_gaps`), plus
         nodes across admin areas that need a minimum of new sites.
     p
         Most new sites (MCLP, p-median).
@@ -1169,7 +1169,7 @@ def suggest_sites(
         Consider upgrading existing stations; default: when a budget is given.
     upgrade_cost
         Cost per amenity added (number or ``{amenity: cost}``); default
-        :data:`geo.candidates.DEFAULT_UPGRADE_COST`.
+        :data:`yizhan.geo.candidates.DEFAULT_UPGRADE_COST`.
     min_per_area
         Least new sites per admin area (needs ``admin``); network candidates are then also taken
         across every admin area.
@@ -1180,9 +1180,9 @@ def suggest_sites(
     rule_weights, hierarchical
         How several rules combine (see :func:`solve_mclp`).
     coverage, gaps
-        Precomputed :func:`geo.coverage.compute_coverage` result and gap table (else computed).
+        Precomputed :func:`yizhan.geo.coverage.compute_coverage` result and gap table (else computed).
     candidate_spacing_m, candidate_buffer_m
-        Options of :func:`geo.candidates.network_candidates`.
+        Options of :func:`yizhan.geo.candidates.network_candidates`.
 
     Notes
     -----
@@ -1205,12 +1205,11 @@ def suggest_sites(
         boolean array over all demand rows.
     """
     import geopandas as gpd
-
-    from geo import candidates as cand_mod
-    from geo.coverage import compute_coverage
-    from geo.gaps import admin_of_points, find_gaps
-    from geo.paths import pairs_within, snap
-    from geo.rules import CoverageRule
+    from yizhan.geo import candidates as cand_mod
+    from yizhan.geo.coverage import compute_coverage
+    from yizhan.geo.gaps import admin_of_points, find_gaps
+    from yizhan.geo.paths import pairs_within, snap
+    from yizhan.geo.rules import CoverageRule
 
     rules = (rules,) if isinstance(rules, CoverageRule) else tuple(rules)
     if model not in MODELS:
@@ -1375,10 +1374,9 @@ def _empty_suggestions(table: Any, rules: Sequence[Any], *, model: str) -> Sitin
 
 
 def _normalise_candidates(candidates: Any) -> Any:
-    """Return a candidate table with every :data:`geo.candidates.CANDIDATE_COLUMNS` column."""
+    """Return a candidate table with every :data:`yizhan.geo.candidates.CANDIDATE_COLUMNS` column."""
     import geopandas as gpd
-
-    from geo.candidates import CANDIDATE_COLUMNS
+    from yizhan.geo.candidates import CANDIDATE_COLUMNS
 
     frame = gpd.GeoDataFrame(candidates).copy()
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
@@ -1401,8 +1399,7 @@ def _suggestion_frame(
 ) -> Any:
     """Return the suggestions GeoDataFrame: ids, coordinates, gains per rule, shares after."""
     import geopandas as gpd
-
-    from geo.candidates import required_amenities
+    from yizhan.geo.candidates import required_amenities
 
     idx = solved["candidate"].to_numpy(np.int64)
     sub = cands.iloc[idx].reset_index(drop=True)
@@ -1545,7 +1542,7 @@ def parse_siting_options(table: Mapping[str, Any], *, source: str | None = None)
     ConfigError
         For unknown keys or values of the wrong type.
     """
-    from geo.rules import parse_cutoff
+    from yizhan.geo.rules import parse_cutoff
 
     where = f"{source}: " if source else ""
     unknown = sorted(set(table) - _OPTION_KEYS)

@@ -3,19 +3,19 @@
 :func:`build_map` turns the analysis (stations, service areas, demand, hotspots, gaps,
 suggestions, admin areas) into one HTML map; :func:`save_map` writes it atomically and
 :func:`render_png` screenshots it. The ``add_*`` functions add single layers to a map from
-:func:`new_map`. Assets are inlined by default (:mod:`maps.assets`), so the file works offline.
+:func:`new_map`. Assets are inlined by default (:mod:`yizhan.maps.assets`), so the file works offline.
 """
 
-from maps.admin import add_admin
-from maps.basemaps import BASEMAPS, add_basemaps
-from maps.build import build_map, map_html, new_map, save_map
-from maps.demand import add_demand_heat, add_hotspots
-from maps.districts import add_districts
-from maps.gaps import add_gaps
-from maps.render import render_png
-from maps.service_areas import add_service_areas
-from maps.stations import add_stations
-from maps.suggestions import add_suggestions
+from yizhan.maps.admin import add_admin
+from yizhan.maps.basemaps import BASEMAPS, add_basemaps
+from yizhan.maps.build import build_map, map_html, new_map, save_map
+from yizhan.maps.demand import add_demand_heat, add_hotspots
+from yizhan.maps.districts import add_districts
+from yizhan.maps.gaps import add_gaps
+from yizhan.maps.render import render_png
+from yizhan.maps.service_areas import add_service_areas
+from yizhan.maps.stations import add_stations
+from yizhan.maps.suggestions import add_suggestions
 
 __all__ = [
     "BASEMAPS",

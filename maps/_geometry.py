@@ -2,7 +2,7 @@
 
 Coordinates are rounded to 6 decimals for points (about 0.1 m) and 5 for polygon vertices (about
 1 m), which keeps large maps small without visible change. GCJ-02 comes from
-:func:`stations.coords.wgs84_to_gcj02`, the project's one implementation of the formula.
+:func:`yizhan.stations.coords.wgs84_to_gcj02`, the project's one implementation of the formula.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
+from yizhan.stations.coords import wgs84_to_gcj02
 
-from stations.coords import wgs84_to_gcj02
 from yizhan import log
 
 DATUMS = ("wgs84", "gcj02")

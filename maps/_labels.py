@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from stations.amenities import AMENITIES
+from yizhan.stations.amenities import AMENITIES
 
 # Compliance tiers of the stations contract, plus stations whose tier is not known.
 TIERS: tuple[tuple[str, str, str], ...] = (

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import folium
 import geopandas as gpd
-
-from maps._geometry import bounds_of, polygon_payload, simplify_polygons
-from maps._runtime import Overlay, add_overlay, check_color, record_bounds
+from yizhan.maps._geometry import bounds_of, polygon_payload, simplify_polygons
+from yizhan.maps._runtime import Overlay, add_overlay, check_color, record_bounds
 
 DEFAULT_TOLERANCE_M = 8.0
 """Polygon simplification tolerance in metres: invisible at street zoom, much smaller files."""

@@ -23,8 +23,8 @@ from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElemen
 from folium.map import Layer, LayerControl
 from folium.template import Template
 from folium.utilities import JsCode
+from yizhan.maps.assets import ASSET_MODES, AssetMode, asset_tags
 
-from maps.assets import ASSET_MODES, AssetMode, asset_tags
 from yizhan.errors import ConfigError
 
 _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -314,7 +314,7 @@ def new_page_map(
 
 
 def state_of(m: folium.Map) -> MapState:
-    """Return the :class:`MapState` of a map made by :func:`maps.build.new_map`.
+    """Return the :class:`MapState` of a map made by :func:`yizhan.maps.build.new_map`.
 
     Raises
     ------

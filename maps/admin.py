@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
-
-from maps._geometry import text_column, to_wgs84
-from maps._labels import ADMIN_COLOR
-from maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
-from maps._runtime import LegendItem, LegendSection, add_legend_section
+from yizhan.maps._geometry import text_column, to_wgs84
+from yizhan.maps._labels import ADMIN_COLOR
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
 
 
 def add_admin(

@@ -98,7 +98,7 @@ class Manifest:
 @cache
 def manifest() -> Manifest:
     """Return the asset manifest shipped in ``maps/assets/manifest.toml``."""
-    text = (resources.files("maps") / "assets" / "manifest.toml").read_text(encoding="utf-8")
+    text = (resources.files("yizhan.maps") / "assets" / "manifest.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
     files = tuple(
         AssetFile(pkg["name"], pkg["version"], f["path"], f["kind"], f["sri"])
@@ -124,7 +124,7 @@ def vendor_dirs() -> list[Path]:
     env = os.environ.get(ASSETS_ENV)
     if env:
         dirs.append(Path(env))
-    dirs.append(Path(str(resources.files("maps") / "assets" / "vendor")))
+    dirs.append(Path(str(resources.files("yizhan.maps") / "assets" / "vendor")))
     return dirs
 
 
@@ -175,7 +175,7 @@ def runtime_text(name: str) -> str:
     """Return the text of one of yizhan's own runtime files (``yizhan-map.js``/``.css``)."""
     if name not in _RUNTIME_FILES:
         raise ValueError(f"unknown runtime file {name!r}")
-    return (resources.files("maps") / "assets" / name).read_text(encoding="utf-8")
+    return (resources.files("yizhan.maps") / "assets" / name).read_text(encoding="utf-8")
 
 
 def _safe_inline(text: str, tag: str) -> str:

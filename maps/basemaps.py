@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import folium
+from yizhan.maps._runtime import stable, state_of
 
-from maps._runtime import stable, state_of
 from yizhan.errors import ConfigError
 
 

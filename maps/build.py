@@ -7,17 +7,17 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+from yizhan.maps._runtime import new_page_map
+from yizhan.maps.admin import add_admin
+from yizhan.maps.assets import AssetMode
+from yizhan.maps.basemaps import add_basemaps, basemap_datum
+from yizhan.maps.demand import MAX_HEAT_POINTS, add_demand_heat, add_hotspots
+from yizhan.maps.gaps import add_gaps
+from yizhan.maps.service_areas import add_service_areas
+from yizhan.maps.stations import add_stations
+from yizhan.maps.suggestions import add_suggestions
+from yizhan.stations.standards import Standard, load_standard
 
-from maps._runtime import new_page_map
-from maps.admin import add_admin
-from maps.assets import AssetMode
-from maps.basemaps import add_basemaps, basemap_datum
-from maps.demand import MAX_HEAT_POINTS, add_demand_heat, add_hotspots
-from maps.gaps import add_gaps
-from maps.service_areas import add_service_areas
-from maps.stations import add_stations
-from maps.suggestions import add_suggestions
-from stations.standards import Standard, load_standard
 from yizhan import log
 from yizhan.io import write_text_atomic
 
@@ -45,7 +45,7 @@ def new_map(
         If given, a highlighted notice under the title (e.g. that the map shows sample data).
     assets
         ``"inline"`` (self-contained file, works offline), ``"mirror"`` (domestic mirror) or
-        ``"cdn"``; see :mod:`maps.assets`.
+        ``"cdn"``; see :mod:`yizhan.maps.assets`.
     mirror
         Mirror name or URL template for ``assets="mirror"`` (default ``npmmirror``).
     basemap
@@ -101,7 +101,7 @@ def build_map(
     title
         Map title (plain text).
     standard
-        Amenity standard (a :class:`stations.standards.Standard`, a built-in name or a TOML
+        Amenity standard (a :class:`yizhan.stations.standards.Standard`, a built-in name or a TOML
         path) whose items the station popups check; ``None`` uses each station's own columns.
     assets
         ``"inline"`` (default: self-contained, works offline), ``"mirror"`` or ``"cdn"``.

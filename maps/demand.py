@@ -5,8 +5,7 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 import numpy as np
-
-from maps._geometry import (
+from yizhan.maps._geometry import (
     bounds_of,
     fmt_number,
     fmt_share,
@@ -15,9 +14,9 @@ from maps._geometry import (
     text_column,
     to_wgs84,
 )
-from maps._labels import HEAT_GRADIENT, HOTSPOT_PALETTE, HOTSPOT_STROKE, group_label
-from maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
-from maps._runtime import (
+from yizhan.maps._labels import HEAT_GRADIENT, HOTSPOT_PALETTE, HOTSPOT_STROKE, group_label
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._runtime import (
     LegendItem,
     LegendSection,
     Overlay,

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 import folium
 import geopandas as gpd
 import numpy as np
-
-from maps._geometry import text_column, to_wgs84
-from maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
-from maps._runtime import LegendItem, LegendSection, add_legend_section
+from yizhan.maps._geometry import text_column, to_wgs84
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
 
 #: Coverage classes (covered share, %) and their colours; the last colour marks failed runs.
 COVERAGE_CLASSES: tuple[tuple[float, str, str], ...] = (

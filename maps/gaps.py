@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
-
-from maps._geometry import fmt_number, text_column, to_wgs84
-from maps._labels import GAP_COLOR, groups_of
-from maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
-from maps._runtime import LegendItem, LegendSection, add_legend_section
+from yizhan.maps._geometry import fmt_number, text_column, to_wgs84
+from yizhan.maps._labels import GAP_COLOR, groups_of
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
 
 _FIELDS = ("缺口 Gap", "规则 Rule", "未覆盖权重 Uncovered weight", "未覆盖群体 Groups left out",
            "所在区域 Area")

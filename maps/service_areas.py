@@ -5,11 +5,10 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 import shapely
-
-from maps._geometry import fmt_number, text_column, to_wgs84
-from maps._labels import RULE_PALETTE
-from maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
-from maps._runtime import LegendItem, LegendSection, add_legend_section
+from yizhan.maps._geometry import fmt_number, text_column, to_wgs84
+from yizhan.maps._labels import RULE_PALETTE
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
 
 _FIELDS = ("规则 Rule", "时间/距离上限 Cutoff", "站点数 Stations", "面积 Area (km²)")
 _STATION_FIELDS = ("站点 Station", "规则 Rule", "时间/距离上限 Cutoff")
@@ -51,7 +50,7 @@ def add_service_areas(
         A map from :func:`maps.new_map` or :func:`maps.build_map`.
     service_areas
         EPSG:4326 polygons with ``station_id`` (or ``facility_id``), ``rule`` and ``cutoff``
-        columns, one row per station, rule and cutoff, as :func:`geo.service_areas` makes them;
+        columns, one row per station, rule and cutoff, as :func:`yizhan.geo.service_areas` makes them;
         with its ``weight`` column (``time``/``length``) cutoffs show as minutes or metres.
         Empty polygons (stations too far from any road) are skipped.
     dissolve

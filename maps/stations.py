@@ -5,10 +5,16 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 import numpy as np
-
-from maps._geometry import bounds_of, fmt_number, fmt_share, point_payload, text_column, to_wgs84
-from maps._labels import TIERS, amenity_label
-from maps._runtime import (
+from yizhan.maps._geometry import (
+    bounds_of,
+    fmt_number,
+    fmt_share,
+    point_payload,
+    text_column,
+    to_wgs84,
+)
+from yizhan.maps._labels import TIERS, amenity_label
+from yizhan.maps._runtime import (
     LegendItem,
     LegendSection,
     Overlay,
@@ -16,8 +22,8 @@ from maps._runtime import (
     add_overlay,
     record_bounds,
 )
-from stations.amenities import AMENITY_KEYS
-from stations.standards import Standard
+from yizhan.stations.amenities import AMENITY_KEYS
+from yizhan.stations.standards import Standard
 
 CLUSTER_ABOVE = 50
 """Stations are clustered when a map has more than this many (``cluster=None``)."""

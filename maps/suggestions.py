@@ -5,10 +5,16 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 import numpy as np
-
-from maps._geometry import bounds_of, fmt_number, fmt_share, point_payload, text_column, to_wgs84
-from maps._labels import NEW_SITE_COLOR, UPGRADE_COLOR, labels_of
-from maps._runtime import (
+from yizhan.maps._geometry import (
+    bounds_of,
+    fmt_number,
+    fmt_share,
+    point_payload,
+    text_column,
+    to_wgs84,
+)
+from yizhan.maps._labels import NEW_SITE_COLOR, UPGRADE_COLOR, labels_of
+from yizhan.maps._runtime import (
     LegendItem,
     LegendSection,
     Overlay,

@@ -15,14 +15,14 @@ from yizhan.log import set_quiet
 
 # Each module exposes ``register(subparsers)``; a missing module (not built yet) is skipped.
 COMMAND_MODULES = (
-    "scripts.cmd_stations",
-    "scripts.cmd_network",
-    "scripts.cmd_coverage",
-    "scripts.cmd_demand",
-    "scripts.cmd_siting",
-    "scripts.cmd_run",
-    "scripts.cmd_run_many",
-    "scripts.cmd_demo",
+    "yizhan.scripts.cmd_stations",
+    "yizhan.scripts.cmd_network",
+    "yizhan.scripts.cmd_coverage",
+    "yizhan.scripts.cmd_demand",
+    "yizhan.scripts.cmd_siting",
+    "yizhan.scripts.cmd_run",
+    "yizhan.scripts.cmd_run_many",
+    "yizhan.scripts.cmd_demo",
 )
 
 

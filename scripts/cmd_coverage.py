@@ -7,7 +7,7 @@ Examples::
     yizhan coverage --network futian.graphml --stations s.xlsx --demand d.csv \\
         --config rules.toml --admin towns.gpkg --out report/
 
-Writes ``DIR/coverage.csv`` and ``DIR/summary.json`` (formats in :mod:`geo.coverage`) and prints
+Writes ``DIR/coverage.csv`` and ``DIR/summary.json`` (formats in :mod:`yizhan.geo.coverage`) and prints
 a bilingual summary table.
 """
 
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
+from yizhan.geo.rules import CoverageRule, load_rules, parse_cutoff, rule_from_options
 
-from geo.rules import CoverageRule, load_rules, parse_cutoff, rule_from_options
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.outdir import check_output, output_files
 
 if TYPE_CHECKING:
-    from geo.coverage import CoverageResult
+    from yizhan.geo.coverage import CoverageResult
 
 _DECAYS = ("gaussian", "step", "uniform")  # geo.coverage.DECAYS, without importing the network stack
 #: Files ``coverage`` writes into ``--out``.
@@ -92,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
         )
 
     # heavy imports only when the command runs, so `yizhan --help` stays fast
-    from geo.coverage import compute_coverage
-    from geo.network import build_network
-    from stations.inventory import read_inventory
+    from yizhan.geo.coverage import compute_coverage
+    from yizhan.geo.network import build_network
+    from yizhan.stations.inventory import read_inventory
 
     options = {"standard": args.standard} if args.standard else {}
     inventory = read_inventory(args.stations, crs=args.crs, **options)
@@ -169,15 +169,15 @@ def rules_from_args(args: argparse.Namespace) -> list[CoverageRule]:
 
 
 def read_demand_file(path: str, *, crs: str, group: str | None) -> gpd.GeoDataFrame:
-    """Return demand points (``geo.demand``), keeping the file's own point ids when it has them.
+    """Return demand points (``yizhan.geo.demand``), keeping the file's own point ids when it has them.
 
-    ``geo.demand.read_demand_points`` names points ``<layer>:<row>``; when the file has an id
+    ``yizhan.geo.demand.read_demand_points`` names points ``<layer>:<row>``; when the file has an id
     column (``id``, ``编号``, ``orderid`` ...) whose values are unique, those ids are used
     instead, so ``coverage.csv`` can be joined back to the user's table.
     """
-    from geo.demand import read_demand_points
-    from stations.columns import find_column
-    from stations.readers import read_table
+    from yizhan.geo.demand import read_demand_points
+    from yizhan.stations.columns import find_column
+    from yizhan.stations.readers import read_table
 
     result = read_demand_points(path, group=group, crs=crs)
     if len(result.problems):

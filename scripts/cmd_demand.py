@@ -13,7 +13,7 @@ for noise), ``grid.geojson`` (cells with weight per group and window), ``hotspot
 ``problems.csv`` (rows that could not be used), ``demand_summary.json``; with ``--gpkg`` also
 ``demand.gpkg`` holding the three layers. Prints a bilingual summary (weights per layer, group,
 window and hotspot; what was clustered and what was left as noise). The config TOML format is
-documented in :mod:`geo.demand`; flags given next to a config override its values.
+documented in :mod:`yizhan.geo.demand`; flags given next to a config override its values.
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """Return the :class:`geo.demand.DemandConfig` of a config file and/or the flags."""
-    from geo.demand import (
+    """Return the :class:`yizhan.geo.demand.DemandConfig` of a config file and/or the flags."""
+    from yizhan.geo.demand import (
         DemandConfig,
         HotspotConfig,
         LayerConfig,
@@ -161,9 +161,9 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 def run_build(args: argparse.Namespace) -> int:
     """Run ``yizhan demand build`` and return the exit code."""
-    from geo.demand import build_demand
-    from geo.grid import grid_demand
-    from geo.hotspots import find_hotspots
+    from yizhan.geo.demand import build_demand
+    from yizhan.geo.grid import grid_demand
+    from yizhan.geo.hotspots import find_hotspots
 
     out = check_output(args.out, replace=False, names=OUTPUT_FILES)
     config = config_from_args(args)

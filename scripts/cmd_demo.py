@@ -19,13 +19,13 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from yizhan.scripts.cmd_stations import print_problems, print_summary
+from yizhan.scripts.config import load_config
+from yizhan.scripts.gap_analysis import run_analysis
+from yizhan.scripts.report import SAMPLE_NOTICE, write_report
+from yizhan.stations import diff_inventories, read_inventory
+from yizhan.stations.output import write_problems, write_stations
 
-from scripts.cmd_stations import print_problems, print_summary
-from scripts.config import load_config
-from scripts.gap_analysis import run_analysis
-from scripts.report import SAMPLE_NOTICE, write_report
-from stations import diff_inventories, read_inventory
-from stations.output import write_problems, write_stations
 from yizhan.io import write_csv_atomic
 from yizhan.outdir import MARKER, check_output, report_folder
 
@@ -47,12 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def sample_path(name: str) -> Path:
     """Return the path of a sample file shipped in ``stations/data``."""
-    return Path(str(resources.files("stations") / "data" / name))
+    return Path(str(resources.files("yizhan.stations") / "data" / name))
 
 
 def demo_config(name: str = "example-config.toml") -> Path:
     """Return the path of a demo config shipped in ``scripts/data``."""
-    return Path(str(resources.files("scripts") / "data" / name))
+    return Path(str(resources.files("yizhan.scripts") / "data" / name))
 
 
 #: Scratch folders of demos before 0.2 (in the system temp folder); a killed demo left them.

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from geo.network import (
+from yizhan.geo.network import (
     MODES,
     RoadNetwork,
     build_network,
@@ -28,6 +28,7 @@ from geo.network import (
     load_polygon,
     save_network,
 )
+
 from yizhan.outdir import check_folder_writable, check_output_file
 
 

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-
-from scripts.gap_analysis import run
+from yizhan.scripts.gap_analysis import run
 
 
 def register(sub: argparse._SubParsersAction) -> None:

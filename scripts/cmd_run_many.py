@@ -7,8 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-
-from scripts.province import run_many
+from yizhan.scripts.province import run_many
 
 
 def register(sub: argparse._SubParsersAction) -> None:

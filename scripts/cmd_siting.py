@@ -14,7 +14,7 @@ lon, lat, admin_area, weight_gained, covered_share_after, kind new|upgrade, amen
 per-rule gains) and ``DIR/summary.json`` (objective = covered weight, bound, gap, solver,
 seconds, model sizes before and after reductions). ``gaps`` writes ``DIR/gaps.geojson``.
 A ``--config`` TOML gives the ``[[rules]]`` and, optionally, a ``[siting]`` table
-(:class:`geo.siting.SitingOptions`); flags on the command line win over the file.
+(:class:`yizhan.geo.siting.SitingOptions`); flags on the command line win over the file.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from geo.rules import parse_cutoff
+from yizhan.geo.rules import parse_cutoff
 
 # Input handling shared with `yizhan coverage` (same flags, same readers).
-from scripts.cmd_coverage import read_admin_file, read_demand_file, rules_from_args
+from yizhan.scripts.cmd_coverage import read_admin_file, read_demand_file, rules_from_args
+
 from yizhan import log
 from yizhan.errors import ConfigError
 from yizhan.outdir import check_output, output_files
@@ -123,8 +124,8 @@ def _distance(text: str, flag: str) -> float:
 
 def _load(args: argparse.Namespace) -> dict[str, Any]:
     """Return rules, stations, demand, admin and networks from the shared input flags."""
-    from geo.network import build_network
-    from stations.inventory import read_inventory
+    from yizhan.geo.network import build_network
+    from yizhan.stations.inventory import read_inventory
 
     rules = rules_from_args(args)
     max_access = _distance(args.max_access, "--max-access")
@@ -139,10 +140,10 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    """Return :class:`geo.siting.SitingOptions` from ``[siting]`` of --config, overridden by flags."""
+    """Return :class:`yizhan.geo.siting.SitingOptions` from ``[siting]`` of --config, overridden by flags."""
     from dataclasses import replace
 
-    from geo.siting import SitingOptions, parse_share, parse_siting_options
+    from yizhan.geo.siting import SitingOptions, parse_share, parse_siting_options
 
     opts = SitingOptions()
     if args.config:
@@ -191,10 +192,10 @@ def run_suggest(args: argparse.Namespace) -> int:
     if opts.model != "lscp" and opts.n_sites is None and opts.budget is None:
         raise ConfigError("请给出 --sites N、--target 95% 或 --budget。Give --sites N, --target 95% or --budget.")
     data = _load(args)
-    from geo.candidates import read_candidates
-    from geo.coverage import compute_coverage
-    from geo.gaps import find_gaps
-    from geo.siting import log_result, suggest_sites, write_suggestions
+    from yizhan.geo.candidates import read_candidates
+    from yizhan.geo.coverage import compute_coverage
+    from yizhan.geo.gaps import find_gaps
+    from yizhan.geo.siting import log_result, suggest_sites, write_suggestions
 
     rules = data["rules"]
     if opts.rule_weights is not None and len(opts.rule_weights) != len(rules):
@@ -270,8 +271,8 @@ def run_gaps(args: argparse.Namespace) -> int:
     """Run ``yizhan gaps`` and return the exit code."""
     folder = check_output(args.out, replace=False, names=("gaps.geojson",))
     data = _load(args)
-    from geo.coverage import compute_coverage
-    from geo.gaps import find_gaps, gap_summary, write_gaps
+    from yizhan.geo.coverage import compute_coverage
+    from yizhan.geo.gaps import find_gaps, gap_summary, write_gaps
 
     coverage = compute_coverage(data["nets"], data["stations"], data["demand"], data["rules"],
                                 admin=data["admin"], max_access_m=data["max_access"])

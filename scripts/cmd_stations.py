@@ -9,11 +9,11 @@ import geopandas as gpd
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from yizhan.stations import AMENITIES, TIER_LABELS, diff_inventories, read_inventory
+from yizhan.stations.diff import CHANGE_LABELS
+from yizhan.stations.inventory import Inventory
+from yizhan.stations.output import write_problems, write_stations
 
-from stations import AMENITIES, TIER_LABELS, diff_inventories, read_inventory
-from stations.diff import CHANGE_LABELS
-from stations.inventory import Inventory
-from stations.output import write_problems, write_stations
 from yizhan.errors import InputFileError
 from yizhan.io import write_csv_atomic
 from yizhan.outdir import check_output, output_files

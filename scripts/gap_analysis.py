@@ -3,10 +3,10 @@
 ``python scripts/gap_analysis.py CONFIG.toml --out DIR [--previous DIR]`` and
 ``yizhan run CONFIG.toml --out DIR`` do the same thing: read the inventory, build the road
 network of every travel mode the rules use, read the demand layers, compute coverage per rule
-(:func:`geo.coverage.compute_coverage`), group uncovered demand into gap areas
-(:func:`geo.gaps.find_gaps`), suggest new sites (:func:`geo.siting.suggest_sites`, maximal
+(:func:`yizhan.geo.coverage.compute_coverage`), group uncovered demand into gap areas
+(:func:`yizhan.geo.gaps.find_gaps`), suggest new sites (:func:`yizhan.geo.siting.suggest_sites`, maximal
 covering on HiGHS with existing stations fixed), draw service areas and hotspots, and write the
-report folder (:func:`scripts.report.write_report`).
+report folder (:func:`yizhan.scripts.report.write_report`).
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
+from yizhan.geo.areas import buffer_area, in_area, read_areas, select_area
+from yizhan.geo.coverage import CoverageResult, compute_coverage, qualifying_stations
+from yizhan.geo.demand import read_demand_points
+from yizhan.geo.gaps import find_gaps
+from yizhan.geo.hotspots import find_hotspots
+from yizhan.geo.network import RoadNetwork, build_network
+from yizhan.geo.rules import CoverageRule
+from yizhan.geo.service_areas import service_areas
+from yizhan.geo.siting import log_result, suggest_sites
+from yizhan.scripts.config import AdminConfig, RunConfig, load_config
+from yizhan.stations import read_inventory
 
-from geo.areas import buffer_area, in_area, read_areas, select_area
-from geo.coverage import CoverageResult, compute_coverage, qualifying_stations
-from geo.demand import read_demand_points
-from geo.gaps import find_gaps
-from geo.hotspots import find_hotspots
-from geo.network import RoadNetwork, build_network
-from geo.rules import CoverageRule
-from geo.service_areas import service_areas
-from geo.siting import log_result, suggest_sites
-from scripts.config import AdminConfig, RunConfig, load_config
-from stations import read_inventory
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.outdir import check_output
@@ -58,7 +58,7 @@ class AnalysisResult:
     admin
         Admin polygons (``admin_name``) or None.
     coverage
-        Per demand point table of :func:`geo.coverage.compute_coverage`.
+        Per demand point table of :func:`yizhan.geo.coverage.compute_coverage`.
     coverage_summary
         One row per rule: ``rule``, ``group``, ``mode``, ``cutoff``, ``requires``,
         ``standard``, ``demand_weight``, ``covered_weight``, ``covered_pct``,
@@ -73,9 +73,9 @@ class AnalysisResult:
         Road network per travel mode.
     service_areas
         Service areas of the qualifying stations per rule and cutoff (EPSG:4326 polygons,
-        :func:`geo.service_areas.service_areas`).
+        :func:`yizhan.geo.service_areas.service_areas`).
     hotspots
-        Demand hotspots (:func:`geo.hotspots.find_hotspots`, default parameters).
+        Demand hotspots (:func:`yizhan.geo.hotspots.find_hotspots`, default parameters).
     """
 
     config: RunConfig
@@ -123,7 +123,7 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
     Parameters
     ----------
     config
-        A configuration from :func:`scripts.config.load_config`.
+        A configuration from :func:`yizhan.scripts.config.load_config`.
 
     Returns
     -------
@@ -221,7 +221,7 @@ def build_networks(
     """Return the road network of every travel mode the rules use (cached between runs).
 
     ``clipped_xml`` is the district's part of a province-wide ``.osm.pbf`` already clipped by
-    :func:`geo.network.clip_pbf_areas`; ``area`` is the district polygon when already read.
+    :func:`yizhan.geo.network.clip_pbf_areas`; ``area`` is the district polygon when already read.
     """
     modes = sorted({rule.mode for rule in config.rules})
     polygon = network_area(config, area)
@@ -305,7 +305,7 @@ def run(config_path: str | Path, *, out: str | Path, previous: str | Path | None
     Path
         ``out``.
     """
-    from scripts.report import write_report
+    from yizhan.scripts.report import write_report
 
     check_output(out)
     config = load_config(config_path)
@@ -329,7 +329,7 @@ def _suggest(
 ) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
     """Return ranked new sites and, per rule, the demand points they newly cover.
 
-    The sites come from :func:`geo.siting.suggest_sites` (maximal covering on HiGHS, existing
+    The sites come from :func:`yizhan.geo.siting.suggest_sites` (maximal covering on HiGHS, existing
     stations fixed, candidates from the network in and around the gap areas).
     """
     opts = config.siting.options
@@ -458,7 +458,7 @@ def build_parser(prog: str = "gap_analysis.py") -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the stand-alone script and return its exit code (the same as ``yizhan run``)."""
-    from scripts.cli import main as cli_main
+    from yizhan.scripts.cli import main as cli_main
 
     args = build_parser().parse_args(argv)
     cli_argv = ["--quiet"] if args.quiet else []

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
-
-from stations.coords import wgs84_to_gcj02
+from yizhan.stations.coords import wgs84_to_gcj02
 
 OUT = Path(__file__).resolve().parent.parent / "stations" / "data"
 

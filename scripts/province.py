@@ -5,7 +5,7 @@
 What is run
 -----------
 - A **folder**: every ``*.toml`` in it (sorted by file name) is one district's yearly-run config
-  (the format of :mod:`scripts.config`), run as it is.
+  (the format of :mod:`yizhan.scripts.config`), run as it is.
 - A **province TOML**: the keys of a district config (``[inventory]``, ``[network]``,
   ``[[demand]]``, ``[[rules]]``, ``[siting]``, ``[admin]``, ``year``, ``sample``) shared by every
   district, a ``province`` name, and a ``[districts]`` table naming the district polygons::
@@ -32,11 +32,11 @@ Each district is one task graph on Dask (``dask.distributed``): inputs → road 
 
 Large inputs shared by several districts are split by district polygon once, on the client,
 before the tasks start, instead of being re-read by every task: a shared ``.osm.pbf`` is clipped
-to every district in one streaming pass (:func:`geo.network.clip_pbf_areas`); a shared demand
-table is read in parts (Parquet row groups, :func:`geo.demand.iter_demand_chunks`) and
-assigned to districts by a spatial join (:func:`geo.areas.assign_to_areas`); a shared
+to every district in one streaming pass (:func:`yizhan.geo.network.clip_pbf_areas`); a shared demand
+table is read in parts (Parquet row groups, :func:`yizhan.geo.demand.iter_demand_chunks`) and
+assigned to districts by a spatial join (:func:`yizhan.geo.areas.assign_to_areas`); a shared
 inventory and admin layer are read once. The split uses the same membership rule as a
-single-district run with ``[area]`` (:mod:`geo.areas`), so the results are the same.
+single-district run with ``[area]`` (:mod:`yizhan.geo.areas`), so the results are the same.
 
 A district that fails (bad inventory, no roads in its polygon, ...) is reported with its step
 and error in the province summary and does not stop the others. A district whose inputs (by
@@ -79,12 +79,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
-
-from geo.areas import assign_to_areas, read_areas
-from geo.demand import iter_demand_chunks
-from geo.network import PBF_NO_ROADS, cached_network_path, clip_pbf_areas, source_kind
-from geo.paths import THREADS_ENV
-from scripts.config import (
+from yizhan.geo.areas import assign_to_areas, read_areas
+from yizhan.geo.demand import iter_demand_chunks
+from yizhan.geo.network import PBF_NO_ROADS, cached_network_path, clip_pbf_areas, source_kind
+from yizhan.geo.paths import THREADS_ENV
+from yizhan.scripts.config import (
     DEFAULT_NETWORK_BUFFER_M,
     RunConfig,
     check_keys,
@@ -92,7 +91,7 @@ from scripts.config import (
     parse_config,
     read_toml,
 )
-from scripts.gap_analysis import (
+from yizhan.scripts.gap_analysis import (
     AnalysisResult,
     DistrictInputs,
     build_networks,
@@ -108,7 +107,8 @@ from scripts.gap_analysis import (
     restrict_admin,
     restrict_stations,
 )
-from stations import read_inventory
+from yizhan.stations import read_inventory
+
 from yizhan import __version__, log
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.io import TEMP_PREFIX, sha256_file, write_text_atomic
@@ -663,7 +663,7 @@ def task_networks(config: RunConfig, area: BaseGeometry | None, clipped_xml: Pat
 
 
 def task_coverage(config: RunConfig, inputs: DistrictInputs, networks: dict[str, Any]) -> Any:
-    """Return the district's coverage (see :func:`scripts.gap_analysis.district_coverage`)."""
+    """Return the district's coverage (see :func:`yizhan.scripts.gap_analysis.district_coverage`)."""
     _quiet_worker()
     return district_coverage(config, inputs, networks)
 
@@ -679,8 +679,8 @@ def task_report(result: AnalysisResult, out: Path, previous: Path | None,
                 checksums: Mapping[Path, str]) -> dict[str, Any]:
     """Write the district's report folder; return its row of the province summary."""
     _quiet_worker()
-    from scripts.province_report import district_row
-    from scripts.report import write_report
+    from yizhan.scripts.province_report import district_row
+    from yizhan.scripts.report import write_report
 
     prev = previous if previous is not None and (previous / "summary.json").is_file() else None
     write_report(result, out, previous=prev, checksums=checksums)
@@ -700,7 +700,7 @@ def dask_client(
 
     The local cluster has ``workers`` single-threaded worker processes (default: the number of
     CPU cores), each with its share of the memory (``memory_limit``) and of the cores for
-    yizhan's compiled loops (``YIZHAN_THREADS``, see ``geo.paths.worker_threads``), and the
+    yizhan's compiled loops (``YIZHAN_THREADS``, see ``yizhan.geo.paths.worker_threads``), and the
     dashboard on
     port 8787 (or a free one) when ``dashboard`` is on and bokeh is installed.
     """
@@ -807,7 +807,7 @@ def run_many(
     -------
     ProvinceResult
     """
-    from scripts.province_report import write_province_report
+    from yizhan.scripts.province_report import write_province_report
 
     started = time.perf_counter()
     out = check_output(out, replace=False, names=PROVINCE_FILES)

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
+from yizhan.scripts.report import fmt_value, json_value
 
-from scripts.report import fmt_value, json_value
 from yizhan import log
 from yizhan.io import excel_safe, write_csv_atomic, write_text_atomic
 
 if TYPE_CHECKING:
-    from scripts.gap_analysis import AnalysisResult
-    from scripts.province import DistrictOutcome, ProvinceResult
+    from yizhan.scripts.gap_analysis import AnalysisResult
+    from yizhan.scripts.province import DistrictOutcome, ProvinceResult
 
 #: Fixed columns of ``summary.csv`` (per-rule columns follow: ``<rule>_covered_pct`` and
 #: ``<rule>_covered_pct_after``, then ``map``).
@@ -100,7 +100,7 @@ def summary_table(result: ProvinceResult) -> pd.DataFrame:
 def rules_table(result: ProvinceResult) -> pd.DataFrame:
     """Return the province figures per rule: weights summed over the districts that ran.
 
-    A demand point on the boundary of two districts counts in both (see :mod:`geo.areas`).
+    A demand point on the boundary of two districts counts in both (see :mod:`yizhan.geo.areas`).
     """
     acc: dict[str, dict[str, Any]] = {}
     for o in result.outcomes:
@@ -171,7 +171,7 @@ def summary_dict(result: ProvinceResult, table: pd.DataFrame, rules: pd.DataFram
 
 def write_province_report(result: ProvinceResult) -> None:
     """Write ``summary.csv``, ``summary.json``, ``problems.csv``, ``report.xlsx``, ``map.html``."""
-    from scripts.report import write_sheets
+    from yizhan.scripts.report import write_sheets
 
     out = result.out
     table = summary_table(result)
@@ -205,7 +205,7 @@ def write_province_report(result: ProvinceResult) -> None:
 
 
 def _write_map(result: ProvinceResult, table: pd.DataFrame) -> None:
-    from maps import add_districts, new_map, save_map
+    from yizhan.maps import add_districts, new_map, save_map
 
     names = rule_names(result.outcomes)
     slugs = [o.slug for o in result.outcomes]

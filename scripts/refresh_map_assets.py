@@ -32,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", type=Path, default=None,
                         help="an existing node_modules folder instead of running npm ci")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    from maps.assets import manifest, sri_of
+    from yizhan.maps.assets import manifest, sri_of
 
     with tempfile.TemporaryDirectory(prefix="yizhan-assets-") as scratch:
         if args.source is None:

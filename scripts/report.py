@@ -29,9 +29,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from yizhan.stations import diff_inventories
+from yizhan.stations.output import write_problems
 
-from stations import diff_inventories
-from stations.output import write_problems
 from yizhan import log
 from yizhan.io import (
     excel_safe,
@@ -44,7 +44,7 @@ from yizhan.io import (
 from yizhan.outdir import report_folder
 
 if TYPE_CHECKING:
-    from scripts.gap_analysis import AnalysisResult
+    from yizhan.scripts.gap_analysis import AnalysisResult
 
 #: Notice printed on map and report when the inputs are sample data.
 SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
@@ -71,7 +71,7 @@ def write_report(
     Parameters
     ----------
     result
-        What :func:`scripts.gap_analysis.run_analysis` returned.
+        What :func:`yizhan.scripts.gap_analysis.run_analysis` returned.
     out
         Report folder: created, or replaced whole once the new one is done (only if every file
         in it is one yizhan wrote, see :mod:`yizhan.outdir`).
@@ -387,7 +387,7 @@ def _cell(value: object) -> object:
 
 
 def _write_map(result: AnalysisResult, path: Path) -> Path:
-    from maps.build import build_map, save_map
+    from yizhan.maps.build import build_map, save_map
 
     cfg = result.config
     m = build_map(

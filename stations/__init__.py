@@ -2,18 +2,18 @@
 
 The public entry points::
 
-    from stations import read_inventory, diff_inventories, load_standard
+    from yizhan.stations import read_inventory, diff_inventories, load_standard
     inv = read_inventory("驿站台账.xlsx", crs="gcj02", standard="xinhui-7")
     inv.stations   # GeoDataFrame, EPSG:4326, amenity booleans and compliance columns
     inv.problems   # file, row, field, value, problem, severity, code
 """
 
-from stations.amenities import AMENITIES, AMENITY_KEYS, amenity_label
-from stations.compliance import TIER_LABELS, compliance
-from stations.diff import diff_inventories
-from stations.inventory import Inventory, read_inventory
-from stations.readers import read_table
-from stations.standards import BUILTIN_STANDARDS, Standard, load_standard
+from yizhan.stations.amenities import AMENITIES, AMENITY_KEYS, amenity_label
+from yizhan.stations.compliance import TIER_LABELS, compliance
+from yizhan.stations.diff import diff_inventories
+from yizhan.stations.inventory import Inventory, read_inventory
+from yizhan.stations.readers import read_table
+from yizhan.stations.standards import BUILTIN_STANDARDS, Standard, load_standard
 
 __all__ = [
     "AMENITIES",

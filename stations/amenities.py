@@ -16,7 +16,7 @@ class Amenity:
     zh, en
         Labels shown to users (Chinese first).
     aliases
-        Header spellings that mean this amenity (normalised with :func:`stations.columns.normalize_header`).
+        Header spellings that mean this amenity (normalised with :func:`yizhan.stations.columns.normalize_header`).
     """
 
     key: str

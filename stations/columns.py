@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from stations.amenities import AMENITIES
+from yizhan.stations.amenities import AMENITIES
 
 #: Canonical non-amenity fields and the header spellings (normalised) that mean them.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {

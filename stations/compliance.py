@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
-from stations.standards import Standard
+from yizhan.stations.standards import Standard
 
 TIERS = ("full", "partial", "low")
 TIER_LABELS = {

@@ -5,8 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-
-from stations.amenities import AMENITIES
+from yizhan.stations.amenities import AMENITIES
 
 #: A station whose location changed by more than this many metres is reported as moved.
 MOVE_THRESHOLD_M = 50.0

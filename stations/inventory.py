@@ -1,9 +1,9 @@
 """Read a station inventory into one GeoDataFrame in EPSG:4326, with every problem reported.
 
-The flow: :func:`stations.readers.read_table` gives the raw rows; headers are mapped onto the
-canonical schema (:mod:`stations.columns`); coordinates are validated and converted from the
-declared datum (:mod:`stations.coords`); checklist cells become booleans
-(:mod:`stations.checklist`); compliance is scored against a standard (:mod:`stations.compliance`).
+The flow: :func:`yizhan.stations.readers.read_table` gives the raw rows; headers are mapped onto the
+canonical schema (:mod:`yizhan.stations.columns`); coordinates are validated and converted from the
+declared datum (:mod:`yizhan.stations.coords`); checklist cells become booleans
+(:mod:`yizhan.stations.checklist`); compliance is scored against a standard (:mod:`yizhan.stations.compliance`).
 Good rows always load. A row whose location cannot be used is not loaded and is listed in
 ``problems`` (severity ``error``) and in ``rejected``; nothing is dropped silently.
 """
@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
+from yizhan.stations import coords
+from yizhan.stations.amenities import AMENITIES, amenity_label
+from yizhan.stations.checklist import UnreadableCellError, parse_checklist_value
+from yizhan.stations.columns import map_columns
+from yizhan.stations.compliance import compliance
+from yizhan.stations.problems import Problem, problems_frame
+from yizhan.stations.readers import read_table
+from yizhan.stations.standards import Standard, load_standard
 
-from stations import coords
-from stations.amenities import AMENITIES, amenity_label
-from stations.checklist import UnreadableCellError, parse_checklist_value
-from stations.columns import map_columns
-from stations.compliance import compliance
-from stations.problems import Problem, problems_frame
-from stations.readers import read_table
-from stations.standards import Standard, load_standard
 from yizhan.errors import InputFileError
 
 DEFAULT_STANDARD = "xinhui-7"
@@ -52,7 +52,7 @@ class Inventory:
         One row per loaded station (EPSG:4326 points) with the canonical columns, amenity
         booleans, compliance columns, traceability columns and every unknown column as given.
     problems
-        Table of :class:`stations.problems.Problem` rows (file, row, field, value, problem, ...).
+        Table of :class:`yizhan.stations.problems.Problem` rows (file, row, field, value, problem, ...).
     rejected
         The raw rows that could not be loaded (no usable location), indexed by spreadsheet row.
     standard

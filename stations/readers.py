@@ -3,7 +3,7 @@
 Formats: XLSX from Excel or WPS, CSV in UTF-8 or GBK, GeoJSON, GeoPackage, Shapefile, Parquet.
 
 Cells are kept as text (or the value the format stores) so that nothing is interpreted before
-validation; :mod:`stations.inventory` and :mod:`geo.demand` do the interpretation.
+validation; :mod:`yizhan.stations.inventory` and :mod:`yizhan.geo.demand` do the interpretation.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+from yizhan.stations.columns import canonical_name
 
-from stations.columns import canonical_name
 from yizhan.errors import InputFileError
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")

@@ -10,7 +10,7 @@ A standard file is TOML::
     [tiers]                         # optional: share of required items for the "partial" tier
     partial = 0.5
 
-Amenity names are the canonical keys of :mod:`stations.amenities`; Chinese or English names such as
+Amenity names are the canonical keys of :mod:`yizhan.stations.amenities`; Chinese or English names such as
 ``洗手间`` or ``"first-aid kit"`` are accepted and mapped to their key.
 """
 
@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from stations.amenities import AMENITIES, AMENITY_KEYS
-from stations.columns import canonical_name
+from yizhan.stations.amenities import AMENITIES, AMENITY_KEYS
+from yizhan.stations.columns import canonical_name
+
 from yizhan.errors import ConfigError, InputFileError
 
 BUILTIN_STANDARDS = ("xinhui-7", "acftu", "drivers-home")
@@ -74,7 +75,7 @@ def load_standard(spec: str | Path | Standard) -> Standard:
         return spec
     text_spec = str(spec)
     if text_spec in BUILTIN_STANDARDS:
-        ref = resources.files("stations") / "profiles" / f"{text_spec}.toml"
+        ref = resources.files("yizhan.stations") / "profiles" / f"{text_spec}.toml"
         return _parse(ref.read_text(encoding="utf-8"), source=f"<built-in {text_spec}>",
                       default_name=text_spec)
     path = Path(text_spec)

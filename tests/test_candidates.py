@@ -15,8 +15,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point
-
-from geo.candidates import (
+from yizhan.geo.candidates import (
     CANDIDATE_COLUMNS,
     DEFAULT_UPGRADE_COST,
     near_stations,
@@ -27,8 +26,9 @@ from geo.candidates import (
     thin_points,
     upgrade_candidates,
 )
-from geo.rules import make_rule
-from stations.coords import wgs84_to_gcj02
+from yizhan.geo.rules import make_rule
+from yizhan.stations.coords import wgs84_to_gcj02
+
 from yizhan.errors import ConfigError, InputFileError
 
 
@@ -59,7 +59,7 @@ def test_thinning_equals_sequential_greedy(seed: int, n: int, spacing: float) ->
 
 @pytest.fixture(scope="module")
 def futian_net(futian_graphml, tmp_path_factory):
-    from geo.network import build_network
+    from yizhan.geo.network import build_network
 
     return build_network(futian_graphml, mode="walk", cache_dir=tmp_path_factory.mktemp("net"))
 

@@ -3,8 +3,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from stations.checklist import (
+from yizhan.stations.checklist import (
     BLANK_VALUES,
     FALSE_VALUES,
     TRUE_VALUES,

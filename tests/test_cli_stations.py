@@ -2,8 +2,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from yizhan.scripts.cli import main
 
-from scripts.cli import main
 from yizhan.io import sha256_file
 
 DATA = Path(__file__).resolve().parent.parent / "stations" / "data"

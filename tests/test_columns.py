@@ -1,6 +1,5 @@
 import pytest
-
-from stations.columns import canonical_name, find_column, map_columns, normalize_header
+from yizhan.stations.columns import canonical_name, find_column, map_columns, normalize_header
 
 
 @pytest.mark.parametrize(

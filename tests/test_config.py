@@ -1,4 +1,4 @@
-"""scripts.config: loading and validating the yearly run's TOML configuration."""
+"""yizhan.scripts.config: loading and validating the yearly run's TOML configuration."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from yizhan.scripts.config import load_config
 
-from scripts.config import load_config
 from yizhan.errors import ConfigError
 
 DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"

@@ -10,9 +10,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
-
-from stations import coords
-from stations.coords import (
+from yizhan.stations import coords
+from yizhan.stations.coords import (
     CHINA_BBOX,
     DatumCheck,
     bd09_to_gcj02,
@@ -27,6 +26,7 @@ from stations.coords import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
+
 from yizhan.errors import ConfigError
 
 _GEOD = Geod(ellps="WGS84")

@@ -19,8 +19,7 @@ import pandas as pd
 import pyproj
 import pytest
 from shapely.geometry import box
-
-from geo.coverage import (
+from yizhan.geo.coverage import (
     CSV_BASE_COLUMNS,
     OUTSIDE_AREA,
     compute_coverage,
@@ -28,9 +27,10 @@ from geo.coverage import (
     e2sfca,
     qualifying_stations,
 )
-from geo.network import MODES, RoadNetwork, build_network
-from geo.paths import Snapped, snap
-from geo.rules import make_rule
+from yizhan.geo.network import MODES, RoadNetwork, build_network
+from yizhan.geo.paths import Snapped, snap
+from yizhan.geo.rules import make_rule
+
 from yizhan.errors import ConfigError, InputFileError
 
 CRS = "EPSG:32650"
@@ -110,7 +110,7 @@ def test_qualifying_stations_amenities_and_standard() -> None:
     rule = make_rule(mode="walk", cutoff="1km", requires="shower")
     assert not qualifying_stations(frame, rule).any()
     # a standard requires all of its items (xinhui-7: seven of them)
-    from stations.standards import load_standard
+    from yizhan.stations.standards import load_standard
 
     keys = load_standard("xinhui-7").required
     full = pd.DataFrame({k: [True, True] for k in keys})
@@ -450,7 +450,7 @@ def test_accessibility_column_in_coverage(line) -> None:
 
 @pytest.fixture(scope="module")
 def futian(futian_graphml, taxi_csv, ev_stations_csv, tmp_path_factory):
-    from stations.coords import to_wgs84
+    from yizhan.stations.coords import to_wgs84
 
     cache = tmp_path_factory.mktemp("netcache")
     nets = {m: build_network(futian_graphml, mode=m, cache_dir=cache) for m in ("walk", "drive")}
@@ -603,7 +603,7 @@ def test_real_per_area_sums(futian, shared_data) -> None:
 
 @pytest.mark.slow
 def test_cli_end_to_end(futian_graphml, taxi_csv, ev_stations_csv, shared_data, tmp_path) -> None:
-    from scripts.cli import main
+    from yizhan.scripts.cli import main
 
     out = tmp_path / "out"
     cache = tmp_path / "cache"

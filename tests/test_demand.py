@@ -1,4 +1,4 @@
-"""geo.demand: demand point tables, time windows, problems, config, and `yizhan demand build`."""
+"""yizhan.geo.demand: demand point tables, time windows, problems, config, and `yizhan demand build`."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
-
-from geo import osm_proxies as op
-from geo.demand import (
+from yizhan.geo import osm_proxies as op
+from yizhan.geo.demand import (
     ALL_DAY,
     OTHER_HOURS,
     build_demand,
@@ -28,9 +27,10 @@ from geo.demand import (
     read_demand_points,
     time_of_day,
 )
-from scripts import cmd_demand
-from stations.coords import from_wgs84
-from stations.problems import PROBLEM_COLUMNS
+from yizhan.scripts import cmd_demand
+from yizhan.stations.coords import from_wgs84
+from yizhan.stations.problems import PROBLEM_COLUMNS
+
 from yizhan.errors import ConfigError, InputFileError
 
 SAMPLE_OSM = Path(op.__file__).parent / "data" / "proxies_sample.osm"

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from scripts.cli import main as cli_main
+from yizhan.scripts.cli import main as cli_main
 
 XSS = "<img src=x onerror=alert(1)>"
 ARTEFACTS = Path(os.environ.get("YIZHAN_ARTEFACTS", Path(__file__).resolve().parent.parent

@@ -1,8 +1,7 @@
 from pathlib import Path
 
 import pytest
-
-from stations import diff_inventories, read_inventory
+from yizhan.stations import diff_inventories, read_inventory
 
 DATA = Path(__file__).resolve().parent.parent / "stations" / "data"
 

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import box
+from yizhan.geo.gaps import GAP_COLUMNS, NO_AREA, find_gaps, gap_summary, uncovered_mask, write_gaps
+from yizhan.geo.rules import make_rule
 
-from geo.gaps import GAP_COLUMNS, NO_AREA, find_gaps, gap_summary, uncovered_mask, write_gaps
-from geo.rules import make_rule
 from yizhan.errors import ConfigError, InputFileError
 
 RULE = make_rule(mode="walk", cutoff="500m", name="r500")
@@ -128,9 +128,9 @@ def test_write_gaps_is_byte_identical(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_real_gaps_in_futian(futian_graphml, taxi_csv, ev_stations_csv, tmp_path) -> None:
-    from geo.coverage import compute_coverage
-    from geo.network import build_network
-    from stations.coords import to_wgs84
+    from yizhan.geo.coverage import compute_coverage
+    from yizhan.geo.network import build_network
+    from yizhan.stations.coords import to_wgs84
 
     net = build_network(futian_graphml, mode="walk", cache_dir=tmp_path)
     taxi = pd.read_csv(taxi_csv)

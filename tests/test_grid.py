@@ -1,4 +1,4 @@
-"""geo.grid: square and H3 cells, weight per group and window, collapsing demand."""
+"""yizhan.geo.grid: square and H3 cells, weight per group and window, collapsing demand."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
-
-from geo import grid
-from geo.grid import (
+from yizhan.geo import grid
+from yizhan.geo.grid import (
     CellSpec,
     assign_cells,
     collapse_demand,
@@ -21,6 +20,7 @@ from geo.grid import (
     local_crs,
     parse_cell,
 )
+
 from yizhan.errors import ConfigError
 
 GROUPS = ("rider", "courier", "driver", "sanitation")

@@ -1,4 +1,4 @@
-"""geo.hotspots: weighted DBSCAN / HDBSCAN / k-means hotspots with polygons."""
+"""yizhan.geo.hotspots: weighted DBSCAN / HDBSCAN / k-means hotspots with polygons."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
+from yizhan.geo import hotspots as hs
+from yizhan.geo.demand import read_demand_points
+from yizhan.geo.grid import grid_demand, local_crs
+from yizhan.geo.hotspots import HOTSPOT_COLUMNS, find_hotspots
 
-from geo import hotspots as hs
-from geo.demand import read_demand_points
-from geo.grid import grid_demand, local_crs
-from geo.hotspots import HOTSPOT_COLUMNS, find_hotspots
 from yizhan.errors import ConfigError
 
 CENTRE = (114.05, 22.54)

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
+from yizhan.stations import read_inventory
+from yizhan.stations.coords import gcj02_to_wgs84
 
-from stations import read_inventory
-from stations.coords import gcj02_to_wgs84
 from yizhan.errors import InputFileError
 from yizhan.io import sha256_file
 

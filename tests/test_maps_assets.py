@@ -1,4 +1,4 @@
-"""maps.assets: the pinned npm assets, inline / mirror / CDN tags, integrity checks."""
+"""yizhan.maps.assets: the pinned npm assets, inline / mirror / CDN tags, integrity checks."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from yizhan.maps import assets
 
-from maps import assets
 from yizhan.errors import ConfigError
 from yizhan.shared import PROJECT_ROOT
 
-VENDOR = Path(str(resources.files("maps") / "assets" / "vendor"))
+VENDOR = Path(str(resources.files("yizhan.maps") / "assets" / "vendor"))
 
 
 @pytest.fixture(scope="module")

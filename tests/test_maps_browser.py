@@ -15,11 +15,11 @@ import pytest
 from browser import image_stats, launch, open_page
 from pyproj import Geod
 from test_maps_samples import XSS, XSS_SCRIPT, sample_frames
+from yizhan.geo.network import build_network
+from yizhan.geo.service_areas import service_areas
+from yizhan.stations.coords import wgs84_to_gcj02
 
-import maps
-from geo.network import build_network
-from geo.service_areas import service_areas
-from stations.coords import wgs84_to_gcj02
+from yizhan import maps
 from yizhan.shared import PROJECT_ROOT
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "maps"

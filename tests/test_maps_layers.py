@@ -14,12 +14,12 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import Point
 from test_maps_samples import XSS, XSS_SCRIPT, sample_frames
+from yizhan.maps import _geometry, _runtime
+from yizhan.maps.stations import CLUSTER_ABOVE
+from yizhan.stations.coords import wgs84_to_gcj02
+from yizhan.stations.standards import load_standard
 
-import maps
-from maps import _geometry, _runtime
-from maps.stations import CLUSTER_ABOVE
-from stations.coords import wgs84_to_gcj02
-from stations.standards import load_standard
+from yizhan import maps
 from yizhan.errors import ConfigError
 
 GEOD = Geod(ellps="WGS84")

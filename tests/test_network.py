@@ -21,10 +21,9 @@ import osmium
 import osmnx as ox
 import pytest
 import shapely
+import yizhan.geo.network as gn
 from scipy.sparse.csgraph import dijkstra
-
-import geo.network as gn
-from geo.network import (
+from yizhan.geo.network import (
     DRIVE_FALLBACK_KMH,
     MODES,
     RoadNetwork,
@@ -38,8 +37,9 @@ from geo.network import (
     network_from_graph,
     save_network,
 )
-from geo.paths import snap
-from scripts.cli import main as cli_main
+from yizhan.geo.paths import snap
+from yizhan.scripts.cli import main as cli_main
+
 from yizhan.errors import ConfigError, InputFileError, NetworkError
 from yizhan.shared import PROJECT_ROOT
 
@@ -553,8 +553,7 @@ def test_cli_build_and_info(futian_graphml, tmp_path, capsys):
 def test_cheapest_parallel_edge_matches_a_two_key_sort():
     from hypothesis import given, settings
     from hypothesis import strategies as st
-
-    from geo.network import _cheapest_per_pair
+    from yizhan.geo.network import _cheapest_per_pair
 
     @settings(max_examples=300, deadline=None)
     @given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 3)), max_size=60),

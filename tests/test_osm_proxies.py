@@ -1,4 +1,4 @@
-"""geo.osm_proxies: OpenStreetMap points of interest as demand proxies."""
+"""yizhan.geo.osm_proxies: OpenStreetMap points of interest as demand proxies."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import box
+from yizhan.geo import osm_proxies as op
+from yizhan.geo.osm_proxies import DEFAULT_PROXY_TABLE, classify_tags, osm_proxies, proxy_table
+from yizhan.geo.rules import WORKER_GROUPS
 
-from geo import osm_proxies as op
-from geo.osm_proxies import DEFAULT_PROXY_TABLE, classify_tags, osm_proxies, proxy_table
-from geo.rules import WORKER_GROUPS
 from yizhan.errors import ConfigError, InputFileError, NetworkError
 
 SAMPLE = Path(op.__file__).parent / "data" / "proxies_sample.osm"

@@ -12,9 +12,8 @@ import osmnx as ox
 import pandas as pd
 import pytest
 import shapely
-
-from geo.network import RoadNetwork, mode_graph, network_from_graph
-from geo.paths import (
+from yizhan.geo.network import RoadNetwork, mode_graph, network_from_graph
+from yizhan.geo.paths import (
     ZERO_COST,
     Snapped,
     facility_tree,
@@ -25,7 +24,8 @@ from geo.paths import (
     snap,
     unsnapped,
 )
-from stations.coords import to_wgs84
+from yizhan.stations.coords import to_wgs84
+
 from yizhan.errors import ConfigError
 from yizhan.shared import PROJECT_ROOT
 
@@ -430,7 +430,7 @@ def test_results_are_deterministic_and_tabulated():
 
 
 def test_snap_grid_exact_far_outside_and_threaded(monkeypatch):
-    import geo.paths as gp
+    import yizhan.geo.paths as gp
 
     net = synthetic_network(3000, mode="drive", seed=9)
     rng = np.random.default_rng(4)
@@ -458,7 +458,7 @@ def test_snap_grid_exact_far_outside_and_threaded(monkeypatch):
 
 
 def test_snap_ties_go_to_the_lower_road_whatever_the_threads(monkeypatch):
-    import geo.paths as gp
+    import yizhan.geo.paths as gp
 
     # two parallel roads 20 m apart: points on the middle line are equally near both
     net = RoadNetwork(
@@ -481,7 +481,7 @@ def test_snap_ties_go_to_the_lower_road_whatever_the_threads(monkeypatch):
 
 
 def test_worker_threads_setting(monkeypatch):
-    from geo.paths import THREADS_ENV, worker_threads
+    from yizhan.geo.paths import THREADS_ENV, worker_threads
 
     monkeypatch.setenv(THREADS_ENV, "3")
     assert worker_threads() == 3

@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from yizhan.geo.areas import assign_to_areas, buffer_area, in_area, read_areas
+from yizhan.geo.demand import iter_demand_chunks, read_demand_points
+from yizhan.geo.network import clip_pbf_areas
+from yizhan.scripts.cli import main
+from yizhan.scripts.gap_analysis import run
+from yizhan.scripts.province import load_plan, run_many
 
-from geo.areas import assign_to_areas, buffer_area, in_area, read_areas
-from geo.demand import iter_demand_chunks, read_demand_points
-from geo.network import clip_pbf_areas
-from scripts.cli import main
-from scripts.gap_analysis import run
-from scripts.province import load_plan, run_many
 from yizhan.errors import ConfigError, InputFileError
 
 pytestmark = pytest.mark.slow
@@ -332,7 +332,7 @@ def test_repeated_demand_layer_names_are_a_config_error(tmp_path, province):
         1)
     cfg = tmp_path / "c.toml"
     cfg.write_text('district = "d"\n' + doubled, encoding="utf-8")
-    from scripts.config import load_config
+    from yizhan.scripts.config import load_config
 
     with pytest.raises(ConfigError, match="unique"):
         load_config(cfg)
@@ -340,7 +340,7 @@ def test_repeated_demand_layer_names_are_a_config_error(tmp_path, province):
 
 def test_example_province_pbf_clipped_once_equals_single_runs(tmp_path, monkeypatch):
     """The shipped example: three districts share one .osm.pbf, clipped in one pass."""
-    from scripts.cmd_demo import demo_config
+    from yizhan.scripts.cmd_demo import demo_config
 
     spec = demo_config("example-province.toml")
     monkeypatch.setenv("YIZHAN_CACHE_DIR", str(tmp_path / "cache-province"))
@@ -386,8 +386,8 @@ def test_province_map_links_each_district_map_in_chromium(province_run):
 def test_shared_parquet_demand_split_by_parts_equals_each_district_reading_it(
     province, taxi_csv, tmp_path, monkeypatch
 ):
-    import scripts.province as prov
-    from scripts.gap_analysis import district_area, read_demand
+    import yizhan.scripts.province as prov
+    from yizhan.scripts.gap_analysis import district_area, read_demand
 
     taxi = pd.read_csv(taxi_csv, usecols=["orderid", "Lng", "Lat", "price"])
     taxi = taxi.astype({"price": str})
@@ -438,7 +438,7 @@ def test_scheduler_address_runs_on_an_existing_cluster(province, cache_env, tmp_
 def test_local_workers_share_the_cores_for_compiled_loops():
     import os
 
-    from scripts.province import dask_client
+    from yizhan.scripts.province import dask_client
 
     with dask_client(workers=2, dashboard=False) as client:
         seen = client.run(lambda: os.environ.get("YIZHAN_THREADS"))
@@ -457,8 +457,8 @@ def test_unreachable_scheduler_is_a_clear_error(province, tmp_path):
 
 
 def test_area_keeps_own_stations_problems_and_unlocated_rows(tmp_path):
-    from scripts.gap_analysis import restrict_stations
-    from stations import read_inventory
+    from yizhan.scripts.gap_analysis import restrict_stations
+    from yizhan.stations import read_inventory
 
     inv = tmp_path / "inv.csv"
     inv.write_text(

@@ -2,8 +2,8 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from shapely.geometry import Point
+from yizhan.stations.readers import read_table
 
-from stations.readers import read_table
 from yizhan.errors import InputFileError
 
 ROWS = [["站点名称", "经度", "纬度", "洗手间"], ["甲站", "113.03", "22.45", "是"], ["乙站", "113.04", "22.46", "否"]]

@@ -18,14 +18,14 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from yizhan.scripts.cli import main
 
-from scripts.cli import main
 from yizhan import outdir
 from yizhan.errors import OutputError
 from yizhan.io import sha256_file
 from yizhan.outdir import MARKER, check_output, output_files, recover, report_folder
 
-STATIONS = Path(str(resources.files("stations") / "data" / "sample_inventory_2025.xlsx"))
+STATIONS = Path(str(resources.files("yizhan.stations") / "data" / "sample_inventory_2025.xlsx"))
 
 # Every command with an output location, with inputs that do not exist.
 COMMANDS = {
@@ -113,7 +113,7 @@ def test_run_into_the_folder_of_its_own_config_keeps_every_file(tmp_path, capsys
     """`yizhan run work/config.toml --out work` used to replace the folder whole."""
     work = tmp_path / "work"
     work.mkdir()
-    config = resources.files("scripts") / "data" / "example-config.toml"
+    config = resources.files("yizhan.scripts") / "data" / "example-config.toml"
     (work / "config.toml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
     (work / "stations.csv").write_text("name,lon,lat\na,1,2\n", encoding="utf-8")
     before = _snapshot(work)
@@ -256,7 +256,7 @@ def test_disk_full_while_writing_keeps_the_old_report(tmp_path, monkeypatch, cap
     def full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")  # ENOSPC from the file system
 
-    monkeypatch.setattr("stations.output.write_csv_atomic", full)
+    monkeypatch.setattr("yizhan.stations.output.write_csv_atomic", full)
     assert main(["-q", "stations", "check", str(STATIONS), "--crs", "gcj02",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -267,9 +267,9 @@ def test_disk_full_while_writing_keeps_the_old_report(tmp_path, monkeypatch, cap
 
 def test_run_many_force_does_not_replace_a_district_folder_holding_a_user_file(tmp_path,
                                                                                capsys):
-    from scripts.province import load_plan
+    from yizhan.scripts.province import load_plan
 
-    spec = resources.files("scripts") / "data" / "example-province.toml"
+    spec = resources.files("yizhan.scripts") / "data" / "example-province.toml"
     out = tmp_path / "province"
     plan = load_plan(spec, out)
     outdir.record_files(out, [f"configs/{job.slug}.toml" for job in plan.jobs],
@@ -300,7 +300,7 @@ def test_a_report_an_older_yizhan_left_hidden_is_put_back(tmp_path):
 
 
 def test_stale_scratch_of_an_older_demo_is_removed(tmp_path, monkeypatch):
-    from scripts import cmd_demo
+    from yizhan.scripts import cmd_demo
 
     monkeypatch.setattr(cmd_demo.tempfile, "gettempdir", lambda: str(tmp_path))
     stale = tmp_path / "yizhan-demo-abc123"

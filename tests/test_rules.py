@@ -8,8 +8,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from geo.rules import (
+from yizhan.geo.rules import (
     CoverageRule,
     Cutoff,
     load_rules,
@@ -19,6 +18,7 @@ from geo.rules import (
     parse_rules,
     rule_from_options,
 )
+
 from yizhan.errors import ConfigError
 
 # --- parse_cutoff ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""scripts.gap_analysis / yizhan run: the yearly run, twice, with the year-over-year comparison."""
+"""yizhan.scripts.gap_analysis / yizhan run: the yearly run, twice, with the year-over-year comparison."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from yizhan.scripts.cli import main as cli_main
+from yizhan.scripts.config import load_config
+from yizhan.scripts.gap_analysis import main as script_main
+from yizhan.scripts.gap_analysis import run_analysis
 
-from scripts.cli import main as cli_main
-from scripts.config import load_config
-from scripts.gap_analysis import main as script_main
-from scripts.gap_analysis import run_analysis
 from yizhan.errors import ConfigError
 
 DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
@@ -145,7 +145,7 @@ def test_bad_config_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [cfg_dir]
     with pytest.raises(ConfigError, match=r"summary\.json"):
-        from scripts.gap_analysis import run
+        from yizhan.scripts.gap_analysis import run
         run(DATA / "example-config.toml", out=out, previous=tmp_path)
     assert not out.exists()
 

@@ -9,10 +9,9 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
-
-from geo.network import RoadNetwork, network_from_graph
-from geo.paths import pairs_within, snap
-from geo.service_areas import service_area_table, service_areas
+from yizhan.geo.network import RoadNetwork, network_from_graph
+from yizhan.geo.paths import pairs_within, snap
+from yizhan.geo.service_areas import service_area_table, service_areas
 
 CRS = "EPSG:32650"
 X0, Y0 = 500_000.0, 2_500_000.0

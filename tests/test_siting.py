@@ -18,10 +18,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
-
-from geo import _siting_models as models
-from geo.rules import make_rule
-from geo.siting import (
+from yizhan.geo import _siting_models as models
+from yizhan.geo.rules import make_rule
+from yizhan.geo.siting import (
     SitingResult,
     parse_share,
     parse_siting_options,
@@ -30,6 +29,7 @@ from geo.siting import (
     solve_pmedian,
     suggest_sites,
 )
+
 from yizhan.errors import ConfigError
 
 # --------------------------------------------------------------------------------------------
@@ -293,9 +293,9 @@ def test_pmedian_matches_brute_force() -> None:
 
 @pytest.fixture(scope="module")
 def futian_instance(futian_graphml, taxi_csv, ev_stations_csv, tmp_path_factory):
-    from geo.network import build_network
-    from geo.paths import pairs_within, snap
-    from stations.coords import to_wgs84
+    from yizhan.geo.network import build_network
+    from yizhan.geo.paths import pairs_within, snap
+    from yizhan.stations.coords import to_wgs84
 
     net = build_network(futian_graphml, mode="walk", cache_dir=tmp_path_factory.mktemp("net"))
     west, east = net.lon.min(), net.lon.max()
@@ -439,8 +439,8 @@ def test_result_summary_is_json_ready() -> None:
 
 @pytest.fixture(scope="module")
 def futian_world(futian_graphml, taxi_csv, ev_stations_csv, tmp_path_factory):
-    from geo.network import build_network
-    from stations.coords import to_wgs84
+    from yizhan.geo.network import build_network
+    from yizhan.stations.coords import to_wgs84
 
     net = build_network(futian_graphml, mode="walk", cache_dir=tmp_path_factory.mktemp("net2"))
     taxi = pd.read_csv(taxi_csv)
@@ -483,7 +483,7 @@ def _with_new_sites(stations, suggestions):
 
 @pytest.mark.slow
 def test_suggested_sites_really_add_the_coverage_they_claim(futian_world) -> None:
-    from geo.coverage import compute_coverage
+    from yizhan.geo.coverage import compute_coverage
 
     nets, stations, demand, _ = futian_world
     rules = [make_rule(mode="walk", cutoff="400m", name="near"),
@@ -506,7 +506,7 @@ def test_suggested_sites_really_add_the_coverage_they_claim(futian_world) -> Non
     assert res.objective == pytest.approx(covered)
     assert t["covered_share_after"].iloc[-1] == pytest.approx(covered / total, abs=1e-6)
     # spacing: no two stations (new or existing) closer than 250 m
-    from geo.candidates import near_stations, spacing_conflicts
+    from yizhan.geo.candidates import near_stations, spacing_conflicts
 
     assert len(spacing_conflicts(t, min_spacing_m=250)) == 0
     assert not near_stations(t, stations, min_spacing_m=250).any()
@@ -514,7 +514,7 @@ def test_suggested_sites_really_add_the_coverage_they_claim(futian_world) -> Non
 
 @pytest.mark.slow
 def test_upgrades_within_budget_and_min_per_area(futian_world) -> None:
-    from geo.coverage import compute_coverage
+    from yizhan.geo.coverage import compute_coverage
 
     nets, stations, demand, admin = futian_world
     rule = make_rule(mode="walk", cutoff="700m", requires="toilet", name="toilet")
@@ -544,7 +544,7 @@ def test_user_candidates_keep_their_ids(futian_world, tmp_path) -> None:
     path = tmp_path / "sites.csv"
     pd.DataFrame({"编号": [f"工会-{i}" for i in idx], "经度": net.lon[idx], "纬度": net.lat[idx],
                   "费用": np.where(idx % 80 == 0, 2.0, 1.0)}).to_csv(path, index=False)
-    from geo.candidates import read_candidates
+    from yizhan.geo.candidates import read_candidates
 
     cands = read_candidates(path)
     rule = make_rule(mode="walk", cutoff="500m")
@@ -561,7 +561,7 @@ def test_user_candidates_keep_their_ids(futian_world, tmp_path) -> None:
 def test_cli_suggest_and_gaps(futian_graphml, taxi_csv, ev_stations_csv, tmp_path) -> None:
     import json
 
-    from scripts.cli import main
+    from yizhan.scripts.cli import main
 
     common = ["--network", str(futian_graphml), "--stations", str(ev_stations_csv), "--crs", "gcj02",
               "--demand", str(taxi_csv), "--demand-crs", "wgs84", "--cache", str(tmp_path / "cache")]
@@ -615,7 +615,7 @@ def test_siting_options_from_toml() -> None:
 
 
 def test_large_instance_path_bounds_and_improves(monkeypatch) -> None:
-    import geo.siting as siting
+    import yizhan.geo.siting as siting
 
     cover, w, _ = planar(6000, 300, 0.9, 30)
     fixed = np.random.default_rng(30).random(6000) < 0.2
@@ -635,7 +635,7 @@ def test_large_instance_path_bounds_and_improves(monkeypatch) -> None:
 
 @pytest.mark.slow
 def test_nothing_to_suggest_when_everything_is_covered(futian_world) -> None:
-    from geo.coverage import compute_coverage
+    from yizhan.geo.coverage import compute_coverage
 
     nets, stations, demand, _ = futian_world
     rule = make_rule(mode="walk", cutoff="50km")

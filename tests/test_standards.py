@@ -1,6 +1,6 @@
 import pytest
+from yizhan.stations.standards import BUILTIN_STANDARDS, load_standard
 
-from stations.standards import BUILTIN_STANDARDS, load_standard
 from yizhan.errors import ConfigError, InputFileError
 
 

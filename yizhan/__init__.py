@@ -1,9 +1,11 @@
 """yizhan 驿站: planner for outdoor workers' rest stations.
 
-The shared core lives here: errors (:mod:`yizhan.errors`), atomic output and file hashing
-(:mod:`yizhan.io`), progress and logging (:mod:`yizhan.log`) and the test-data locator
-(:mod:`yizhan.shared`). The domain packages are :mod:`stations`, :mod:`geo` and :mod:`maps`;
-the command line is :mod:`scripts.cli`.
+One import package. The shared core lives here: errors (:mod:`yizhan.errors`), atomic output
+and file hashing (:mod:`yizhan.io`), output folders that never lose a user's file
+(:mod:`yizhan.outdir`), progress and logging (:mod:`yizhan.log`) and the test-data locator
+(:mod:`yizhan.shared`). The domain packages are :mod:`yizhan.stations`, :mod:`yizhan.geo` and
+:mod:`yizhan.maps` (top-level folders of the repository, installed as subpackages); the command
+line is :mod:`yizhan.scripts.cli`.
 """
 
 __version__ = "0.1.0"
