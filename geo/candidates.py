@@ -35,6 +35,7 @@ from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.stations.columns import find_column, normalize_header
 from yizhan.stations.coords import normalize_datum, to_wgs84
+from yizhan.stations.numbers import parse_numbers
 from yizhan.stations.readers import read_table
 from yizhan.stations.standards import load_standard
 
@@ -359,11 +360,10 @@ def _projected(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _numbers(values: pd.Series, file: str, rows: np.ndarray, field: str, *, required: bool = False) -> np.ndarray:
-    text = values.astype("string").fillna("").str.strip()
-    nums = pd.to_numeric(text.replace("", np.nan), errors="coerce").to_numpy(float)
-    bad = (text != "").to_numpy() & ~np.isfinite(nums)
+    nums, blank = parse_numbers(values, degrees=required)  # required: the coordinates
+    bad = ~blank & np.isnan(nums)
     if required:
-        bad |= (text == "").to_numpy()
+        bad |= blank
     else:
         bad |= np.isfinite(nums) & (nums < 0)
     if bad.any():

@@ -82,7 +82,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -99,11 +98,18 @@ from yizhan.geo.osm_proxies import osm_proxies
 from yizhan.geo.rules import WORKER_GROUPS, parse_cutoff
 from yizhan.stations.columns import find_column, normalize_header
 from yizhan.stations.coords import normalize_datum, to_wgs84
-from yizhan.stations.problems import PROBLEM_COLUMNS
-from yizhan.stations.readers import PARQUET_SUFFIXES, iter_parquet_parts, read_table
+from yizhan.stations.numbers import parse_numbers
+from yizhan.stations.problems import PROBLEM_COLUMNS, problems_frame
+from yizhan.stations.readers import (
+    PARQUET_SUFFIXES,
+    iter_parquet_parts,
+    read_table,
+    table_problems,
+)
 
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
+from yizhan.io import read_toml
 
 WGS84 = "EPSG:4326"
 ALL_DAY = "all_day"
@@ -483,6 +489,9 @@ def demand_points_from_frame(
     n_rows = len(frame)
     rows = np.asarray(frame.index, dtype=np.int64)
     found: list[pd.DataFrame] = []
+    noted = table_problems(frame)  # what the reader said (stray quotes, a second header row)
+    if noted:
+        found.append(problems_frame(noted))
     bad = np.zeros(n_rows, dtype=bool)
 
     lon, lat, orig_lon, orig_lat, crs_label, coord_problems = _coordinates(frame, file, crs)
@@ -545,13 +554,7 @@ def load_demand_config(path: str | Path) -> DemandConfig:
         For unreadable TOML, unknown keys in a ``[[demand]]`` table, or invalid values.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"配置文件不存在 Config file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件格式错误 Invalid TOML in {path}: {exc}") from exc
-    return parse_demand_config(raw, base=path.parent)
+    return parse_demand_config(read_toml(path), base=path.parent)
 
 
 def parse_demand_config(raw: Mapping[str, object], *, base: Path = Path()) -> DemandConfig:
@@ -765,31 +768,6 @@ def _missing_column(
     )
 
 
-def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Return (numbers with NaN where unreadable, blank mask) for a column of cells."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        nums = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-        return nums, values.isna().to_numpy()
-    cells = values.astype(object).where(values.notna(), "")
-    if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
-        nums = np.array(pd.to_numeric(cells, errors="coerce"), dtype=float)  # fast, compiled
-    else:  # mixed cells (XLSX): TRUE/FALSE and dates are not numbers
-        usable = cells.map(lambda v: isinstance(v, str | int | float) and not isinstance(v, bool))
-        nums = np.array(pd.to_numeric(cells.where(usable, ""), errors="coerce"), dtype=float)
-    nums[~np.isfinite(nums)] = np.nan
-    blank = np.zeros(len(cells), dtype=bool)
-    rest = np.flatnonzero(np.isnan(nums))
-    if len(rest):  # only cells the fast parse refused: blanks, full-width digits, "1,200"
-        text = cells.iloc[rest].astype(str).str.normalize("NFKC").str.strip()
-        is_blank = (text == "") | text.str.lower().isin(["nan", "none", "null", "n/a", "na", "-"])
-        cleaned = text.str.replace(r"[,\s°]", "", regex=True)
-        retry = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
-        ok_types = cells.iloc[rest].map(lambda v: not isinstance(v, bool)).to_numpy(dtype=bool)
-        nums[rest] = np.where(ok_types & np.isfinite(retry), retry, np.nan)
-        blank[rest] = is_blank.to_numpy(dtype=bool)
-    return nums, blank
-
-
 def _coordinates(
     frame: pd.DataFrame, file: str, crs: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, list[pd.DataFrame]]:
@@ -839,8 +817,8 @@ def _coordinates(
             )
     else:
         need = ~from_geometry
-        col_lon, blank_lon = _numbers(frame[lon_col])
-        col_lat, blank_lat = _numbers(frame[lat_col])
+        col_lon, blank_lon = parse_numbers(frame[lon_col], degrees=True)
+        col_lat, blank_lat = parse_numbers(frame[lat_col], degrees=True)
         raw_lon = np.where(need, col_lon, raw_lon)
         raw_lat = np.where(need, col_lat, raw_lat)
         for col, nums, blank, axis in (
@@ -868,8 +846,9 @@ def _coordinates(
                         frame.index[unreadable],
                         col,
                         frame[col][unreadable],
-                        problem=f"{axis.split()[0]}不是数字（请用十进制度，如 114.05）。 The {axis.split()[1]}"
-                        " is not a number; use decimal degrees such as 114.05.",
+                        problem=f"{axis.split()[0]}不是有限的数字（请用十进制度，如 114.05）。"
+                        f" The {axis.split()[1]} is not a finite number (inf and text are not);"
+                        " use decimal degrees such as 114.05.",
                         code="bad_coordinate",
                     )
                 )
@@ -961,7 +940,7 @@ def _weights(
                 return _weights(frame, file, float(weight))
             except ValueError:
                 raise _missing_column(file, weight, "权重", "weight", frame) from None
-    nums, blank = _numbers(frame[col])
+    nums, blank = parse_numbers(frame[col])
     problems = []
     missing = blank
     unreadable = ~blank & np.isnan(nums)

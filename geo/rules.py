@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from yizhan.stations.amenities import AMENITIES
 from yizhan.stations.columns import canonical_name
 
 from yizhan.errors import ConfigError
+from yizhan.io import read_toml
 
 #: Travel modes a rule may name (the road network module defines their speeds and filters).
 RULE_MODES: tuple[str, ...] = ("walk", "ebike", "drive")
@@ -435,19 +435,7 @@ def parse_rules(config: Mapping[str, object], *, source: str | None = None) -> l
 def load_rules(path: str | Path) -> list[CoverageRule]:
     """Return the rules in a TOML file's ``[[rules]]`` tables (format in the module docstring)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(
-            f"无法读取配置文件 {path}：{exc}。Cannot read config file {path}."
-        ) from exc
-    try:
-        config = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"配置文件 {path} 不是有效的 TOML：{exc}。Config file {path} is not valid TOML: {exc}."
-        ) from exc
-    return parse_rules(config, source=str(path))
+    return parse_rules(read_toml(path), source=str(path))
 
 
 def check_unique_names(rules: Sequence[CoverageRule], *, source: str | None = None) -> None:

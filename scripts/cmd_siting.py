@@ -20,7 +20,6 @@ A ``--config`` TOML gives the ``[[rules]]`` and, optionally, a ``[siting]`` tabl
 from __future__ import annotations
 
 import argparse
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from yizhan.scripts.cmd_coverage import read_admin_file, read_demand_file, rules
 
 from yizhan import log
 from yizhan.errors import ConfigError
+from yizhan.io import read_toml
 from yizhan.outdir import check_output, output_files
 
 #: Files ``suggest`` writes into ``--out``.
@@ -147,10 +147,7 @@ def _options(args: argparse.Namespace) -> Any:
 
     opts = SitingOptions()
     if args.config:
-        try:
-            doc = tomllib.loads(Path(args.config).read_text(encoding="utf-8-sig"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"无法读取配置 {args.config}：{exc}。Cannot read config {args.config}.") from exc
+        doc = read_toml(args.config)
         if isinstance(doc.get("siting"), dict):
             opts = parse_siting_options(doc["siting"], source=args.config)
     over: dict[str, Any] = {}

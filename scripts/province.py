@@ -89,7 +89,6 @@ from yizhan.scripts.config import (
     check_keys,
     load_config,
     parse_config,
-    read_toml,
 )
 from yizhan.scripts.gap_analysis import (
     AnalysisResult,
@@ -111,7 +110,7 @@ from yizhan.stations import read_inventory
 
 from yizhan import __version__, log
 from yizhan.errors import ConfigError, InputFileError
-from yizhan.io import TEMP_PREFIX, sha256_file, write_text_atomic
+from yizhan.io import TEMP_PREFIX, read_toml, sha256_file, write_text_atomic
 from yizhan.outdir import check_output, record_files
 
 #: Files the province report writes at the top of ``--out`` (districts go under ``districts/``).

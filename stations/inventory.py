@@ -25,8 +25,9 @@ from yizhan.stations.amenities import AMENITIES, amenity_label
 from yizhan.stations.checklist import UnreadableCellError, parse_checklist_value
 from yizhan.stations.columns import map_columns
 from yizhan.stations.compliance import compliance
+from yizhan.stations.numbers import parse_numbers
 from yizhan.stations.problems import Problem, problems_frame
-from yizhan.stations.readers import read_table
+from yizhan.stations.readers import read_table, table_problems
 from yizhan.stations.standards import Standard, load_standard
 
 from yizhan.errors import InputFileError
@@ -105,6 +106,7 @@ def read_inventory(
     std = load_standard(standard)
     raw = read_table(path, sheet=sheet)
     report = _Report(source)
+    report.problems.extend(table_problems(raw))
 
     geometry = raw.geometry if isinstance(raw, gpd.GeoDataFrame) else None
     table = pd.DataFrame(raw.drop(columns=raw.geometry.name)) if geometry is not None else raw
@@ -216,19 +218,6 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _number(value: object) -> float:
-    """Return a cell as a float, or NaN if it is not a number."""
-    if isinstance(value, bool):
-        return math.nan
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip().replace("，", ".").replace("°", "")
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
 def _coordinates(
     table: pd.DataFrame, geometry: gpd.GeoSeries | None, header_of: dict[str, str], source: str,
     report: _Report,
@@ -236,21 +225,22 @@ def _coordinates(
     """Return raw lon/lat arrays from lon/lat columns or from point geometry."""
     n = len(table)
     if "lon" in header_of and "lat" in header_of:
-        lon = np.array([_number(v) for v in table[header_of["lon"]].tolist()], dtype=float)
-        lat = np.array([_number(v) for v in table[header_of["lat"]].tolist()], dtype=float)
-        for key, values in (("lon", lon), ("lat", lat)):
+        lon, blank_lon = parse_numbers(table[header_of["lon"]], degrees=True)
+        lat, blank_lat = parse_numbers(table[header_of["lat"]], degrees=True)
+        for key, values, blanks in (("lon", lon, blank_lon), ("lat", lat, blank_lat)):
             col = header_of[key]
-            for row, cell, val in zip(table.index, table[col].tolist(), values, strict=True):
-                if math.isnan(val):
-                    blank = _text(cell) == ""
-                    report(int(row), col, cell,
-                           "坐标为空，此行未载入；请填写经纬度。" if blank
-                           else "坐标不是数字，此行未载入；请填写十进制度数，例如 113.0815。",
-                           "Coordinate is empty; row not loaded. Fill in longitude and latitude."
-                           if blank else
-                           "Coordinate is not a number; row not loaded. Use decimal degrees,"
-                           " e.g. 113.0815.",
-                           "error", "missing_coordinate" if blank else "bad_coordinate")
+            cells = table[col].tolist()
+            for i in np.flatnonzero(np.isnan(values)):
+                blank = bool(blanks[i])
+                report(int(table.index[i]), col, cells[i],
+                       "坐标为空，此行未载入；请填写经纬度。" if blank
+                       else "坐标不是有限的数字，此行未载入；请填写十进制度数，例如 113.0815。",
+                       "Coordinate is empty; row not loaded. Fill in longitude and latitude."
+                       if blank else
+                       "Coordinate is not a finite number; row not loaded. Use decimal degrees,"
+                       " e.g. 113.0815 (degree-minute-second text such as 113°4'53\"E also"
+                       " loads).",
+                       "error", "missing_coordinate" if blank else "bad_coordinate")
         return lon, lat
     if geometry is not None:
         geo = geometry
@@ -346,14 +336,13 @@ def _capacity(
     if "capacity" not in header_of:
         return np.full(len(table), np.nan)
     col = header_of["capacity"]
-    out = np.full(len(table), np.nan)
-    for i, (row, cell) in enumerate(zip(rows, table[col].tolist(), strict=True)):
-        value = _number(cell)
-        if _text(cell) and (math.isnan(value) or value < 0):
-            report(int(row), col, cell, "座位数不是非负数字，已忽略。",
-                   "Capacity is not a non-negative number; ignored.", "warning", "bad_capacity")
-            continue
-        out[i] = value
+    out, blank = parse_numbers(table[col])
+    cells = table[col].tolist()
+    for i in np.flatnonzero(~blank & (np.isnan(out) | (out < 0))):
+        report(int(rows[i]), col, cells[i], "座位数不是非负的有限数字，已忽略。",
+               "Capacity is not a finite non-negative number; ignored.", "warning",
+               "bad_capacity")
+        out[i] = np.nan
     return out
 
 

@@ -9,7 +9,9 @@ validation; :mod:`yizhan.stations.inventory` and :mod:`yizhan.geo.demand` do the
 from __future__ import annotations
 
 import csv
-import io
+import re
+import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 from yizhan.stations.columns import canonical_name
+from yizhan.stations.problems import Problem
 
 from yizhan.errors import InputFileError
 
@@ -71,6 +74,13 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
             file=str(path),
         )
     frame.index.name = "row"
+    if frame.empty:
+        raise InputFileError(
+            "文件只有表头（或只有空行），没有数据行；请确认选对了文件和工作表。"
+            " The file has a header but no data rows; check that this is the right file"
+            " (and sheet).",
+            file=str(path),
+        )
     return frame
 
 
@@ -78,18 +88,39 @@ def _find_header(rows: list[list[object]]) -> int:
     """Return the 0-based position of the header among the first rows (title rows skipped)."""
     best, best_hits = 0, 0
     for i, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
-        hits = sum(1 for cell in row if str(cell).strip() and canonical_name(cell) is not None)
+        hits = _header_hits(row)
         if hits > best_hits:
             best, best_hits = i, hits
     return best if best_hits >= 2 else 0
 
 
-def _frame_from_rows(rows: list[list[object]], path: Path) -> pd.DataFrame:
+def _header_hits(row: list[object]) -> int:
+    return sum(1 for cell in row if str(cell).strip() and canonical_name(cell) is not None)
+
+
+def _frame_from_rows(
+    rows: list[list[object]], path: Path,
+    notes: list[tuple[int, str, str, str, str]] | None = None,
+) -> pd.DataFrame:
+    """Return the records under the header as text cells; reader notes go to ``attrs``."""
     if not rows:
         raise InputFileError("文件是空的。The file is empty.", file=str(path))
     header_at = _find_header(rows)
     header = [_header_text(c, i) for i, c in enumerate(rows[header_at])]
     header = _dedupe(header)
+    problems: list[Problem] = []
+    skip: set[int] = set()
+    # A second header row (English names under Chinese ones, as some templates have) is not
+    # a station: it is skipped and said so.
+    after = header_at + 1
+    if after < len(rows) and _header_hits(rows[after]) >= 2 and not any(
+            isinstance(c, int | float) and not isinstance(c, bool) for c in rows[after]):
+        skip.add(after)
+        problems.append(Problem(
+            str(path), after + 1, "", " | ".join(str(c) for c in rows[after] if c is not None),
+            "这一行是第二行表头，已跳过，不作为数据。"
+            " This row is a second header row; skipped, not read as data.",
+            "warning", "second_header_row"))
     body = rows[header_at + 1:]
     width = len(header)
     records = []
@@ -104,9 +135,21 @@ def _frame_from_rows(rows: list[list[object]], path: Path) -> pd.DataFrame:
         records.append(cells + [""] * (width - len(cells)))
     index = pd.RangeIndex(header_at + 2, header_at + 2 + len(records))
     frame = pd.DataFrame(records, columns=header, index=index, dtype=object)
+    for record, field, value, zh, en in notes or ():
+        name = header[int(field)] if field.isdigit() and int(field) < len(header) else field
+        problems.append(Problem(str(path), record + 1, name, value, f"{zh} {en}", "warning",
+                                "stray_quote"))
     # Fully blank lines (common at the end of Excel sheets) carry no record.
     blank = frame.apply(lambda col: col.map(lambda v: str(v).strip() == "")).all(axis=1)
-    return frame.loc[~blank]
+    keep = ~blank & ~frame.index.isin([i + 1 for i in skip])
+    frame = frame.loc[keep]
+    frame.attrs["problems"] = problems
+    return frame
+
+
+def table_problems(frame: pd.DataFrame) -> list[Problem]:
+    """Return the problems :func:`read_table` noted while reading (stray quotes, extra headers)."""
+    return list(frame.attrs.get("problems", ()))
 
 
 def _header_text(cell: object, position: int) -> str:
@@ -147,15 +190,111 @@ def _read_csv(path: Path) -> pd.DataFrame:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-    return _frame_from_rows(rows, path)
+    rows, notes = _csv_records(text, delimiter, path)
+    return _frame_from_rows(rows, path, notes=notes)
+
+
+_LINE_END = re.compile(r"(\r\n|\n|\r)")
+
+
+def _physical_lines(text: str) -> list[str]:
+    """Return the lines of ``text`` with their endings (LF, CRLF or CR, as the file has them)."""
+    parts = _LINE_END.split(text)
+    lines = [parts[i] + (parts[i + 1] if i + 1 < len(parts) else "")
+             for i in range(0, len(parts), 2)]
+    return [line for line in lines if line]
+
+
+def _csv_records(
+    text: str, delimiter: str, path: Path
+) -> tuple[list[list[object]], list[tuple[int, str, str, str, str]]]:
+    """Return the records of CSV ``text`` and notes ``(record, field, value, zh, en)``.
+
+    A quoted cell may span lines. A stray ``"`` at the start of a cell would make the csv
+    module read every following line into that cell (rows lost without a word); such a
+    record is recognised because each of its lines alone has the file's usual number of
+    fields, and its lines are read one by one instead, the stray quote kept as text.
+    """
+    lines = _physical_lines(text)
+    widths = [ln.rstrip("\r\n").count(delimiter) + 1 for ln in lines]  # cells, quotes aside
+    counts = Counter(w for w, ln in zip(widths, lines, strict=True) if ln.strip())
+    usual = counts.most_common(1)[0][0] if counts else 0
+    reader = csv.reader(iter(lines), delimiter=delimiter)
+    records: list[list[object]] = []
+    notes: list[tuple[int, str, str, str, str]] = []
+    consumed = 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _csv_error(exc, path, len(records) + 1) from exc
+        start, end = consumed, reader.line_num
+        consumed = end
+        if end - start > 1 and usual > 1 and all(widths[j] == usual for j in range(start, end)):
+            for j in range(start, end):
+                line = lines[j]
+                cells = next(csv.reader([line], delimiter=delimiter), [])
+                if len(cells) != usual:  # this line holds the stray quote: keep it as text
+                    cells = next(csv.reader([line], delimiter=delimiter,
+                                            quoting=csv.QUOTE_NONE), [])
+                    stray = next((k for k, c in enumerate(cells) if c.lstrip().startswith('"')),
+                                 0)
+                    notes.append((len(records), str(stray), cells[stray] if cells else "",
+                                  "单元格以多余的引号开头，已按文字读入；请删去这个引号。",
+                                  "The cell starts with a stray quote; read as text. Remove"
+                                  " the quote."))
+                records.append(list(cells))
+        else:
+            records.append(list(record))
+    return records, notes
+
+
+def _csv_error(exc: csv.Error, path: Path, record: int) -> InputFileError:
+    if "field larger than field limit" in str(exc):
+        return InputFileError(
+            f"第 {record} 行附近有一个超过 {csv.field_size_limit():,} 个字符的单元格（常见原因："
+            "单元格开头有多余的引号，后面的内容都被读进了这一格）。请在 Excel/WPS 中检查这一行。"
+            f" A cell near row {record} is longer than {csv.field_size_limit():,} characters"
+            " (often a stray quote that swallowed the lines after it). Check that row in"
+            " Excel/WPS.",
+            file=str(path), row=record,
+        )
+    return InputFileError(
+        f"第 {record} 行附近的 CSV 格式无法读取（{exc}）；请在 Excel/WPS 中另存为“CSV UTF-8”。"
+        f" The CSV cannot be read near row {record} ({exc}); save it as 'CSV UTF-8' from"
+        " Excel/WPS.",
+        file=str(path), row=record,
+    )
+
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
-    if path.suffix.lower() == ".xls":
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    if path.suffix.lower() == ".xls" or magic == _OLE2_MAGIC:
+        if path.suffix.lower() != ".xls":  # an OLE2 file named .xlsx: encrypted, or an old .xls
+            raise InputFileError(
+                "工作簿有密码保护（或是改了扩展名的旧版 .xls），无法读取；请在 Excel/WPS 中打开，"
+                "取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码），再另存为 .xlsx。"
+                " The workbook is password-protected (or an old .xls renamed to .xlsx) and cannot"
+                " be read; open it in Excel/WPS, remove the password (File → Info → Protect"
+                " Workbook → Encrypt with Password, clear it) and save it as .xlsx.",
+                file=str(path),
+            )
         raise InputFileError(
             "旧版 .xls 格式不受支持；请在 Excel/WPS 中另存为 .xlsx。"
             " The old .xls format is not supported; save the workbook as .xlsx.",
+            file=str(path),
+        )
+    if not zipfile.is_zipfile(path):
+        raise InputFileError(
+            "这个文件不是 Excel 工作簿（.xlsx），只是扩展名如此；请在 Excel/WPS 中另存为 .xlsx 或 CSV。"
+            " This file is not an Excel workbook (.xlsx) although it is named like one; save it"
+            " as .xlsx or CSV from Excel/WPS.",
             file=str(path),
         )
     import openpyxl
@@ -182,8 +321,54 @@ def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
             file=str(path),
         ) from exc
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    title = ws.title
     book.close()
-    return _frame_from_rows(rows, path)
+    frame = _frame_from_rows(rows, path)
+    unsaved = _formulas_without_values(path, title, rows)
+    if unsaved:
+        header = list(frame.columns)
+        problems = table_problems(frame)
+        for row, col, formula in unsaved:
+            field = header[col] if col < len(header) else f"column_{col + 1}"
+            problems.append(Problem(
+                str(path), row, field, formula,
+                "公式没有保存计算结果，这一格按空白读入；请在 Excel/WPS 中打开文件并保存一次（会算出结果），"
+                "或把公式换成数值。 The formula has no saved result, so the cell reads as"
+                " blank; open the file in Excel/WPS and save it once (which computes it), or"
+                " replace the formula by its value.",
+                "error", "formula_without_value"))
+        frame.attrs["problems"] = problems
+    return frame
+
+
+def _formulas_without_values(
+    path: Path, title: str, values: list[list[object]]
+) -> list[tuple[int, int, str]]:
+    """Return (row, column, formula) of formula cells whose result was never saved.
+
+    Files written by scripts (or some tools) store a formula but not its value; ``data_only``
+    reading then gives None, as for a blank cell. Read again with formulas only when the
+    sheet has any (a quick look at the sheet's XML).
+    """
+    import openpyxl
+
+    with zipfile.ZipFile(path) as zf:
+        sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+        if not any(b"<f" in zf.read(n) for n in sheets):
+            return []
+    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        ws = book[title]
+        found = []
+        for r, (formulas, saved) in enumerate(zip(ws.iter_rows(values_only=True), values,
+                                                  strict=False)):
+            for c, cell in enumerate(formulas):
+                if (isinstance(cell, str) and cell.startswith("=")
+                        and (c >= len(saved) or saved[c] is None)):
+                    found.append((r + 1, c, cell))
+        return found
+    finally:
+        book.close()
 
 
 def _read_vector(path: Path) -> gpd.GeoDataFrame:

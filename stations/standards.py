@@ -25,6 +25,7 @@ from yizhan.stations.amenities import AMENITIES, AMENITY_KEYS
 from yizhan.stations.columns import canonical_name
 
 from yizhan.errors import ConfigError, InputFileError
+from yizhan.io import read_toml
 
 BUILTIN_STANDARDS = ("xinhui-7", "acftu", "drivers-home")
 DEFAULT_PARTIAL_SHARE = 0.5
@@ -76,8 +77,8 @@ def load_standard(spec: str | Path | Standard) -> Standard:
     text_spec = str(spec)
     if text_spec in BUILTIN_STANDARDS:
         ref = resources.files("yizhan.stations") / "profiles" / f"{text_spec}.toml"
-        return _parse(ref.read_text(encoding="utf-8"), source=f"<built-in {text_spec}>",
-                      default_name=text_spec)
+        return _parse(tomllib.loads(ref.read_text(encoding="utf-8")),
+                      source=f"<built-in {text_spec}>", default_name=text_spec)
     path = Path(text_spec)
     if path.suffix.lower() != ".toml" or not path.exists():
         choices = ", ".join(BUILTIN_STANDARDS)
@@ -85,14 +86,10 @@ def load_standard(spec: str | Path | Standard) -> Standard:
             f"未知的标准 {text_spec!r}：请使用内置标准（{choices}）或一个存在的 .toml 文件。"
             f" Unknown standard {text_spec!r}: use a built-in one ({choices}) or an existing .toml file."
         )
-    return _parse(path.read_text(encoding="utf-8"), source=str(path), default_name=path.stem)
+    return _parse(read_toml(path), source=str(path), default_name=path.stem)
 
 
-def _parse(text: str, *, source: str, default_name: str) -> Standard:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(f"TOML 语法错误：{exc}。TOML syntax error: {exc}.", file=source) from exc
+def _parse(data: dict[str, object], *, source: str, default_name: str) -> Standard:
     unknown = sorted(set(data) - _ALLOWED_KEYS)
     if unknown:
         raise InputFileError(

@@ -51,8 +51,8 @@ def test_unknown_key_and_bad_toml(tmp_path):
     path.write_text('required = ["toilet"]\nrequird = []\n', encoding="utf-8")
     with pytest.raises(InputFileError, match="requird"):
         load_standard(path)
-    path.write_text("required = [", encoding="utf-8")
-    with pytest.raises(InputFileError, match="TOML"):
+    path.write_text('name = "x"\nrequired = [\n  "toilet"\n  "wifi"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"TOML.*line 4"):  # every TOML file: read_toml
         load_standard(path)
 
 

@@ -16,7 +16,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -78,6 +78,53 @@ def write_with(target: str | os.PathLike[str], writer: Callable[[Path], object])
     with atomic_path(target) as tmp:
         writer(tmp)
     return Path(target)
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return the parsed TOML document of a config file (UTF-8, with or without a BOM).
+
+    Every TOML file a user gives (run and province configs, rules, demand configs, standards)
+    is read here, so each gets the same clear messages.
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read, is not UTF-8 (a GBK file saved by Notepad is named as such,
+        with how to save it as UTF-8), or is not valid TOML (with the line and column).
+    """
+    import tomllib
+
+    from yizhan.errors import ConfigError
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"无法读取配置文件 {path}（{exc.strerror}），请检查路径。"
+            f" Cannot read the config file {path} ({exc.strerror}); check the path."
+        ) from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:
+            raw.decode("gb18030")
+            what_zh, what_en = "GBK（GB18030）编码", "GBK (GB18030)"
+        except UnicodeDecodeError:
+            what_zh, what_en = "未知编码", "an unknown encoding"
+        raise ConfigError(
+            f"配置文件 {path} 是{what_zh}，不是 UTF-8；请用记事本“另存为”，编码选 UTF-8 后保存。"
+            f" The config file {path} is saved in {what_en}, not UTF-8; open it in Notepad,"
+            " 'Save as' with encoding UTF-8, and run again."
+        ) from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"配置文件 {path} 的 TOML 语法有误（{exc}），请按提示的行和列改正。"
+            f" The config file {path} is not valid TOML ({exc}); fix it at the line and column"
+            " shown."
+        ) from exc
 
 
 def sha256_file(path: str | os.PathLike[str], *, chunk: int = 1 << 20) -> str:
