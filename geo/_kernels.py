@@ -239,8 +239,11 @@ def nearest_source_tree(  # noqa: PLR0917
         ou = oth[u]
         src = origin[u]
         for e in range(indptr[u], indptr[u + 1]):
+            w = cost[e]
+            if not w >= 0.0:  # NaN too: never relax a bad cost (no endless loop)
+                continue
             v = indices[e]
-            nc = c + cost[e]
+            nc = c + w
             if nc <= limit and nc < dist[v]:
                 dist[v] = nc
                 oth[v] = ou + other[e]

@@ -249,6 +249,9 @@ class RoadNetwork:
         OSM road class of each edge (first value for merged edges), or None.
     source
         Where the network came from (file name or place), for reports.
+    notes
+        Bilingual sentences about how the network was built that the report must show, such
+        as disconnected pieces that were dropped (kept in the cache file).
     """
 
     mode: str
@@ -265,6 +268,7 @@ class RoadNetwork:
     edge_geometry: np.ndarray | None = None
     edge_highway: np.ndarray | None = None
     source: str = ""
+    notes: tuple[str, ...] = ()
     _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -280,6 +284,19 @@ class RoadNetwork:
         if m and (self.edge_u.min() < 0 or max(self.edge_u.max(), self.edge_v.max()) >= n):
             raise ValueError("edge_u/edge_v must be node indices in [0, n_nodes)")
         get_mode(self.mode)
+        for name, label in (("edge_length", "length"), ("edge_time", "travel_time")):
+            bad = check_edge_costs(getattr(self, name))
+            if len(bad):
+                i = int(bad[0])
+                raise NetworkError(
+                    f"路网有 {len(bad):,} 条边的{label}不是非负有限数（例如第 {i} 条边，"
+                    f"节点 {self.node_id[self.edge_u[i]]}→{self.node_id[self.edge_v[i]]}："
+                    f"{getattr(self, name)[i]}）；请重新构建路网（--refresh）。"
+                    f" {len(bad):,} edge(s) of the network have a {label} that is not a finite"
+                    f" non-negative number (e.g. edge {i}, nodes"
+                    f" {self.node_id[self.edge_u[i]]}→{self.node_id[self.edge_v[i]]}:"
+                    f" {getattr(self, name)[i]}); rebuild the network (--refresh)."
+                )
 
     def __getstate__(self) -> dict[str, Any]:
         state = {k: getattr(self, k) for k in self.__dataclass_fields__
@@ -564,6 +581,16 @@ class RoadNetwork:
         }
 
 
+def check_edge_costs(values: np.ndarray) -> np.ndarray:
+    """Return the positions of edge costs that are NaN, infinite or negative (none: empty).
+
+    Shortest paths need finite non-negative costs; one negative cycle would make a search
+    run for ever. Every network is checked here when it is built or loaded.
+    """
+    values = np.asarray(values, dtype=float)
+    return np.flatnonzero(~(np.isfinite(values) & (values >= 0)))
+
+
 def _cheapest_per_pair(pair: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """Return positions of the cheapest entry per distinct ``pair``, in ascending pair order.
 
@@ -818,11 +845,34 @@ def mode_graph(
             f"该路网中没有可供{tm.label_zh}使用的道路，请检查数据范围或出行方式。"
             f" The road network has no ways usable for {tm.label_en}; check the area or mode."
         )
+    notes: list[str] = []
     if not retain_all and not nx.is_weakly_connected(graph):
-        biggest = max(nx.weakly_connected_components(graph), key=len)
+        pieces = list(nx.weakly_connected_components(graph))
+        biggest = max(pieces, key=len)
+        dropped = [(u, v, d) for u, v, d in graph.edges(data=True) if u not in biggest]
+        km = sum(_finite_or_zero(d.get("length")) for _, _, d in dropped) / 1000
+        n_nodes = graph.number_of_nodes() - len(biggest)
+        note = (f"{tm.label_zh}路网有 {len(pieces)} 块互不相连的部分，只保留最大的一块；舍去"
+                f" {len(pieces) - 1} 块（{n_nodes:,} 个节点、{len(dropped):,} 条边、{km:,.2f} 公里）。"
+                "落在这些部分上的工人与驿站会吸附到保留的路网上；若要保留全部，请用 --retain-all。"
+                f" The {tm.label_en} network has {len(pieces)} disconnected pieces; only the"
+                f" largest is kept: {len(pieces) - 1} dropped ({n_nodes:,} nodes,"
+                f" {len(dropped):,} edges, {km:,.2f} km). Points on them snap to the kept"
+                " network; use --retain-all to keep every piece.")
+        log.warn(note)
+        notes.append(note)
         graph = nx.MultiDiGraph(graph.subgraph(biggest))
+    graph.graph["yizhan_notes"] = tuple(notes)
     _add_speeds(graph, tm)
     return graph
+
+
+def _finite_or_zero(value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
 
 
 def _add_speeds(graph: nx.MultiDiGraph, tm: TravelMode) -> None:
@@ -912,6 +962,23 @@ def network_from_graph(
     ev = np.array([r[1] for r in rows], dtype=np.int32)
     length = np.array([float(r[3]["length"]) for r in rows])
     time_s = np.array([float(r[3]["travel_time"]) for r in rows])
+    for values, name_zh, name_en in ((length, "长度", "length (m)"),
+                                     (time_s, "通行时间（由长度与速度算出）",
+                                      "travel time (from length and speed)")):
+        bad = check_edge_costs(values)
+        if len(bad):
+            i = int(bad[0])
+            u, v, k, d = rows[i]
+            edge = f"{ids[u]}→{ids[v]} (key {k}, osmid {d.get('osmid', '-')})"
+            raise NetworkError(
+                f"路网 {source or ''} 有 {len(bad):,} 条边的{name_zh}不是非负的有限数，例如边"
+                f" {edge}：{values[i]}（速度 {d.get('speed_kph', '-')} km/h）。请修正或删去这些边"
+                "（长度与速度须为非负数），或从 OpenStreetMap 数据重新生成路网。"
+                f" {len(bad):,} edge(s) of the network {source or ''} have a {name_en} that is not"
+                f" a finite non-negative number, e.g. edge {edge}: {values[i]} (speed"
+                f" {d.get('speed_kph', '-')} km/h). Fix or remove those edges (lengths and speeds"
+                " must be non-negative numbers), or rebuild the network from OpenStreetMap data."
+            )
     highway = np.array([(_values(r[3].get("highway")) or [""])[0] for r in rows], dtype=object)
     geoms = [r[3].get("geometry") for r in rows]
     crs = utm_crs(lon, lat)
@@ -922,6 +989,7 @@ def network_from_graph(
         mode=mode, crs=crs, node_id=ids, x=np.asarray(x), y=np.asarray(y), lon=lon, lat=lat,
         edge_u=eu, edge_v=ev, edge_length=length, edge_time=time_s,
         edge_geometry=geometry, edge_highway=highway, source=source,
+        notes=tuple(graph.graph.get("yizhan_notes", ())),
     )
 
 
@@ -1051,12 +1119,15 @@ def cache_key(
     mode: str,
     polygon: BaseGeometry | None = None,
     kind: SourceKind | None = None,
+    retain_all: bool = False,
 ) -> str:
     """Return the cache key (hex) of a network built from ``source`` in ``mode``.
 
-    Files are identified by resolved path, size and modification time (a re-downloaded extract
-    gets a new key); place names by their text. The polygon enters through its WKB, so the same
-    area gives the same key; the yizhan version and cache format enter too.
+    Every option that changes the network is in the key, so a cached network is always the
+    one asked for, whichever was built first. Files are identified by resolved path, size and
+    modification time (a re-downloaded extract gets a new key); place names by their text.
+    The polygon enters through its WKB, so the same area gives the same key; then
+    ``retain_all``, the yizhan version and the cache format.
     """
     get_mode(mode)
     digest = hashlib.sha256()
@@ -1070,7 +1141,8 @@ def cache_key(
     if polygon is not None:
         digest.update(b"polygon:" + shapely.to_wkb(shapely.normalize(polygon), hex=False))
         digest.update(repr(tuple(round(b, 7) for b in polygon.bounds)).encode())
-    digest.update(f"mode:{mode}:yizhan:{__version__}:format:{CACHE_FORMAT}".encode())
+    digest.update(f"mode:{mode}:retain_all:{bool(retain_all)}".encode())
+    digest.update(f"yizhan:{__version__}:format:{CACHE_FORMAT}".encode())
     return digest.hexdigest()
 
 
@@ -1155,7 +1227,8 @@ def build_network(
             file=str(path),
         )
     area = load_polygon(polygon)
-    target = _cache_path(path, mode=mode, polygon=area, cache_dir=cache_dir, kind=kind)
+    target = _cache_path(path, mode=mode, polygon=area, cache_dir=cache_dir, kind=kind,
+                         retain_all=retain_all)
     if target.exists() and not refresh:
         log.info(f"读取缓存路网 loading cached network {target}")
         return load_network(target)
@@ -1185,10 +1258,11 @@ def cached_network_path(
     polygon: object = None,
     cache_dir: str | Path | None = None,
     kind: SourceKind | None = None,
+    retain_all: bool = False,
 ) -> Path:
     """Return where :func:`build_network` caches the network of ``source`` in ``mode``."""
     return _cache_path(source, mode=mode, polygon=load_polygon(polygon), cache_dir=cache_dir,
-                       kind=kind)
+                       kind=kind, retain_all=retain_all)
 
 
 def _cache_path(
@@ -1198,9 +1272,10 @@ def _cache_path(
     polygon: BaseGeometry | None,
     cache_dir: str | Path | None,
     kind: SourceKind | None = None,
+    retain_all: bool = False,
 ) -> Path:
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = cache_key(source, mode=mode, polygon=polygon, kind=kind)
+    key = cache_key(source, mode=mode, polygon=polygon, kind=kind, retain_all=retain_all)
     return folder / f"{_slug(source)}-{mode}-{key[:16]}.npz"
 
 
@@ -1208,13 +1283,34 @@ def _read_graphml(path: Path) -> nx.MultiDiGraph:
     import osmnx as ox
 
     try:
-        return ox.load_graphml(path)
+        graph = ox.load_graphml(path)
     except Exception as exc:  # parse errors of a user's file
         raise InputFileError(
             f"无法读取 GraphML 路网（{exc}），请提供 osmnx 保存的 GraphML 文件。"
             f" Cannot read the GraphML network ({exc}); give a GraphML file saved by osmnx.",
             file=str(path),
         ) from exc
+    no_xy = next((n for n, d in graph.nodes(data=True) if "x" not in d or "y" not in d), None)
+    if no_xy is not None:
+        raise InputFileError(
+            f"GraphML 路网的节点没有坐标（节点 {no_xy} 缺少 x/y 经纬度）；请提供 osmnx 保存的"
+            "带坐标的路网（ox.save_graphml），或给每个节点加上 x（经度）和 y（纬度）。"
+            f" The GraphML network's nodes have no coordinates (node {no_xy} lacks x/y); give"
+            " a network saved by osmnx (ox.save_graphml), or add x (longitude) and y (latitude)"
+            " to every node.",
+            file=str(path),
+        )
+    no_length = next(((u, v) for u, v, d in graph.edges(data=True) if "length" not in d), None)
+    if no_length is not None:
+        raise InputFileError(
+            f"GraphML 路网的边没有长度（边 {no_length[0]}→{no_length[1]} 缺少 length）；请用"
+            " osmnx 重新保存（ox.distance.add_edge_lengths 后 ox.save_graphml）。"
+            f" The GraphML network's edges have no length (edge {no_length[0]}→{no_length[1]}"
+            " lacks 'length'); re-save it with osmnx (ox.distance.add_edge_lengths, then"
+            " ox.save_graphml).",
+            file=str(path),
+        )
+    return graph
 
 
 def _truncate(graph: nx.MultiDiGraph, polygon: BaseGeometry) -> nx.MultiDiGraph:
@@ -1331,7 +1427,8 @@ def build_network_from_place(
 
     get_mode(mode)
     area = load_polygon(polygon)
-    target = _cache_path(place, mode=mode, polygon=area, cache_dir=cache_dir, kind="place")
+    target = _cache_path(place, mode=mode, polygon=area, cache_dir=cache_dir, kind="place",
+                         retain_all=retain_all)
     if target.exists() and not refresh:
         log.info(f"读取缓存路网 loading cached network {target}")
         return load_network(target)
@@ -1570,7 +1667,7 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
     meta = {
         "format": CACHE_FORMAT, "yizhan": __version__, "mode": net.mode, "crs": net.crs,
         "source": net.source, "has_geometry": net.has_geometry,
-        "has_highway": net.edge_highway is not None,
+        "has_highway": net.edge_highway is not None, "notes": list(net.notes),
     }
     from yizhan.geo.paths import snap_index_arrays  # geo.paths imports this module
 
@@ -1636,7 +1733,7 @@ def load_network(path: str | Path) -> RoadNetwork:
         y=arrays["y"], lon=arrays["lon"], lat=arrays["lat"], edge_u=arrays["edge_u"],
         edge_v=arrays["edge_v"], edge_length=arrays["edge_length"],
         edge_time=arrays["edge_time"], edge_geometry=None, edge_highway=highway,
-        source=meta.get("source", ""),
+        source=meta.get("source", ""), notes=tuple(meta.get("notes", ())),
     )
     if meta["has_geometry"]:
         net._cache["coords"] = (xy, ptr)

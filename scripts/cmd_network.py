@@ -123,7 +123,8 @@ def run_build(args: argparse.Namespace) -> int:
     net = build_network(source, mode=args.mode, polygon=polygon, cache_dir=args.cache,
                         refresh=args.refresh, retain_all=args.retain_all, kind=kind)
     print(describe(net))
-    cached = cached_network_path(source, mode=args.mode, polygon=polygon, cache_dir=args.cache)
+    cached = cached_network_path(source, mode=args.mode, polygon=polygon, cache_dir=args.cache,
+                                 kind=kind, retain_all=args.retain_all)
     print(f"缓存 cached: {cached}")
     if args.out:
         out = save_network(net, args.out)
