@@ -859,7 +859,7 @@ def mode_graph(
                 f" largest is kept: {len(pieces) - 1} dropped ({n_nodes:,} nodes,"
                 f" {len(dropped):,} edges, {km:,.2f} km). Points on them snap to the kept"
                 " network; use --retain-all to keep every piece.")
-        log.warn(note)
+        log.info(note)  # shown once by the command or in the report (RoadNetwork.notes)
         notes.append(note)
         graph = nx.MultiDiGraph(graph.subgraph(biggest))
     graph.graph["yizhan_notes"] = tuple(notes)

@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     nets = {}
     for mode in sorted({r.mode for r in rules}):
         nets[mode] = build_network(args.network, mode=mode, cache_dir=cache)
+        for note in nets[mode].notes:
+            log.warn(note)
     result = compute_coverage(
         nets, inventory.stations, demand, rules, admin=admin, max_access_m=max_access.metres,
         accessibility=args.accessibility, decay=args.decay,

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
+from yizhan.scripts.cmd_run import print_warnings
 from yizhan.scripts.cmd_stations import print_problems, print_summary
 from yizhan.scripts.config import load_config
 from yizhan.scripts.gap_analysis import run_analysis
@@ -111,6 +112,7 @@ def run_demo(args: argparse.Namespace) -> int:
         write_stations(new.stations, tmp / "inventory-check")
         write_problems(new.problems, tmp / "inventory-check")
         write_csv_atomic(changes, tmp / "diff.csv")
+    print_warnings(out, console)
     console.print(f"已写入 written: {args.out}/ map.html, report.html, report.xlsx, summary.json,"
                   " coverage.csv, gaps.geojson, suggestions.csv/.geojson, stations.geojson,"
                   " problems.csv, diff.csv, comparison_*.csv")

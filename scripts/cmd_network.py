@@ -123,6 +123,8 @@ def run_build(args: argparse.Namespace) -> int:
     net = build_network(source, mode=args.mode, polygon=polygon, cache_dir=args.cache,
                         refresh=args.refresh, retain_all=args.retain_all, kind=kind)
     print(describe(net))
+    for note in net.notes:
+        print(f"请注意 Note: {note}")
     cached = cached_network_path(source, mode=args.mode, polygon=polygon, cache_dir=args.cache,
                                  kind=kind, retain_all=args.retain_all)
     print(f"缓存 cached: {cached}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from rich.console import Console
@@ -30,5 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Run the yearly analysis and return the exit code."""
     out = run(args.config, out=args.out, previous=args.previous)
-    Console(stderr=True).print(f"已写入 written: {out}")
+    console = Console(stderr=True)
+    print_warnings(out, console)
+    console.print(f"已写入 written: {out}")
     return 0
+
+
+def print_warnings(report: Path, console: Console) -> None:
+    """Print the warnings of a written report (its ``summary.json``) once each, in bold."""
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    for text in summary.get("warnings", ()):
+        console.print(f"[bold yellow]请注意 Note:[/bold yellow] {text}", highlight=False)

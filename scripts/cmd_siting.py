@@ -135,6 +135,9 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
     admin = read_admin_file(args.admin, field=args.admin_field) if args.admin else None
     cache = Path(args.cache) if args.cache else None
     nets = {m: build_network(args.network, mode=m, cache_dir=cache) for m in sorted({r.mode for r in rules})}
+    for net in nets.values():
+        for note in net.notes:
+            log.warn(note)
     return {"rules": rules, "stations": inventory.stations, "demand": demand, "admin": admin,
             "nets": nets, "max_access": max_access}
 

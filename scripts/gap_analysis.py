@@ -76,6 +76,10 @@ class AnalysisResult:
         :func:`yizhan.geo.service_areas.service_areas`).
     hotspots
         Demand hotspots (:func:`yizhan.geo.hotspots.find_hotspots`, default parameters).
+    warnings
+        Bilingual sentences about inputs that cannot mean what the user asked (stations outside
+        the roads, a rule whose group has no workers, demand mostly off the roads, dropped road
+        pieces); shown at the top of the report, in ``summary.json`` and on the console.
     """
 
     config: RunConfig
@@ -90,6 +94,7 @@ class AnalysisResult:
     networks: dict[str, RoadNetwork]
     service_areas: gpd.GeoDataFrame | None = None
     hotspots: gpd.GeoDataFrame | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -260,7 +265,73 @@ def finish_analysis(
         service_areas=_service_areas(networks, inputs.stations, config.rules,
                                      config.max_access_m),
         hotspots=find_hotspots(demand).hotspots if len(demand) else None,
+        warnings=input_warnings(config, inputs, networks, cov),
     )
+
+
+#: Share of a rule's demand weight off the roads above which the report warns.
+OFF_NETWORK_WARN_SHARE = 0.5
+
+
+def input_warnings(
+    config: RunConfig, inputs: DistrictInputs, networks: dict[str, RoadNetwork],
+    cov: CoverageResult,
+) -> tuple[str, ...]:
+    """Return what the report must say about inputs that cannot belong together.
+
+    Checked: the road networks' own notes (dropped pieces); no station at all, or none within
+    the bounds of any road network (plus the access distance); per rule, a worker group that
+    matches no demand point; per rule, more than :data:`OFF_NETWORK_WARN_SHARE` of the demand
+    weight too far from any road to be snapped.
+    """
+    out: list[str] = []
+    for net in networks.values():
+        out.extend(n for n in net.notes if n not in out)
+    stations = inputs.stations
+    if not len(stations):
+        out.append("台账（在分析区域内）没有可用的驿站：覆盖率为 0，建议的站点不考虑现有驿站。"
+                   " The inventory holds no usable station (within the area): coverage is 0"
+                   " and the suggested sites ignore existing stations.")
+    elif networks:
+        lon = stations.geometry.x.to_numpy()
+        lat = stations.geometry.y.to_numpy()
+        inside = np.zeros(len(stations), dtype=bool)
+        for net in networks.values():
+            pad_lat = config.max_access_m / 111_320.0
+            pad_lon = pad_lat / max(np.cos(np.radians(float(np.mean(net.lat)))), 0.01)
+            inside |= ((lon >= net.lon.min() - pad_lon) & (lon <= net.lon.max() + pad_lon)
+                       & (lat >= net.lat.min() - pad_lat) & (lat <= net.lat.max() + pad_lat))
+        if not inside.any():
+            out.append(
+                f"台账中的 {len(stations)} 个驿站没有一个位于路网范围内：请检查台账坐标系（--crs）"
+                "和路网是否是同一地区。"
+                f" None of the inventory's {len(stations)} stations lies within the road"
+                " network's area: check the inventory's datum (crs) and that the roads cover the"
+                " same place.")
+    table = cov.table
+    weight = table["weight"].to_numpy(dtype=float)
+    groups = sorted(str(g) for g in pd.unique(inputs.demand["group"])) if len(inputs.demand) \
+        else []
+    for rule in config.rules:
+        applies = table[f"{rule.name}_applies"].to_numpy(dtype=bool)
+        total = float(weight[applies].sum())
+        if total <= 0:
+            out.append(
+                f"规则 {rule.name} 的工人群体 {rule.group or '全部'} 没有任何需求点，这条规则的覆盖率"
+                f"无从计算；需求中的群体有：{', '.join(groups) or '无'}。"
+                f" Rule {rule.name}: its worker group {rule.group or 'all'} matches no demand"
+                f" point, so its coverage means nothing; the demand holds the groups:"
+                f" {', '.join(groups) or 'none'}.")
+            continue
+        off = float(weight[table[f"{rule.name}_off_network"].to_numpy(dtype=bool)].sum())
+        if off / total > OFF_NETWORK_WARN_SHARE:
+            out.append(
+                f"规则 {rule.name}：{100 * off / total:.1f}% 的需求（按权重）离道路太远（超过"
+                f" {config.max_access_m:g} 米），无法计入覆盖；请检查需求坐标系和路网范围。"
+                f" Rule {rule.name}: {100 * off / total:.1f}% of the demand (by weight) lies"
+                f" farther than {config.max_access_m:g} m from any road and cannot be covered;"
+                " check the demand's datum and the road network's extent.")
+    return tuple(out)
 
 
 def _service_areas(

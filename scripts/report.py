@@ -192,6 +192,7 @@ def summary_dict(
             "suggestions": len(result.suggestions),
         },
         "rules": rules,
+        "warnings": list(result.warnings),
     }
     if comparison is not None:
         summary["comparison"] = comparison["summary"]
@@ -513,6 +514,9 @@ def report_html(
             f"{comp['gaps_new']}</p>"
             f"{_table_html(comparison['coverage'])}{_table_html(comparison['stations'])}"
         ))
+    if result.warnings:
+        items = "".join(f"<li>{e(w)}</li>" for w in result.warnings)
+        parts.insert(0, f"<div class='warnings'><h2>请注意 Please note</h2><ul>{items}</ul></div>")
     title = f"{cfg.district} {cfg.year} 驿站缺口分析 Rest-station gap analysis"
     return (
         "<!DOCTYPE html>\n<html lang='zh-CN'><head><meta charset='utf-8'>"
@@ -527,6 +531,7 @@ _CSS = (
     "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
     "th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}th{background:#f0f0f0}"
     ".notice{background:#fff3cd;border:1px solid #e0b000;padding:.5em;font-weight:bold}"
+    ".warnings{background:#fdecea;border:1px solid #d93025;padding:.2em 1em;margin:1em 0}"
     ".cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #ccc;padding:.5em 1em}"
     ".card b{display:block;font-size:1.6em}.overview{max-width:640px;border:1px solid #ccc}"
     "@media print{a{color:#222}}"
