@@ -35,11 +35,14 @@ from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.stations.columns import find_column, normalize_header
 from yizhan.stations.coords import normalize_datum, to_wgs84
+from yizhan.stations.inventory import FORMULA_ID_EN, FORMULA_ID_ZH
 from yizhan.stations.numbers import parse_numbers
 from yizhan.stations.readers import read_table
 from yizhan.stations.standards import load_standard
 
+from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
+from yizhan.io import neutralise_formula
 
 #: Columns of every candidate table (geometry last), in order.
 CANDIDATE_COLUMNS: tuple[str, ...] = (
@@ -217,6 +220,10 @@ def read_candidates(
         if blank.any():
             raise InputFileError("候选点编号为空；请填写或删除编号列。A candidate id is blank; fill it in.",
                                  file=name, row=int(rows[np.flatnonzero(blank)[0]]), field=id_col)
+        safe = np.array([neutralise_formula(i) for i in ids], dtype=object)
+        for i in np.flatnonzero(safe != ids):
+            log.warn(f"{name} 行 row {int(rows[i])}: {FORMULA_ID_ZH}{safe[i]}.{FORMULA_ID_EN}{safe[i]}.")
+        ids = safe
     else:
         ids = np.array([f"{Path(path).stem}:{r}" for r in rows], dtype=object)
     dup = pd.Series(ids).duplicated().to_numpy()

@@ -93,7 +93,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import scipy.sparse as sp
 import shapely
 from yizhan.geo.network import RoadNetwork
@@ -112,7 +111,7 @@ from yizhan.stations.standards import load_standard
 
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
-from yizhan.io import write_text_atomic, write_with
+from yizhan.io import write_csv_atomic, write_text_atomic
 
 #: ``admin_name`` given to demand points that lie in no admin polygon.
 OUTSIDE_AREA = "区域外 outside"
@@ -184,7 +183,7 @@ class CoverageResult:
         quoted, booleans ``true``/``false``, blanks for missing values.  Written with pyarrow's
         CSV writer (about 6x faster than pandas for a million rows).
         """
-        return write_csv_fast(self.csv_frame(), path)
+        return write_csv_atomic(self.csv_frame(), path, engine="arrow")
 
     def summary_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON-ready data.
@@ -869,18 +868,6 @@ def _csv_frame(table: gpd.GeoDataFrame, rules: tuple[CoverageRule, ...]) -> pd.D
 
 # --------------------------------------------------------------------------------------------
 # Helpers
-
-
-def write_csv_fast(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` (no index) as UTF-8-with-BOM CSV atomically with pyarrow; return the path."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-
-    def _write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            fh.write("\ufeff".encode())
-            pacsv.write_csv(table, fh)
-
-    return write_with(path, _write)
 
 
 def _snap(net: RoadNetwork, frame: gpd.GeoDataFrame | gpd.GeoSeries, *, max_access_m: float,

@@ -1456,14 +1456,13 @@ def write_suggestions(result: SitingResult, folder: str | Any, *, extra: Mapping
     import json
     from pathlib import Path
 
-    from yizhan.io import write_text_atomic, write_with
+    from yizhan.io import write_csv_atomic, write_text_atomic, write_with
 
     folder = Path(folder)
     table = result.table
     cols = [c for c in table.columns if c != "geometry"]
     frame = pd.DataFrame(table[cols])
-    csv = write_text_atomic(folder / "suggestions.csv",
-                            "\ufeff" + frame.to_csv(index=False, lineterminator="\n", float_format="%.6f"))
+    csv = write_csv_atomic(frame, folder / "suggestions.csv", float_format="%.6f")
     layer = "suggestions"
     geo = write_with(folder / "suggestions.geojson",
                      lambda tmp: table.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=layer))

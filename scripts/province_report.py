@@ -15,7 +15,7 @@ import pandas as pd
 from yizhan.scripts.report import fmt_value, json_value
 
 from yizhan import log
-from yizhan.io import excel_safe, write_csv_atomic, write_text_atomic
+from yizhan.io import write_csv_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from yizhan.scripts.gap_analysis import AnalysisResult
@@ -198,7 +198,7 @@ def write_province_report(result: ProvinceResult) -> None:
     headed = table.rename(columns=HEADERS)
     sheets = {"概况 Province": overview, "区县 Districts": headed, "规则 Rules": rules,
               "问题 Problems": problems}
-    write_sheets({k: excel_safe(v.reset_index(drop=True)) for k, v in sheets.items()},
+    write_sheets({k: v.reset_index(drop=True) for k, v in sheets.items()},
                  out / "report.xlsx")
     _write_map(result, table)
     log.info(f"省级汇总已写入 province summary written: {out}")

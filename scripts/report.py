@@ -324,7 +324,7 @@ def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
         SHEETS[3]: suggestions_table(result.suggestions),
         SHEETS[4]: pd.DataFrame(result.problems),
     }
-    return {name: excel_safe(frame.reset_index(drop=True)) for name, frame in sheets.items()}
+    return {name: frame.reset_index(drop=True) for name, frame in sheets.items()}
 
 
 def write_workbook(result: AnalysisResult, path: Path) -> Path:
@@ -340,8 +340,8 @@ def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Write ``{sheet name: frame}`` as a workbook formatted for print; return its path.
 
     Each sheet: bold, frozen header row; column widths from the content; landscape A4, fit to
-    one page wide; the header row repeated on every printed page. Frames should already be
-    :func:`yizhan.io.excel_safe`.
+    one page wide; the header row repeated on every printed page. Text is made safe here
+    (:func:`yizhan.io.excel_safe`) and written as text cells, never as formulas.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -349,11 +349,16 @@ def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     def _write(tmp: Path) -> None:
         wb = Workbook()
         wb.remove(wb.active)
-        for name, frame in sheets.items():
+        for name, raw in sheets.items():
+            frame = excel_safe(raw)
             ws = wb.create_sheet(title=name[:31])
             ws.append([str(c) for c in frame.columns])
             for row in frame.itertuples(index=False):
                 ws.append([_cell(v) for v in row])
+            for cells in ws.iter_rows(min_row=1):
+                for cell in cells:
+                    if isinstance(cell.value, str) and cell.data_type == "f":
+                        cell.data_type = "s"  # text, never a formula
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             ws.freeze_panes = "A2"

@@ -31,6 +31,7 @@ from yizhan.stations.readers import read_table, table_problems
 from yizhan.stations.standards import Standard, load_standard
 
 from yizhan.errors import InputFileError
+from yizhan.io import neutralise_formula
 
 DEFAULT_STANDARD = "xinhui-7"
 #: Two stations closer than this (metres) are reported as a duplicate location.
@@ -324,9 +325,20 @@ def _station_ids(
                    " Give every station its own ID.",
                    "error", "duplicate_station_id")
             text = f"{text}#R{int(row)}"
+        safe = str(neutralise_formula(text))
+        if safe != text:
+            report(int(row), col, text, FORMULA_ID_ZH + safe, FORMULA_ID_EN + safe,
+                   "warning", "formula_like_id")
+            text = safe
         seen.add(text)
         ids.append(text)
     return ids
+
+
+#: Said of an id that a spreadsheet would run as a formula (the safe form follows).
+FORMULA_ID_ZH = "编号以 = + - @ 开头，电子表格会把它当作公式执行；在所有输出中统一写作 "
+FORMULA_ID_EN = (" The ID starts with = + - @, which spreadsheets run as a formula; every output"
+                 " writes it as ")
 
 
 def _capacity(
