@@ -100,6 +100,7 @@ from threadpoolctl import threadpool_limits
 from yizhan.geo import _siting_models as _m
 
 from yizhan import log
+from yizhan.checks import check_number
 from yizhan.errors import ConfigError
 
 Method = Literal["auto", "exact", "greedy"]
@@ -1511,6 +1512,49 @@ class SitingOptions:
     seed: int = 0
 
 
+#: Each numeric option: (CLI flag, minimum, minimum allowed, whole number).
+_OPTION_RANGES: dict[str, tuple[str, float, bool, bool]] = {
+    "n_sites": ("--sites", 1, True, True),
+    "budget": ("--budget", 0, False, False),
+    "build_cost": ("--build-cost", 0, False, False),
+    "min_per_area": ("--min-per-area", 0, True, True),
+    "min_spacing_m": ("--min-spacing", 0, False, False),
+    "time_limit": ("--time-limit", 0, False, False),
+    "candidate_spacing_m": ("--candidate-spacing", 0, False, False),
+    "candidate_buffer_m": ("candidate_buffer_m", 0, True, False),
+    "gap_buffer_m": ("gap_buffer_m", 0, False, False),
+    "seed": ("seed", 0, True, True),
+}
+
+
+def check_siting_options(opts: SitingOptions, *, where: str) -> SitingOptions:
+    """Return ``opts`` after checking every number is in range (one check for config and CLI).
+
+    Raises
+    ------
+    ConfigError
+        Naming the option (its config key and CLI flag), ``where`` it came from and the range:
+        for example ``time_limit = -1``, ``min_spacing = "0m"`` (leave it out for none), a
+        budget or cost that is not a positive finite number.
+    """
+    for key, (flag, low, inclusive, integer) in _OPTION_RANGES.items():
+        value = getattr(opts, key)
+        if value is not None:
+            check_number(value, option=f"{key} ({flag})", where=where, minimum=low,
+                         inclusive=inclusive, integer=integer)
+    costs = opts.upgrade_cost.values() if isinstance(opts.upgrade_cost, Mapping) else \
+        [opts.upgrade_cost] if opts.upgrade_cost is not None else []
+    for cost in costs:
+        check_number(cost, option="upgrade_cost (--upgrade-cost)", where=where, minimum=0,
+                     inclusive=True)
+    for weight in opts.rule_weights or ():
+        check_number(weight, option="rule_weights (--rule-weights)", where=where, minimum=0,
+                     inclusive=True)
+    if opts.rule_weights is not None and not any(opts.rule_weights):
+        raise ConfigError(f"{where}: rule_weights 不能全为 0。 rule_weights cannot all be 0.")
+    return opts
+
+
 _OPTION_KEYS = {
     "n_sites", "sites", "target", "model", "budget", "build_cost", "upgrade_cost", "upgrades",
     "min_per_area", "min_spacing", "min_spacing_m", "rule_weights", "hierarchical", "method",
@@ -1555,12 +1599,20 @@ def parse_siting_options(table: Mapping[str, Any], *, source: str | None = None)
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}[siting] {key} 须为数字：{value!r}。[siting] {key} must be a number.")
+        if kind is int:
+            check_number(value, option=f"[siting] {key}", where=source, minimum=0,
+                         inclusive=True, integer=True)
         return kind(value)
 
     spacing = table.get("min_spacing", table.get("min_spacing_m"))
     spacing_m = None
     if spacing is not None:
-        cut = parse_cutoff(spacing if isinstance(spacing, str) else f"{spacing}m")
+        try:
+            cut = parse_cutoff(spacing if isinstance(spacing, str) else f"{spacing}m")
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{where}[siting] min_spacing = {spacing!r}：{exc} 不限间距请删去这一项。"
+                " To set no minimum spacing, leave min_spacing out.") from exc
         if cut.metres is None:
             raise ConfigError(f"{where}[siting] min_spacing 须为距离，如 \"300m\"。min_spacing must be a distance.")
         spacing_m = cut.metres
@@ -1579,7 +1631,7 @@ def parse_siting_options(table: Mapping[str, Any], *, source: str | None = None)
         raise ConfigError(f"{where}[siting] model 须为 {MODELS}。model must be one of {MODELS}.")
     _check_method(method)
     n_sites = num("n_sites", int) if "n_sites" in table else num("sites", int)
-    return SitingOptions(
+    opts = SitingOptions(
         n_sites=n_sites,
         target=parse_share(table["target"]) if "target" in table else None,
         model=model,
@@ -1598,3 +1650,4 @@ def parse_siting_options(table: Mapping[str, Any], *, source: str | None = None)
         gap_buffer_m=num("gap_buffer_m"),
         seed=num("seed", int) if "seed" in table else 0,
     )
+    return check_siting_options(opts, where=f"{source} [siting]" if source else "[siting]")

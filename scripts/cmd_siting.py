@@ -116,7 +116,10 @@ def _input_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _distance(text: str, flag: str) -> float:
-    cut = parse_cutoff(text)
+    try:
+        cut = parse_cutoff(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag} {text!r}: {exc}") from exc
     if cut.metres is None:
         raise ConfigError(f"{flag} 须为距离，例如 300m。{flag} must be a distance, e.g. 300m.")
     return cut.metres
@@ -146,7 +149,12 @@ def _options(args: argparse.Namespace) -> Any:
     """Return :class:`yizhan.geo.siting.SitingOptions` from ``[siting]`` of --config, overridden by flags."""
     from dataclasses import replace
 
-    from yizhan.geo.siting import SitingOptions, parse_share, parse_siting_options
+    from yizhan.geo.siting import (
+        SitingOptions,
+        check_siting_options,
+        parse_share,
+        parse_siting_options,
+    )
 
     opts = SitingOptions()
     if args.config:
@@ -177,7 +185,7 @@ def _options(args: argparse.Namespace) -> Any:
             over["rule_weights"] = tuple(float(x) for x in args.rule_weights.split(","))
         except ValueError:
             raise ConfigError("--rule-weights 须为逗号分隔的数字。--rule-weights must be numbers, e.g. 1,0.5.") from None
-    opts = replace(opts, **over)
+    opts = check_siting_options(replace(opts, **over), where="命令行 command line")
     if "model" not in over and opts.model == "mclp" and opts.target is not None and opts.n_sites is None:
         opts = replace(opts, model="lscp")
     return opts

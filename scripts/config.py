@@ -61,6 +61,7 @@ from typing import Any
 from yizhan.geo.rules import CoverageRule, parse_rules
 from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
 
+from yizhan.checks import check_number
 from yizhan.errors import ConfigError
 from yizhan.io import read_toml
 
@@ -234,9 +235,9 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     net = _table(doc, "network", where, required=True)
     check_keys(net, _NETWORK_KEYS, where, "network.")
     network_source = _network_source(net, base, where)
-    max_access_m = float(_get(net, "max_access_m", (int, float), where, "network.", default=500.0))
-    if max_access_m <= 0:
-        raise ConfigError(f"{where}: network.max_access_m 须大于 0。network.max_access_m must be > 0.")
+    max_access_m = check_number(
+        _get(net, "max_access_m", (int, float), where, "network.", default=500.0),
+        option="[network] max_access_m", where=str(where), minimum=0)
 
     raw_demand = doc.get("demand")
     if not isinstance(raw_demand, list) or not raw_demand:
@@ -281,11 +282,12 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
                                        default=150.0)),
         gap_buffer_m=float(_get(sit, "gap_buffer_m", (int, float), where, "siting.", default=150.0)),
     )
-    if siting.n_sites < 0 or siting.candidate_spacing_m <= 0 or siting.gap_buffer_m <= 0:
-        raise ConfigError(
-            f"{where}: siting.n_sites 须 >= 0，间距须 > 0。"
-            " siting.n_sites must be >= 0 and the distances > 0."
-        )
+    check_number(siting.n_sites, option="[siting] n_sites", where=str(where), minimum=0,
+                 inclusive=True, integer=True)
+    check_number(siting.candidate_spacing_m, option="[siting] candidate_spacing_m",
+                 where=str(where), minimum=0)
+    check_number(siting.gap_buffer_m, option="[siting] gap_buffer_m", where=str(where),
+                 minimum=0)
 
     adm = _table(doc, "admin", where, required=False)
     admin = None
@@ -306,9 +308,8 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
             network_buffer_m=float(_get(area_table, "network_buffer_m", (int, float), where,
                                         "area.", default=DEFAULT_NETWORK_BUFFER_M)),
         )
-        if area.network_buffer_m < 0:
-            raise ConfigError(f"{where}: area.network_buffer_m 须 >= 0。"
-                              " area.network_buffer_m must be >= 0.")
+        check_number(area.network_buffer_m, option="[area] network_buffer_m", where=str(where),
+                     minimum=0, inclusive=True)
     return RunConfig(
         source=source, district=district, year=year, sample=sample, inventory=inventory,
         network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),

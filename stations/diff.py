@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from yizhan.stations.amenities import AMENITIES
 
+from yizhan.checks import check_number
+
 #: A station whose location changed by more than this many metres is reported as moved.
 MOVE_THRESHOLD_M = 50.0
 
@@ -43,6 +45,7 @@ def diff_inventories(
         Columns :data:`DIFF_COLUMNS`, sorted by change then station id. ``amenities_gained`` and
         ``amenities_lost`` are comma-joined amenity keys.
     """
+    check_number(move_threshold_m, option="move_threshold_m (--move-threshold)", minimum=0)
     utm = (new if len(new) else old).estimate_utm_crs() if len(new) or len(old) else "EPSG:3857"
     old_xy = _xy(old, utm)
     new_xy = _xy(new, utm)
