@@ -95,7 +95,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from yizhan.geo.grid import collapse_demand
 from yizhan.geo.osm_proxies import osm_proxies
-from yizhan.geo.rules import WORKER_GROUPS, parse_cutoff
+from yizhan.geo.rules import WORKER_GROUPS, canonical_group, parse_cutoff
 from yizhan.stations.columns import find_column, normalize_header
 from yizhan.stations.coords import normalize_datum, to_wgs84
 from yizhan.stations.numbers import parse_numbers
@@ -115,35 +115,6 @@ WGS84 = "EPSG:4326"
 ALL_DAY = "all_day"
 OTHER_HOURS = "other_hours"
 CHINA_UTC_OFFSET_S = 8 * 3600
-
-#: Worker-group names and aliases (NFKC-folded, lower-case) → canonical group.
-GROUP_ALIASES: dict[str, str] = {
-    **{g: g for g in WORKER_GROUPS},
-    **dict.fromkeys(
-        ("骑手", "外卖", "外卖骑手", "外卖员", "配送员", "送餐员", "delivery", "riders"), "rider"
-    ),
-    **dict.fromkeys(("快递", "快递员", "快递小哥", "揽投员", "couriers", "express"), "courier"),
-    **dict.fromkeys(
-        (
-            "司机",
-            "出租车",
-            "出租车司机",
-            "网约车",
-            "网约车司机",
-            "货车司机",
-            "货车",
-            "taxi",
-            "drivers",
-            "truck",
-        ),
-        "driver",
-    ),
-    **dict.fromkeys(("环卫", "环卫工", "环卫工人", "保洁", "清洁工", "cleaner"), "sanitation"),
-    **dict.fromkeys(
-        ("建筑", "建筑工", "建筑工人", "工地", "施工", "builder", "builders"), "construction"
-    ),
-    **dict.fromkeys(("其他", "其它", "others"), "other"),
-}
 
 _TIME_RE = re.compile(r"(?P<h>\d{1,2})[:：时点](?P<m>\d{1,2})(?:[:：分](?P<s>\d{1,2}(?:\.\d+)?))?")
 _EPOCH_RE = re.compile(r"^\s*(?P<n>\d{10}|\d{13})(?:\.\d+)?\s*$")
@@ -267,12 +238,6 @@ class DemandBuild:
 
 
 # --- public API ------------------------------------------------------------------------------
-
-
-def normalize_group(value: object) -> str | None:
-    """Return the canonical worker group for a name or alias (``骑手`` → ``rider``), else None."""
-    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
-    return GROUP_ALIASES.get(text)
 
 
 def parse_windows(
@@ -967,7 +932,7 @@ def _groups(
     n = len(frame)
     col: str | None = None
     if group is not None:
-        canonical = normalize_group(group)
+        canonical = canonical_group(group)
         if canonical is not None:
             return np.full(n, canonical, dtype=object), []
         col = _resolve_column(frame, group)
@@ -983,7 +948,7 @@ def _groups(
             return np.full(n, "other", dtype=object), []
     cells = frame[col].astype(object).where(frame[col].notna(), "").astype(str)
     uniques = pd.unique(cells)
-    mapping = {u: normalize_group(u) for u in uniques}  # one lookup per distinct value
+    mapping = {u: canonical_group(u) for u in uniques}  # one lookup per distinct value
     values = cells.map(mapping).to_numpy(dtype=object)
     bad = pd.isna(values)
     problems = []

@@ -60,6 +60,45 @@ WORKER_GROUPS: tuple[str, ...] = (
 
 _ALL_GROUPS = {"", "all", "any", "*", "全部", "所有", "所有群体"}
 
+#: Worker-group names and aliases (NFKC-folded, lower-case) → canonical group.
+GROUP_ALIASES: dict[str, str] = {
+    **{g: g for g in WORKER_GROUPS},
+    **dict.fromkeys(
+        ("骑手", "外卖", "外卖骑手", "外卖员", "配送员", "送餐员", "delivery", "riders"), "rider"
+    ),
+    **dict.fromkeys(("快递", "快递员", "快递小哥", "揽投员", "couriers", "express"), "courier"),
+    **dict.fromkeys(
+        (
+            "司机",
+            "出租车",
+            "出租车司机",
+            "网约车",
+            "网约车司机",
+            "货车司机",
+            "货车",
+            "taxi",
+            "drivers",
+            "truck",
+        ),
+        "driver",
+    ),
+    **dict.fromkeys(("环卫", "环卫工", "环卫工人", "保洁", "清洁工", "cleaner"), "sanitation"),
+    **dict.fromkeys(
+        ("建筑", "建筑工", "建筑工人", "工地", "施工", "builder", "builders"), "construction"
+    ),
+    **dict.fromkeys(("其他", "其它", "others"), "other"),
+}
+
+
+def canonical_group(value: object) -> str | None:
+    """Return the canonical worker group of a name or alias (``骑手`` → ``rider``), else None.
+
+    The one vocabulary of worker groups: rules and demand tables both go through it, so a rule
+    written ``group = "骑手"`` matches demand rows marked ``rider`` or ``外卖员``.
+    """
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    return GROUP_ALIASES.get(text)
+
 _MODE_ALIASES: dict[str, str] = {
     "walk": "walk", "walking": "walk", "foot": "walk", "on foot": "walk", "步行": "walk",
     "ebike": "ebike", "e-bike": "ebike", "e_bike": "ebike", "bike": "ebike", "bicycle": "ebike",
@@ -197,13 +236,27 @@ def normalize_mode(mode: str) -> str:
 
 
 def normalize_group(group: str | None) -> str | None:
-    """Return a worker group name, or ``None`` when it means every group (``all``, ``全部``)."""
+    """Return a rule's canonical worker group, or ``None`` when it means every group.
+
+    Raises
+    ------
+    ConfigError
+        For a name that is no worker group (it would match no demand, silently).
+    """
     if group is None:
         return None
     text = unicodedata.normalize("NFKC", str(group)).strip().lower()
     if text in _ALL_GROUPS:
         return None
-    return text
+    canonical = canonical_group(text)
+    if canonical is None:
+        raise ConfigError(
+            f"未知的劳动者群体 {group!r}；可选：{', '.join(WORKER_GROUPS)}（或 骑手、快递员、司机、"
+            "环卫工人、建筑工人、其他），全部群体写 all。"
+            f" Unknown worker group {group!r}; use one of {', '.join(WORKER_GROUPS)} (or their"
+            " Chinese names), or all."
+        )
+    return canonical
 
 
 def normalize_requires(requires: Iterable[str] | str | None) -> tuple[str, ...]:

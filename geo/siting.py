@@ -1514,7 +1514,7 @@ class SitingOptions:
 
 #: Each numeric option: (CLI flag, minimum, minimum allowed, whole number).
 _OPTION_RANGES: dict[str, tuple[str, float, bool, bool]] = {
-    "n_sites": ("--sites", 1, True, True),
+    "n_sites": ("--sites", 0, True, True),  # 0: the yearly run suggests no site
     "budget": ("--budget", 0, False, False),
     "build_cost": ("--build-cost", 0, False, False),
     "min_per_area": ("--min-per-area", 0, True, True),

@@ -197,6 +197,8 @@ def run_suggest(args: argparse.Namespace) -> int:
     opts = _options(args)
     if opts.model == "lscp" and opts.target is None:
         raise ConfigError("lscp 模型需要 --target。The lscp model needs --target (e.g. 95%).")
+    if opts.n_sites == 0:
+        raise ConfigError("--sites 须 >= 1。--sites must be at least 1.")
     if opts.model != "lscp" and opts.n_sites is None and opts.budget is None:
         raise ConfigError("请给出 --sites N、--target 95% 或 --budget。Give --sites N, --target 95% or --budget.")
     data = _load(args)

@@ -73,10 +73,11 @@ _TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "ru
 _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
 _DEMAND_KEYS = {"path", "group", "weight_field", "name"}
-_SITING_KEYS = {"n_sites", "candidate_spacing_m", "gap_buffer_m"}
 _SITING_OPTION_KEYS = set(SITING_OPTION_KEYS)
 _ADMIN_KEYS = {"path", "name_field"}
 _AREA_KEYS = {"path", "name", "name_field", "network_buffer_m"}
+#: Sites the yearly run suggests when ``[siting]`` asks for no number (``n_sites = 0``: none).
+DEFAULT_RUN_SITES = 5
 #: Default of ``[area] network_buffer_m``: roads this far beyond the district boundary are kept
 #: so that trips near the border may use them.
 DEFAULT_NETWORK_BUFFER_M = 1000.0
@@ -104,16 +105,29 @@ class DemandLayer:
 
 @dataclass(frozen=True)
 class SitingConfig:
-    """Siting settings: number of suggested sites, candidate spacing, gap grouping distance.
+    """The ``[siting]`` table of a run, parsed once by :func:`yizhan.geo.siting.parse_siting_options`.
 
-    ``options`` holds every other ``[siting]`` key (model, budget, min_per_area, min_spacing,
-    upgrades, rule weights, solver settings) as parsed by :func:`yizhan.geo.siting.parse_siting_options`.
+    ``yizhan run`` and ``yizhan suggest`` read the same keys with the same defaults; the one
+    default of the yearly run alone is the number of sites when none is asked for
+    (:data:`DEFAULT_RUN_SITES`, 0 = no suggestions).
     """
 
-    n_sites: int = 5
-    candidate_spacing_m: float = 150.0
-    gap_buffer_m: float = 150.0
     options: SitingOptions = field(default_factory=SitingOptions)
+
+    @property
+    def n_sites(self) -> int:
+        """Return how many new sites the yearly run suggests."""
+        return self.options.n_sites if self.options.n_sites is not None else DEFAULT_RUN_SITES
+
+    @property
+    def candidate_spacing_m(self) -> float | None:
+        """Return the spacing of network candidates (None: the candidates module's default)."""
+        return self.options.candidate_spacing_m
+
+    @property
+    def gap_buffer_m(self) -> float | None:
+        """Return the gap grouping distance (None: :data:`yizhan.geo.gaps.DEFAULT_EPS_M` / 2)."""
+        return self.options.gap_buffer_m
 
 
 @dataclass(frozen=True)
@@ -272,22 +286,8 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     rules = tuple(parse_rules(doc, source=where))
 
     sit = _table(doc, "siting", where, required=False)
-    check_keys(sit, _SITING_KEYS | _SITING_OPTION_KEYS, where, "siting.")
-    siting = SitingConfig(
-        options=parse_siting_options(
-            {k: v for k, v in sit.items() if k not in _SITING_KEYS}, source=where
-        ),
-        n_sites=_get(sit, "n_sites", int, where, "siting.", default=5),
-        candidate_spacing_m=float(_get(sit, "candidate_spacing_m", (int, float), where, "siting.",
-                                       default=150.0)),
-        gap_buffer_m=float(_get(sit, "gap_buffer_m", (int, float), where, "siting.", default=150.0)),
-    )
-    check_number(siting.n_sites, option="[siting] n_sites", where=str(where), minimum=0,
-                 inclusive=True, integer=True)
-    check_number(siting.candidate_spacing_m, option="[siting] candidate_spacing_m",
-                 where=str(where), minimum=0)
-    check_number(siting.gap_buffer_m, option="[siting] gap_buffer_m", where=str(where),
-                 minimum=0)
+    check_keys(sit, _SITING_OPTION_KEYS, where, "siting.")
+    siting = SitingConfig(options=parse_siting_options(sit, source=where))
 
     adm = _table(doc, "admin", where, required=False)
     admin = None

@@ -251,7 +251,9 @@ def finish_analysis(
     cov: CoverageResult,
 ) -> AnalysisResult:
     """Return the whole result: gap areas, suggested sites, service areas and hotspots."""
-    gaps = find_gaps(cov, admin=inputs.admin, eps_m=2 * config.siting.gap_buffer_m)
+    buffer_m = config.siting.gap_buffer_m
+    gaps = find_gaps(cov, admin=inputs.admin,
+                     **({"eps_m": 2 * buffer_m} if buffer_m is not None else {}))
     suggestions, newly = _suggest(config, networks, inputs.stations, inputs.demand, cov,
                                   gaps=gaps, admin=inputs.admin)
     summary = _coverage_summary(cov.table, config.rules, newly)

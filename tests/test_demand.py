@@ -21,12 +21,12 @@ from yizhan.geo.demand import (
     OTHER_HOURS,
     build_demand,
     load_demand_config,
-    normalize_group,
     parse_distance_m,
     parse_windows,
     read_demand_points,
     time_of_day,
 )
+from yizhan.geo.rules import canonical_group, rule_from_options
 from yizhan.scripts import cmd_demand
 from yizhan.stations.coords import from_wgs84
 from yizhan.stations.problems import PROBLEM_COLUMNS
@@ -123,12 +123,16 @@ def test_parse_windows_rejects(spec):
         parse_windows(spec)
 
 
-def test_normalize_group_aliases():
-    assert normalize_group("骑手") == "rider"
-    assert normalize_group(" Courier ") == "courier"
-    assert normalize_group("环卫工人") == "sanitation"
-    assert normalize_group("网约车司机") == "driver"
-    assert normalize_group("astronaut") is None
+def test_group_aliases_are_one_vocabulary_for_demand_and_rules():
+    assert canonical_group("骑手") == "rider"
+    assert canonical_group(" Courier ") == "courier"
+    assert canonical_group("环卫工人") == "sanitation"
+    assert canonical_group("网约车司机") == "driver"
+    assert canonical_group("astronaut") is None
+    # a rule written with a Chinese name matches the same demand rows (it used to match none)
+    assert rule_from_options(group="骑手", mode="ebike", cutoff="10min").group == "rider"
+    with pytest.raises(ConfigError, match="astronaut"):
+        rule_from_options(group="astronaut", mode="walk", cutoff="5min")
 
 
 def test_parse_distance():
@@ -354,7 +358,7 @@ def test_junk_cells_never_crash_and_good_rows_survive(tmp_path_factory, rows, ex
         assert row in pts.index
         assert pts.loc[row, "geometry"].x == pytest.approx(lon)
         assert pts.loc[row, "weight"] == pytest.approx(weight)
-        assert pts.loc[row, "group"] == normalize_group(group)
+        assert pts.loc[row, "group"] == canonical_group(group)
     # a row is either loaded or has at least one problem; problems name real junk rows
     problem_rows = set(result.problems["row"].dropna().astype(int))
     assert problem_rows <= junk_rows
