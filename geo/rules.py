@@ -43,14 +43,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from yizhan.geo.modes import MODES, normalize_mode
 from yizhan.stations.amenities import AMENITIES
 from yizhan.stations.columns import canonical_name
 
 from yizhan.errors import ConfigError
 from yizhan.io import read_toml
 
-#: Travel modes a rule may name (the road network module defines their speeds and filters).
-RULE_MODES: tuple[str, ...] = ("walk", "ebike", "drive")
+#: Travel modes a rule may name (:mod:`yizhan.geo.modes` defines them, their speeds and filters).
+RULE_MODES: tuple[str, ...] = tuple(MODES)
 
 #: Worker groups of the demand contract; a rule may also name another group, which then simply
 #: has to appear in the demand's ``group`` column.
@@ -99,13 +100,6 @@ def canonical_group(value: object) -> str | None:
     text = unicodedata.normalize("NFKC", str(value)).strip().lower()
     return GROUP_ALIASES.get(text)
 
-_MODE_ALIASES: dict[str, str] = {
-    "walk": "walk", "walking": "walk", "foot": "walk", "on foot": "walk", "步行": "walk",
-    "ebike": "ebike", "e-bike": "ebike", "e_bike": "ebike", "bike": "ebike", "bicycle": "ebike",
-    "cycle": "ebike", "电动车": "ebike", "电动自行车": "ebike", "电瓶车": "ebike", "骑行": "ebike",
-    "drive": "drive", "driving": "drive", "car": "drive", "truck": "drive", "驾车": "drive",
-    "开车": "drive", "机动车": "drive",
-}
 
 # Unit spellings after NFKC folding and lower-casing; value = (kind, factor to metres/minutes).
 _UNITS: dict[str, tuple[Literal["m", "min"], float]] = {
@@ -222,17 +216,6 @@ def parse_cutoff(text: str | float | int) -> Cutoff:
     if kind == "m":
         return Cutoff(metres=value)
     return Cutoff(minutes=value)
-
-
-def normalize_mode(mode: str) -> str:
-    """Return the canonical travel mode (``walk``, ``ebike``, ``drive``) for a name or alias."""
-    key = unicodedata.normalize("NFKC", str(mode)).strip().lower()
-    if key in _MODE_ALIASES:
-        return _MODE_ALIASES[key]
-    raise ConfigError(
-        f"未知出行方式 {mode!r}，可选 walk（步行）、ebike（电动车）、drive（驾车）。"
-        f" Unknown travel mode {mode!r}; use walk, ebike or drive."
-    )
 
 
 def normalize_group(group: str | None) -> str | None:

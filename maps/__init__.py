@@ -6,16 +6,39 @@ suggestions, admin areas) into one HTML map; :func:`save_map` writes it atomical
 :func:`new_map`. Assets are inlined by default (:mod:`yizhan.maps.assets`), so the file works offline.
 """
 
-from yizhan.maps.admin import add_admin
-from yizhan.maps.basemaps import BASEMAPS, add_basemaps
-from yizhan.maps.build import build_map, map_html, new_map, save_map
-from yizhan.maps.demand import add_demand_heat, add_hotspots
-from yizhan.maps.districts import add_districts
-from yizhan.maps.gaps import add_gaps
-from yizhan.maps.render import render_png
-from yizhan.maps.service_areas import add_service_areas
-from yizhan.maps.stations import add_stations
-from yizhan.maps.suggestions import add_suggestions
+from typing import TYPE_CHECKING
+
+from yizhan._lazy import lazy_exports
+
+if TYPE_CHECKING:  # the names, for type checkers; imported on first use at run time
+    from yizhan.maps.admin import add_admin
+    from yizhan.maps.basemaps import BASEMAPS, add_basemaps
+    from yizhan.maps.build import build_map, map_html, new_map, save_map
+    from yizhan.maps.demand import add_demand_heat, add_hotspots
+    from yizhan.maps.districts import add_districts
+    from yizhan.maps.gaps import add_gaps
+    from yizhan.maps.render import render_png
+    from yizhan.maps.service_areas import add_service_areas
+    from yizhan.maps.stations import add_stations
+    from yizhan.maps.suggestions import add_suggestions
+
+_EXPORTS = {
+    "BASEMAPS": "yizhan.maps.basemaps",
+    "add_admin": "yizhan.maps.admin",
+    "add_basemaps": "yizhan.maps.basemaps",
+    "add_demand_heat": "yizhan.maps.demand",
+    "add_districts": "yizhan.maps.districts",
+    "add_gaps": "yizhan.maps.gaps",
+    "add_hotspots": "yizhan.maps.demand",
+    "add_service_areas": "yizhan.maps.service_areas",
+    "add_stations": "yizhan.maps.stations",
+    "add_suggestions": "yizhan.maps.suggestions",
+    "build_map": "yizhan.maps.build",
+    "map_html": "yizhan.maps.build",
+    "new_map": "yizhan.maps.build",
+    "render_png": "yizhan.maps.render",
+    "save_map": "yizhan.maps.build",
+}
 
 __all__ = [
     "BASEMAPS",
@@ -34,3 +57,5 @@ __all__ = [
     "render_png",
     "save_map",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

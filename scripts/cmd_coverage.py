@@ -17,8 +17,9 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 from yizhan.geo.rules import CoverageRule, load_rules, parse_cutoff, rule_from_options
 
 from yizhan import log
@@ -127,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_summary(result: CoverageResult) -> None:
     """Print the bilingual per-rule (and per-area) summary as a rich table."""
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
@@ -206,6 +208,7 @@ def read_demand_file(path: str, *, crs: str, group: str | None) -> gpd.GeoDataFr
 
 def read_admin_file(path: str, *, field: str | None) -> gpd.GeoDataFrame:
     """Return admin polygons with an ``admin_name`` column, in EPSG:4326."""
+    import geopandas as gpd
     import pyogrio
 
     try:

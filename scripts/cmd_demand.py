@@ -23,11 +23,11 @@ import contextlib
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
@@ -161,6 +161,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 def run_build(args: argparse.Namespace) -> int:
     """Run ``yizhan demand build`` and return the exit code."""
+    import numpy as np
     from yizhan.geo.demand import build_demand
     from yizhan.geo.grid import grid_demand
     from yizhan.geo.hotspots import find_hotspots
@@ -224,6 +225,8 @@ def summarise(
     layers: pd.DataFrame, points: gpd.GeoDataFrame, result: Any, config: Any
 ) -> dict[str, Any]:
     """Return the run summary (layers, groups, windows, clustering, hotspots) as plain data."""
+    import pandas as pd
+
     total = float(points["weight"].sum())
     in_hot = points["hotspot_id"] != ""
 

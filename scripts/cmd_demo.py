@@ -19,18 +19,10 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
-from yizhan.scripts.cmd_run import print_warnings
-from yizhan.scripts.cmd_stations import print_problems, print_summary
-from yizhan.scripts.config import load_config
-from yizhan.scripts.gap_analysis import run_analysis
-from yizhan.scripts.report import SAMPLE_NOTICE, write_report
-from yizhan.stations import diff_inventories, read_inventory
-from yizhan.stations.output import write_problems, write_stations
 
-from yizhan.io import write_csv_atomic
 from yizhan.outdir import MARKER, check_output, report_folder
 
-__all__ = ["SAMPLE_NOTICE", "demo_config", "register", "run_demo", "sample_path"]
+__all__ = ["demo_config", "register", "run_demo", "sample_path"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -84,6 +76,17 @@ def remove_stale_demo_scratch(*, older_than_s: float = 3600.0) -> list[Path]:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo and return the exit code."""
+    # heavy imports only when the demo runs, so `yizhan --help` stays fast
+    from yizhan.scripts.cmd_run import print_warnings
+    from yizhan.scripts.cmd_stations import print_problems, print_summary
+    from yizhan.scripts.config import load_config
+    from yizhan.scripts.gap_analysis import run_analysis
+    from yizhan.scripts.report import SAMPLE_NOTICE, write_report
+    from yizhan.stations import diff_inventories, read_inventory
+    from yizhan.stations.output import write_problems, write_stations
+
+    from yizhan.io import write_csv_atomic
+
     out = check_output(args.out)
     remove_stale_demo_scratch()
     console = Console(stderr=True)

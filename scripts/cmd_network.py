@@ -17,19 +17,14 @@ import argparse
 import json
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from yizhan.geo.network import (
-    MODES,
-    RoadNetwork,
-    build_network,
-    cached_network_path,
-    load_network,
-    load_polygon,
-    save_network,
-)
+from yizhan.geo.modes import MODES
 
 from yizhan.outdir import check_folder_writable, check_output_file
+
+if TYPE_CHECKING:
+    from yizhan.geo.network import RoadNetwork
 
 
 def register(subparsers: Any) -> None:
@@ -113,6 +108,8 @@ def is_saved_network(path: Path) -> bool:
 
 def run_build(args: argparse.Namespace) -> int:
     """Build (or load from cache) the network and print its size; return the exit code."""
+    from yizhan.geo.network import build_network, cached_network_path, load_polygon, save_network
+
     kind = next(k for k in ("place", "xml", "pbf", "graphml") if getattr(args, k))
     source = getattr(args, kind)
     if args.cache:
@@ -136,5 +133,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     """Print the size of a saved network; return the exit code."""
+    from yizhan.geo.network import load_network
+
     print(describe(load_network(args.file)))
     return 0

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from rich.console import Console
-from yizhan.scripts.gap_analysis import run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the yearly analysis and return the exit code."""
+    from yizhan.scripts.gap_analysis import run  # heavy: only when the command runs
+
     out = run(args.config, out=args.out, previous=args.previous)
     console = Console(stderr=True)
     print_warnings(out, console)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from yizhan.scripts.province import run_many
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_many_command(args: argparse.Namespace) -> int:
     """Run every district; return 0 if all succeeded, 1 if any failed (others are written)."""
+    from yizhan.scripts.province import run_many  # heavy: only when the command runs
+
     if args.workers is not None and args.workers < 1:
         from yizhan.errors import ConfigError
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
-from yizhan.stations import AMENITIES, TIER_LABELS, diff_inventories, read_inventory
-from yizhan.stations.diff import CHANGE_LABELS
-from yizhan.stations.inventory import Inventory
-from yizhan.stations.output import write_problems, write_stations
 
 from yizhan.errors import InputFileError
-from yizhan.io import write_csv_atomic
 from yizhan.outdir import check_output, output_files
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+    from yizhan.stations.inventory import Inventory
 
 CRS_CHOICES = ("wgs84", "gcj02", "bd09")
 
@@ -65,6 +64,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Run ``stations check`` and return the exit code (0 even when rows have problems)."""
+    from yizhan.stations import read_inventory
+    from yizhan.stations.output import write_problems, write_stations
+
     out = (check_output(args.out, replace=False, names=("stations.geojson", "problems.csv"))
            if args.out is not None else None)
     roads = load_roads(args.roads) if args.roads is not None else None
@@ -101,6 +103,13 @@ def load_roads(path: Path) -> gpd.GeoDataFrame:
 
 def run_diff(args: argparse.Namespace) -> int:
     """Run ``stations diff`` and return the exit code."""
+    import pandas as pd
+    from yizhan.stations import diff_inventories, read_inventory
+    from yizhan.stations.diff import CHANGE_LABELS
+    from yizhan.stations.output import write_problems
+
+    from yizhan.io import write_csv_atomic
+
     out = (check_output(args.out, replace=False, names=("diff.csv", "problems.csv"))
            if args.out is not None else None)
     old = read_inventory(args.old, crs=args.crs, standard=args.standard, sheet=args.sheet)
@@ -128,6 +137,9 @@ def run_diff(args: argparse.Namespace) -> int:
 
 def print_summary(inv: Inventory, console: Console) -> None:
     """Print the bilingual summary of one inventory."""
+    import pandas as pd
+    from yizhan.stations import AMENITIES, TIER_LABELS
+
     st = inv.stations
     severity = inv.problems["severity"].value_counts()
     table = Table(title=f"驿站清单概况 Inventory summary — {inv.source}")
@@ -150,6 +162,8 @@ def print_summary(inv: Inventory, console: Console) -> None:
 
 def print_problems(problems: pd.DataFrame, console: Console, *, limit: int = 50) -> None:
     """Print the problems table (first ``limit`` rows)."""
+    import pandas as pd
+
     if problems.empty:
         console.print("没有发现问题 No problems found.")
         return
