@@ -40,7 +40,7 @@ def startup(yizhan: Path, python: Path) -> None:
     """Print the median start-up times of --help, --version and a full pipeline import."""
     print(f"yizhan --help       {_median_seconds([str(yizhan), '--help']):.2f} s   (target < 1 s)")
     print(f"yizhan --version    {_median_seconds([str(yizhan), '--version']):.2f} s   (target < 1 s)")
-    full = [str(python), "-c", "import yizhan.scripts.gap_analysis"]
+    full = [str(python), "-c", "import yizhan.pipeline.analysis"]
     print(f"import the pipeline {_median_seconds(full, runs=3):.2f} s   (for comparison)")
 
 

@@ -12,7 +12,7 @@ into ``--districts`` vertical strips (district polygons). Rules: drivers 3 min b
 
 Runs, each with a cold network cache of its own (so every run builds its networks):
 
-- ``sequential``: ``yizhan.scripts.gap_analysis.run`` per generated district config, one after the
+- ``sequential``: ``yizhan.pipeline.analysis.run`` per generated district config, one after the
   other in this process (no Dask);
 - ``dask 1 worker`` and ``dask 2 workers``: ``yizhan run-many`` on a LocalCluster.
 
@@ -72,10 +72,10 @@ def main() -> None:
     import geopandas as gpd
     import numpy as np
     import shapely
-    from yizhan.scripts.gap_analysis import run
-    from yizhan.scripts.province import dask_client, load_plan, run_many
 
     from yizhan.log import set_quiet
+    from yizhan.pipeline.analysis import run
+    from yizhan.pipeline.province import dask_client, load_plan, run_many
     from yizhan.shared import shared_data_dir
 
     data = shared_data_dir()

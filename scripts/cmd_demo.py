@@ -79,13 +79,13 @@ def run_demo(args: argparse.Namespace) -> int:
     # heavy imports only when the demo runs, so `yizhan --help` stays fast
     from yizhan.scripts.cmd_run import print_warnings
     from yizhan.scripts.cmd_stations import print_problems, print_summary
-    from yizhan.scripts.config import load_config
-    from yizhan.scripts.gap_analysis import run_analysis
-    from yizhan.scripts.report import SAMPLE_NOTICE, write_report
     from yizhan.stations import diff_inventories, read_inventory
     from yizhan.stations.output import write_problems, write_stations
 
     from yizhan.io import write_csv_atomic
+    from yizhan.pipeline.analysis import run_analysis
+    from yizhan.pipeline.config import load_config
+    from yizhan.pipeline.report import SAMPLE_NOTICE, write_report
 
     out = check_output(args.out)
     remove_stale_demo_scratch()
@@ -115,7 +115,7 @@ def run_demo(args: argparse.Namespace) -> int:
         write_stations(new.stations, tmp / "inventory-check")
         write_problems(new.problems, tmp / "inventory-check")
         write_csv_atomic(changes, tmp / "diff.csv")
-    print_warnings(out, console)
+    print_warnings(current.warnings, console)
     console.print(f"已写入 written: {args.out}/ map.html, report.html, report.xlsx, summary.json,"
                   " coverage.csv, gaps.geojson, suggestions.csv/.geojson, stations.geojson,"
                   " problems.csv, diff.csv, comparison_*.csv")

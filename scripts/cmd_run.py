@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -29,17 +29,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the yearly analysis and return the exit code."""
-    from yizhan.scripts.gap_analysis import run  # heavy: only when the command runs
+    from yizhan.pipeline.analysis import run  # heavy: only when the command runs
 
-    out = run(args.config, out=args.out, previous=args.previous)
+    result = run(args.config, out=args.out, previous=args.previous)
     console = Console(stderr=True)
-    print_warnings(out, console)
-    console.print(f"已写入 written: {out}")
+    print_warnings(result.warnings, console)
+    console.print(f"已写入 written: {args.out}")
     return 0
 
 
-def print_warnings(report: Path, console: Console) -> None:
-    """Print the warnings of a written report (its ``summary.json``) once each, in bold."""
-    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
-    for text in summary.get("warnings", ()):
+def print_warnings(warnings: Sequence[str], console: Console) -> None:
+    """Print a run's warnings (:attr:`AnalysisResult.warnings`) once each, in bold."""
+    for text in warnings:
         console.print(f"[bold yellow]请注意 Note:[/bold yellow] {text}", highlight=False)

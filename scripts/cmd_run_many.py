@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_many_command(args: argparse.Namespace) -> int:
     """Run every district; return 0 if all succeeded, 1 if any failed (others are written)."""
-    from yizhan.scripts.province import run_many  # heavy: only when the command runs
+    from yizhan.pipeline.province import run_many  # heavy: only when the command runs
 
     if args.workers is not None and args.workers < 1:
         from yizhan.errors import ConfigError

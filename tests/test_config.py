@@ -1,4 +1,4 @@
-"""yizhan.scripts.config: loading and validating the yearly run's TOML configuration."""
+"""yizhan.pipeline.config: loading and validating the yearly run's TOML configuration."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from yizhan.scripts.config import load_config
 
 from yizhan.errors import ConfigError
+from yizhan.pipeline.config import load_config
 
 DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
 

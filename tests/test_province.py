@@ -14,10 +14,10 @@ from yizhan.geo.areas import assign_to_areas, buffer_area, in_area, read_areas
 from yizhan.geo.demand import iter_demand_chunks, read_demand_points
 from yizhan.geo.network import clip_pbf_areas
 from yizhan.scripts.cli import main
-from yizhan.scripts.gap_analysis import run
-from yizhan.scripts.province import load_plan, run_many
 
 from yizhan.errors import ConfigError, InputFileError
+from yizhan.pipeline.analysis import run
+from yizhan.pipeline.province import load_plan, run_many
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,8 @@ def test_three_districts_on_two_workers_equal_single_runs(province, province_run
             f'district = "{name}"\n' + province["shared"]
             + f'\n[area]\npath = "{province["root"] / "districts.geojson"}"\nname = "{name}"\n'
             "network_buffer_m = 300\n", encoding="utf-8")
-        single = run(cfg, out=tmp_path / f"single-{outcome.slug}")
+        single = tmp_path / f"single-{outcome.slug}"
+        run(cfg, out=single)
         district = out / "districts" / outcome.slug
         for table in TABLES:
             assert (single / table).read_bytes() == (district / table).read_bytes(), (name, table)
@@ -332,7 +333,7 @@ def test_repeated_demand_layer_names_are_a_config_error(tmp_path, province):
         1)
     cfg = tmp_path / "c.toml"
     cfg.write_text('district = "d"\n' + doubled, encoding="utf-8")
-    from yizhan.scripts.config import load_config
+    from yizhan.pipeline.config import load_config
 
     with pytest.raises(ConfigError, match="unique"):
         load_config(cfg)
@@ -350,7 +351,8 @@ def test_example_province_pbf_clipped_once_equals_single_runs(tmp_path, monkeypa
     monkeypatch.setenv("YIZHAN_CACHE_DIR", str(tmp_path / "cache-single"))
     for outcome in result.outcomes:
         config = tmp_path / "out" / "configs" / f"{outcome.slug}.toml"
-        single = run(config, out=tmp_path / "single" / outcome.slug)
+        single = tmp_path / "single" / outcome.slug
+        run(config, out=single)
         for table in TABLES:
             assert (single / table).read_bytes() == \
                 (tmp_path / "out" / "districts" / outcome.slug / table).read_bytes(), table
@@ -386,8 +388,8 @@ def test_province_map_links_each_district_map_in_chromium(province_run):
 def test_shared_parquet_demand_split_by_parts_equals_each_district_reading_it(
     province, taxi_csv, tmp_path, monkeypatch
 ):
-    import yizhan.scripts.province as prov
-    from yizhan.scripts.gap_analysis import district_area, read_demand
+    import yizhan.pipeline.province as prov
+    from yizhan.pipeline.analysis import district_area, read_demand
 
     taxi = pd.read_csv(taxi_csv, usecols=["orderid", "Lng", "Lat", "price"])
     taxi = taxi.astype({"price": str})
@@ -438,7 +440,7 @@ def test_scheduler_address_runs_on_an_existing_cluster(province, cache_env, tmp_
 def test_local_workers_share_the_cores_for_compiled_loops():
     import os
 
-    from yizhan.scripts.province import dask_client
+    from yizhan.pipeline.province import dask_client
 
     with dask_client(workers=2, dashboard=False) as client:
         seen = client.run(lambda: os.environ.get("YIZHAN_THREADS"))
@@ -457,8 +459,9 @@ def test_unreachable_scheduler_is_a_clear_error(province, tmp_path):
 
 
 def test_area_keeps_own_stations_problems_and_unlocated_rows(tmp_path):
-    from yizhan.scripts.gap_analysis import restrict_stations
     from yizhan.stations import read_inventory
+
+    from yizhan.pipeline.analysis import restrict_stations
 
     inv = tmp_path / "inv.csv"
     inv.write_text(

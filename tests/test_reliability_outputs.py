@@ -267,7 +267,7 @@ def test_disk_full_while_writing_keeps_the_old_report(tmp_path, monkeypatch, cap
 
 def test_run_many_force_does_not_replace_a_district_folder_holding_a_user_file(tmp_path,
                                                                                capsys):
-    from yizhan.scripts.province import load_plan
+    from yizhan.pipeline.province import load_plan
 
     spec = resources.files("yizhan.scripts") / "data" / "example-province.toml"
     out = tmp_path / "province"

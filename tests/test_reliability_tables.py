@@ -19,9 +19,9 @@ import osmnx as ox
 import pandas as pd
 import pytest
 from yizhan.scripts.cli import main
-from yizhan.scripts.report import write_sheets
 
 from yizhan.io import excel_safe, neutralise_formula, write_csv_atomic
+from yizhan.pipeline.report import write_sheets
 
 EVIL = ["=EVIL()", "+SUM(1,2)", "-2+3", "@cmd", "\tTAB", "\rCR"]
 PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")

@@ -1,4 +1,4 @@
-"""yizhan.scripts.report: workbook formatting, formula neutralising, HTML escaping, summary contents."""
+"""yizhan.pipeline.report: workbook formatting, formula neutralising, HTML escaping, summary contents."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from yizhan.scripts.config import load_config
-from yizhan.scripts.gap_analysis import AnalysisResult, run_analysis
-from yizhan.scripts.report import SAMPLE_NOTICE, SHEETS, write_report
+
+from yizhan.pipeline.analysis import AnalysisResult, run_analysis
+from yizhan.pipeline.config import load_config
+from yizhan.pipeline.report import SAMPLE_NOTICE, SHEETS, write_report
 
 DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
 XSS = "<img src=x onerror=alert(1)>"

@@ -1,4 +1,4 @@
-"""yizhan.scripts.gap_analysis / yizhan run: the yearly run, twice, with the year-over-year comparison."""
+"""yizhan.pipeline.analysis / yizhan run: the yearly run, twice, with the year-over-year comparison."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from yizhan.scripts.cli import main as cli_main
-from yizhan.scripts.config import load_config
 from yizhan.scripts.gap_analysis import main as script_main
-from yizhan.scripts.gap_analysis import run_analysis
 
 from yizhan.errors import ConfigError
+from yizhan.pipeline.analysis import run_analysis
+from yizhan.pipeline.config import load_config
 
 DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
 TABLES = ("coverage.csv", "suggestions.csv", "problems.csv", "stations.geojson", "gaps.geojson",
@@ -145,7 +145,7 @@ def test_bad_config_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [cfg_dir]
     with pytest.raises(ConfigError, match=r"summary\.json"):
-        from yizhan.scripts.gap_analysis import run
+        from yizhan.pipeline.analysis import run
         run(DATA / "example-config.toml", out=out, previous=tmp_path)
     assert not out.exists()
 
@@ -162,3 +162,21 @@ def test_siting_constraints_from_config_hold() -> None:
     for point in xy:
         assert (xy.distance(point) >= 200 - 1e-6).sum() == len(xy) - 1
         assert (st.distance(point) >= 200 - 1e-6).all()
+
+
+def test_python_api_gives_what_the_cli_gives(tmp_path):
+    """`yizhan.run(config, out=...)` and `yizhan run CONFIG --out` are the same code and tables."""
+    import yizhan
+
+    result = yizhan.run(DATA / "example-config.toml", out=tmp_path / "api")
+    assert cli_main(["-q", "run", str(DATA / "example-config.toml"), "--out",
+                     str(tmp_path / "cli")]) == 0
+    for table in ("coverage.csv", "suggestions.csv", "problems.csv", "summary.json",
+                  "stations.geojson", "gaps.geojson"):
+        assert (tmp_path / "api" / table).read_bytes() == (tmp_path / "cli" / table).read_bytes()
+    summary = json.loads((tmp_path / "api" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["warnings"] == list(result.warnings)
+    assert len(result.suggestions) == summary["counts"]["suggestions"]
+    # without out= nothing is written and the same result comes back
+    again = yizhan.run(DATA / "example-config.toml")
+    assert again.coverage_summary.equals(result.coverage_summary)

@@ -49,7 +49,7 @@ def test_no_top_level_geo_stations_maps_or_scripts_modules():
     code = (
         "import importlib, pkgutil, sys\n"
         "import yizhan\n"
-        "for pkg in ('yizhan.geo', 'yizhan.stations', 'yizhan.maps', 'yizhan.scripts'):\n"
+        "for pkg in ('yizhan.geo', 'yizhan.stations', 'yizhan.maps', 'yizhan.scripts', 'yizhan.pipeline'):\n"
         "    mod = importlib.import_module(pkg)\n"
         "    for info in pkgutil.walk_packages(mod.__path__, pkg + '.'):\n"
         "        if not info.name.endswith(('make_samples', 'make_demo_data', 'refresh_map_assets')):\n"

@@ -9,3 +9,14 @@ line is :mod:`yizhan.scripts.cli`.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__", "run"]
+
+
+def __getattr__(name: str) -> object:
+    """Return :func:`yizhan.run` (the yearly run) on first use; ``import yizhan`` stays light."""
+    if name == "run":
+        from yizhan.pipeline.analysis import run
+
+        return run
+    raise AttributeError(f"module 'yizhan' has no attribute {name!r}")

@@ -29,8 +29,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from yizhan.stations import diff_inventories
-from yizhan.stations.output import write_problems
 
 from yizhan import log
 from yizhan.io import (
@@ -42,9 +40,11 @@ from yizhan.io import (
     write_with,
 )
 from yizhan.outdir import report_folder
+from yizhan.stations import diff_inventories
+from yizhan.stations.output import write_problems
 
 if TYPE_CHECKING:
-    from yizhan.scripts.gap_analysis import AnalysisResult
+    from yizhan.pipeline.results import AnalysisResult
 
 #: Notice printed on map and report when the inputs are sample data.
 SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
@@ -71,7 +71,7 @@ def write_report(
     Parameters
     ----------
     result
-        What :func:`yizhan.scripts.gap_analysis.run_analysis` returned.
+        What :func:`yizhan.pipeline.analysis.run_analysis` returned.
     out
         Report folder: created, or replaced whole once the new one is done (only if every file
         in it is one yizhan wrote, see :mod:`yizhan.outdir`).

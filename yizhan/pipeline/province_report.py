@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
-from yizhan.scripts.report import fmt_value, json_value
 
 from yizhan import log
 from yizhan.io import write_csv_atomic, write_text_atomic
+from yizhan.pipeline.report import fmt_value, json_value
 
 if TYPE_CHECKING:
-    from yizhan.scripts.gap_analysis import AnalysisResult
-    from yizhan.scripts.province import DistrictOutcome, ProvinceResult
+    from yizhan.pipeline.results import AnalysisResult, DistrictOutcome, ProvinceResult
 
 #: Fixed columns of ``summary.csv`` (per-rule columns follow: ``<rule>_covered_pct`` and
 #: ``<rule>_covered_pct_after``, then ``map``).
@@ -171,7 +170,7 @@ def summary_dict(result: ProvinceResult, table: pd.DataFrame, rules: pd.DataFram
 
 def write_province_report(result: ProvinceResult) -> None:
     """Write ``summary.csv``, ``summary.json``, ``problems.csv``, ``report.xlsx``, ``map.html``."""
-    from yizhan.scripts.report import write_sheets
+    from yizhan.pipeline.report import write_sheets
 
     out = result.out
     table = summary_table(result)

