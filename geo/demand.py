@@ -522,34 +522,51 @@ def load_demand_config(path: str | Path) -> DemandConfig:
     return parse_demand_config(read_toml(path), base=path.parent)
 
 
+def parse_layer(table: Mapping[str, object], *, index: int, base: Path) -> LayerConfig:
+    """Return one ``[[demand]]`` table as a :class:`LayerConfig`: the one schema of a layer.
+
+    ``yizhan demand build`` and the yearly run (``yizhan run``, ``run-many``) both read their
+    layers here, so a layer that loads in one loads the same in the other (GCJ-02 demand, a time
+    column, a sheet). Keys: ``path``, ``name`` (default: the file name without suffix),
+    ``group``, ``weight`` (a column or a number; ``weight_field`` is accepted for it), ``crs``,
+    ``time``, ``sheet``.
+
+    Raises
+    ------
+    ConfigError
+        For unknown keys, a missing path or an unknown coordinate system.
+    """
+    unknown = set(table) - _LAYER_KEYS - {"weight_field"}
+    if unknown:
+        raise ConfigError(
+            f"[[demand]] 第 {index + 1} 层有未知键 {sorted(unknown)}；可用键：{sorted(_LAYER_KEYS)}。"
+            f" Unknown keys {sorted(unknown)} in [[demand]] layer {index + 1};"
+            f" allowed: {sorted(_LAYER_KEYS)}."
+        )
+    if "path" not in table:
+        raise ConfigError(
+            f"[[demand]] 第 {index + 1} 层缺少 path。 [[demand]] layer {index + 1} needs a path."
+        )
+    file = base / str(table["path"])
+    weight = table.get("weight", table.get("weight_field"))
+    crs = str(table.get("crs", "wgs84"))
+    _parse_crs(crs)  # an unknown datum is an error now, not after the network is built
+    return LayerConfig(
+        path=file,
+        name=str(table.get("name") or file.name.split(".")[0]),
+        group=None if table.get("group") is None else str(table["group"]),
+        weight=weight if isinstance(weight, int | float) else _opt_str(weight),
+        crs=crs,
+        time=_opt_str(table.get("time")),
+        sheet=table.get("sheet"),  # type: ignore[arg-type]
+    )
+
+
 def parse_demand_config(raw: Mapping[str, object], *, base: Path = Path()) -> DemandConfig:
     """Return the :class:`DemandConfig` of a parsed TOML mapping; paths relative to ``base``."""
     layers: list[LayerConfig] = []
     for i, table in enumerate(_list_of_tables(raw.get("demand"), "demand")):
-        unknown = set(table) - _LAYER_KEYS
-        if unknown:
-            raise ConfigError(
-                f"[[demand]] 第 {i + 1} 层有未知键 {sorted(unknown)}；可用键：{sorted(_LAYER_KEYS)}。"
-                f" Unknown keys {sorted(unknown)} in [[demand]] layer {i + 1};"
-                f" allowed: {sorted(_LAYER_KEYS)}."
-            )
-        if "path" not in table:
-            raise ConfigError(
-                f"[[demand]] 第 {i + 1} 层缺少 path。 [[demand]] layer {i + 1} needs a path."
-            )
-        file = base / str(table["path"])
-        weight = table.get("weight")
-        layers.append(
-            LayerConfig(
-                path=file,
-                name=str(table.get("name") or file.name.split(".")[0]),
-                group=None if table.get("group") is None else str(table["group"]),
-                weight=weight if isinstance(weight, int | float) else _opt_str(weight),
-                crs=str(table.get("crs", "wgs84")),
-                time=_opt_str(table.get("time")),
-                sheet=table.get("sheet"),  # type: ignore[arg-type]
-            )
-        )
+        layers.append(parse_layer(table, index=i, base=base))
     names = [layer.name for layer in layers]
     if len(set(names)) != len(names):
         raise ConfigError(

@@ -121,3 +121,32 @@ def test_siting_wrong_type_is_named(cfg_dir: Path) -> None:
     path = _edit(cfg_dir / "example-config.toml", "n_sites = 5", "n_sites = true")
     with pytest.raises(ConfigError, match=r"\[siting\] n_sites"):
         load_config(path)
+
+
+def test_demand_layers_have_one_schema_for_run_and_demand_build(cfg_dir: Path) -> None:
+    """`yizhan run` reads [[demand]] like `yizhan demand build`: GCJ-02 demand is converted."""
+    from yizhan.geo.demand import parse_demand_config, read_demand_points
+
+    from yizhan.pipeline.analysis import read_demand
+
+    (cfg_dir / "sz.csv").write_text("lon,lat,group\n114.0579,22.5431,rider\n114.06,22.55,rider\n",
+                                    encoding="utf-8")  # Shenzhen, where GCJ-02 differs
+    path = _edit(cfg_dir / "example-config.toml", 'path = "demo_demand.csv"',
+                 'path = "sz.csv"\ncrs = "gcj02"')
+    cfg = load_config(path)
+    built = parse_demand_config({"demand": [{"path": "sz.csv", "crs": "gcj02"}]}, base=cfg_dir)
+    assert cfg.demand == built.layers  # one schema, one default name
+    run_points = read_demand(cfg)[0]
+    direct = read_demand_points(cfg_dir / "sz.csv", crs="gcj02").points
+    assert run_points.geometry.equals(direct.geometry)
+    as_wgs = read_demand_points(cfg_dir / "sz.csv").points
+    moved = as_wgs.to_crs(32650).distance(run_points.to_crs(32650))
+    assert (moved > 100).all() and (moved < 1000).all()  # converted, not read as WGS-84
+
+
+def test_unknown_demand_datum_is_named_before_any_work(cfg_dir: Path) -> None:
+    path = _edit(cfg_dir / "example-config.toml", 'path = "demo_demand.csv"',
+                 'path = "demo_demand.csv"\ncrs = "nowhere-9"')
+    with pytest.raises(ConfigError, match="nowhere-9") as err:
+        load_config(path)
+    assert str(path) in str(err.value)

@@ -392,7 +392,8 @@ def read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """
     frames, problems = [], []
     for layer in config.demand:
-        res = read_demand_points(layer.path, group=layer.group, weight=layer.weight_field,
+        res = read_demand_points(layer.path, group=layer.group, weight=layer.weight,
+                                 crs=layer.crs, time=layer.time, sheet=layer.sheet,
                                  layer=layer.name)
         frames.append(res.points)
         if len(res.problems):

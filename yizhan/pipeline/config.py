@@ -20,6 +20,8 @@ Every path in the file is relative to the config file itself.  The format (see
     [[demand]]
     path = "riders.csv"                 # points with lon/lat (+ optional demand_id, weight, group)
     group = "rider"                     # group of every row, or the column holding groups
+    crs = "gcj02"                       # same keys as `yizhan demand build`: name, weight, crs,
+                                        # time, sheet (yizhan.geo.demand.parse_layer)
                                         # (default: a group/群体/工种 column)
 
     [[rules]]                           # same format as geo/rules.py
@@ -60,6 +62,7 @@ from typing import Any
 
 from yizhan.checks import check_number
 from yizhan.errors import ConfigError
+from yizhan.geo.demand import LayerConfig, parse_layer
 from yizhan.geo.rules import CoverageRule, parse_rules
 from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
 from yizhan.io import read_toml
@@ -71,7 +74,6 @@ _TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "ru
              "admin", "area"}
 _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
-_DEMAND_KEYS = {"path", "group", "weight_field", "name"}
 _SITING_OPTION_KEYS = set(SITING_OPTION_KEYS)
 _ADMIN_KEYS = {"path", "name_field"}
 _AREA_KEYS = {"path", "name", "name_field", "network_buffer_m"}
@@ -90,16 +92,6 @@ class InventoryConfig:
     crs: str = "wgs84"
     standard: str = "xinhui-7"
     sheet: str | None = None
-
-
-@dataclass(frozen=True)
-class DemandLayer:
-    """One demand layer: a point file, its worker group (or group column) and weight column."""
-
-    path: Path
-    group: str | None = None
-    weight_field: str | None = None
-    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,7 +162,7 @@ class RunConfig:
     inventory: InventoryConfig
     network_source: Path
     max_access_m: float
-    demand: tuple[DemandLayer, ...]
+    demand: tuple[LayerConfig, ...]
     rules: tuple[CoverageRule, ...]
     siting: SitingConfig
     admin: AdminConfig | None
@@ -263,14 +255,11 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         prefix = f"demand[{i}]."
         if not isinstance(entry, Mapping):
             raise ConfigError(f"{where}: demand[{i}] 须为表。demand[{i}] must be a table.")
-        check_keys(entry, _DEMAND_KEYS, where, prefix)
-        group = _get(entry, "group", str, where, prefix, default=None)
-        demand.append(DemandLayer(
-            path=_file(entry, "path", base, where, prefix),
-            group=group,
-            weight_field=_get(entry, "weight_field", str, where, prefix, default=None),
-            name=_get(entry, "name", str, where, prefix, default=f"demand{i + 1}"),
-        ))
+        _file(entry, "path", base, where, prefix)  # exists: said before any work
+        try:
+            demand.append(parse_layer(entry, index=i, base=base))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
 
     names = [layer.name for layer in demand]
     repeated = sorted({n for n in names if names.count(n) > 1})

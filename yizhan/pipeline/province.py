@@ -512,7 +512,8 @@ def _split_demand(
     for layer in cfg.demand:
         log.info(f"拆分共享需求 splitting shared demand {layer.path.name}")
         for res in iter_demand_chunks(layer.path, rows_per_chunk=DEMAND_ROWS_PER_PART,
-                                      group=layer.group, weight=layer.weight_field,
+                                      group=layer.group, weight=layer.weight,
+                                      crs=layer.crs, time=layer.time, sheet=layer.sheet,
                                       layer=layer.name):
             if len(res.problems):
                 problems.append(res.problems)
