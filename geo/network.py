@@ -61,7 +61,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import re
 import tempfile
 import zipfile
@@ -85,7 +84,7 @@ from yizhan.geo.modes import (  # the one table of travel modes
     get_mode,
 )
 
-from yizhan import __version__, log
+from yizhan import __version__, log, settings
 from yizhan.errors import ConfigError, InputFileError, NetworkError
 from yizhan.io import atomic_path, read_npz, write_npz_aligned
 
@@ -947,8 +946,7 @@ def default_cache_dir() -> Path:
     ``$YIZHAN_CACHE_DIR`` when set (e.g. a folder every machine of a cluster sees), else
     ``~/.cache/yizhan/networks``.
     """
-    env = os.environ.get("YIZHAN_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "yizhan" / "networks"
+    return settings.cache_dir()
 
 
 def load_polygon(polygon: object) -> BaseGeometry | None:

@@ -40,7 +40,6 @@ facilities, each a virtual source node whose out-edges are those same entry poin
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +57,7 @@ from scipy.spatial import cKDTree
 from yizhan.geo._kernels import grid_nearest, nearest_ends, nearest_source_tree
 from yizhan.geo.network import RoadNetwork, Weight
 
-from yizhan import log
+from yizhan import log, settings
 
 SNAP_ROAD_PER_CELL_M = 25.0
 """Snapping buckets roads in square cells sized so that a cell holds about this much road
@@ -339,18 +338,9 @@ def _f64(a: np.ndarray) -> np.ndarray:
 _GRID_MAX_RING = 16
 """Largest ring (in cells) searched on the grid; points farther out use the KD tree."""
 
-THREADS_ENV = "YIZHAN_THREADS"
-"""Environment variable that sets how many threads one yizhan process uses for its compiled
-loops (snapping, per-point passes, the rules' searches); default: the cores, at most 4. Dask
-workers started by ``yizhan run-many`` get the cores divided among them."""
-
-
 def worker_threads() -> int:
-    """Return the threads one process may use for compiled loops (see :data:`THREADS_ENV`)."""
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    return max(1, min(4, os.cpu_count() or 1))
+    """Return the threads one process may use for compiled loops (:func:`yizhan.settings.threads`)."""
+    return settings.threads()
 
 
 _THREADS = worker_threads()

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -35,14 +34,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from yizhan import settings
 from yizhan.errors import ConfigError
 
 AssetMode = Literal["inline", "mirror", "cdn"]
 ASSET_MODES: tuple[AssetMode, ...] = ("inline", "mirror", "cdn")
 DEFAULT_MIRROR = "npmmirror"
 CDN_MIRROR = "jsdelivr"
-ASSETS_ENV = "YIZHAN_MAP_ASSETS"
-"""Environment variable naming a folder laid out like ``node_modules/`` that holds the assets."""
 
 _RUNTIME_FILES = ("yizhan-map.css", "yizhan-map.js")
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)(images/[A-Za-z0-9_.-]+\.png)\1\s*\)")
@@ -121,9 +119,9 @@ def vendor_dirs() -> list[Path]:
     ``scripts/refresh_map_assets.py``), so a plain ``pip install`` needs no Node.
     """
     dirs = []
-    env = os.environ.get(ASSETS_ENV)
-    if env:
-        dirs.append(Path(env))
+    env = settings.map_assets_dir()
+    if env is not None:
+        dirs.append(env)
     dirs.append(Path(str(resources.files("yizhan.maps") / "assets" / "vendor")))
     return dirs
 

@@ -8,10 +8,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from yizhan import settings
 from yizhan.errors import ConfigError
 from yizhan.io import atomic_path
+from yizhan.settings import CHROMIUM_ENV
 
-CHROMIUM_ENV = "YIZHAN_CHROMIUM"
 """Environment variable naming the Chromium/Chrome executable to use."""
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = (
@@ -34,7 +35,7 @@ def find_chromium() -> str:
     ConfigError
         If none is installed.
     """
-    env = os.environ.get(CHROMIUM_ENV)
+    env = settings.chromium()
     if env:
         if Path(env).is_file() or shutil.which(env):
             return shutil.which(env) or env

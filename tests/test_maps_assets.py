@@ -14,6 +14,7 @@ import pytest
 from yizhan.maps import assets
 
 from yizhan.errors import ConfigError
+from yizhan.settings import MAP_ASSETS_ENV
 from yizhan.shared import PROJECT_ROOT
 
 VENDOR = Path(str(resources.files("yizhan.maps") / "assets" / "vendor"))
@@ -65,7 +66,7 @@ def test_tampered_asset_is_refused(installed: list[str], tmp_path: Path, monkeyp
     shutil.copytree(VENDOR / "leaflet", vendor / "leaflet")
     js = vendor / "leaflet" / "dist" / "leaflet.js"
     js.write_text(js.read_text(encoding="utf-8") + "\nalert('tampered');\n", encoding="utf-8")
-    monkeypatch.setenv(assets.ASSETS_ENV, str(vendor))
+    monkeypatch.setenv(MAP_ASSETS_ENV, str(vendor))
     with pytest.raises(ConfigError, match="reinstall") as err:
         assets.asset_tags("inline")
     assert "与清单不符" in str(err.value)
@@ -73,7 +74,7 @@ def test_tampered_asset_is_refused(installed: list[str], tmp_path: Path, monkeyp
 
 
 def test_missing_assets_say_reinstall(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.delenv(assets.ASSETS_ENV, raising=False)
+    monkeypatch.delenv(MAP_ASSETS_ENV, raising=False)
     monkeypatch.setattr(assets, "vendor_dirs", lambda: [tmp_path])
     assets._read_asset.cache_clear()
     with pytest.raises(ConfigError) as err:
@@ -93,7 +94,7 @@ def test_every_shipped_package_carries_its_licence() -> None:
 def test_assets_env_folder_is_used(installed: list[str], tmp_path: Path, monkeypatch) -> None:
     vendor = tmp_path / "elsewhere"
     shutil.copytree(VENDOR, vendor)
-    monkeypatch.setenv(assets.ASSETS_ENV, str(vendor))
+    monkeypatch.setenv(MAP_ASSETS_ENV, str(vendor))
     assert assets.vendor_dirs()[0] == vendor
     assert "leaflet@1.9.4" in assets.asset_tags("inline")
 

@@ -481,7 +481,9 @@ def test_snap_ties_go_to_the_lower_road_whatever_the_threads(monkeypatch):
 
 
 def test_worker_threads_setting(monkeypatch):
-    from yizhan.geo.paths import THREADS_ENV, worker_threads
+    from yizhan.geo.paths import worker_threads
+
+    from yizhan.settings import THREADS_ENV
 
     monkeypatch.setenv(THREADS_ENV, "3")
     assert worker_threads() == 3

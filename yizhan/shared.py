@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from yizhan.settings import PROJECT_ROOT, shared_data_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def shared_data_dir() -> Path:
-    """Return the shared data folder (``$YIZHAN_SHARED_DATA`` or ``<project>/../shared/data``)."""
-    env = os.environ.get("YIZHAN_SHARED_DATA")
-    return Path(env) if env else PROJECT_ROOT.parent / "shared" / "data"
+__all__ = ["PROJECT_ROOT", "shared_data_dir"]

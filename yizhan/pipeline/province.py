@@ -85,7 +85,6 @@ from yizhan.errors import ConfigError, InputFileError
 from yizhan.geo.areas import assign_to_areas, read_areas
 from yizhan.geo.demand import iter_demand_chunks
 from yizhan.geo.network import PBF_NO_ROADS, cached_network_path, clip_pbf_areas, source_kind
-from yizhan.geo.paths import THREADS_ENV
 from yizhan.io import TEMP_PREFIX, read_toml, sha256_file, write_text_atomic
 from yizhan.outdir import check_output, record_files
 from yizhan.pipeline.analysis import (
@@ -114,6 +113,7 @@ from yizhan.pipeline.config import (
 from yizhan.pipeline.province_report import district_row, write_province_report
 from yizhan.pipeline.report import write_report
 from yizhan.pipeline.results import DistrictJob, DistrictOutcome, ProvincePlan, ProvinceResult
+from yizhan.settings import THREADS_ENV
 from yizhan.stations import read_inventory
 
 #: Files the province report writes at the top of ``--out`` (districts go under ``districts/``).
