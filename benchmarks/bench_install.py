@@ -48,8 +48,14 @@ def fresh_install() -> None:
     """Build the wheel, install it with no extras in a new venv, run the demo, render its map."""
     with tempfile.TemporaryDirectory(prefix="yizhan-install-") as tmp:
         work = Path(tmp)
+        # build from the committed tree (git archive), as a user's clone would: no stale build/
+        src = work / "src"
+        src.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                        str(work / "dist"), str(ROOT)], check=True)
+                        str(work / "dist"), str(src)], check=True, stderr=subprocess.DEVNULL)
         wheel = next((work / "dist").glob("yizhan-*.whl"))
         with zipfile.ZipFile(wheel) as zf:
             top = sorted({n.split("/")[0] for n in zf.namelist() if not n.startswith("yizhan-")})
@@ -58,7 +64,8 @@ def fresh_install() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         bin_dir = venv / ("Scripts" if sys.platform == "win32" else "bin")
         start = time.perf_counter()
-        subprocess.run([str(bin_dir / "pip"), "install", "-q", str(wheel)], check=True)
+        subprocess.run([str(bin_dir / "pip"), "install", "-q", str(wheel)], check=True,
+                       stderr=subprocess.DEVNULL)
         print(f"pip install (no extras, no Node): {time.perf_counter() - start:.0f} s")
         startup(bin_dir / "yizhan", bin_dir / "python")
         start = time.perf_counter()
