@@ -220,9 +220,9 @@ def read_candidates(
         if blank.any():
             raise InputFileError("候选点编号为空；请填写或删除编号列。A candidate id is blank; fill it in.",
                                  file=name, row=int(rows[np.flatnonzero(blank)[0]]), field=id_col)
-        safe = np.array([neutralise_formula(i) for i in ids], dtype=object)
-        for i in np.flatnonzero(safe != ids):
-            log.warn(f"{name} 行 row {int(rows[i])}: {FORMULA_ID_ZH}{safe[i]}.{FORMULA_ID_EN}{safe[i]}.")
+        safe = np.array([neutralise_formula(v) for v in ids], dtype=object)
+        for k in np.flatnonzero(safe != ids).tolist():
+            log.warn(f"{name} 行 row {int(rows[k])}: {FORMULA_ID_ZH}{safe[k]}.{FORMULA_ID_EN}{safe[k]}.")
         ids = safe
     else:
         ids = np.array([f"{Path(path).stem}:{r}" for r in rows], dtype=object)
