@@ -94,7 +94,7 @@ def in_child(func, *args):
 
 def prepare(work: str, n_nodes: int, n_demand: int, n_stations: int, seed: int) -> dict:
     import geopandas as gpd
-    from yizhan.geo.network import save_network
+    from yizhan.geo.netcache import save_network
 
     from benchmarks._synthetic import random_points, synthetic_network
 
@@ -162,7 +162,7 @@ def compile_kernels() -> float:
 def run_yizhan(work: str) -> dict:
     import geopandas as gpd
     import yizhan.geo.coverage as cov
-    from yizhan.geo.network import load_network
+    from yizhan.geo.netcache import load_network
     from yizhan.geo.rules import make_rule
 
     from yizhan.log import set_quiet
@@ -252,8 +252,8 @@ def run_networkx(work: str) -> dict:
     import pandas as pd
     from pyproj import Transformer
     from scipy.spatial import cKDTree
+    from yizhan.geo.netcache import load_network
     from yizhan.geo.network import MODES as TRAVEL_MODES
-    from yizhan.geo.network import load_network
     from yizhan.geo.rules import make_rule
 
     demand = gpd.read_parquet(Path(work) / "demand.parquet")

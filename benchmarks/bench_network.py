@@ -37,7 +37,8 @@ import pyproj
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from yizhan.geo.network import RoadNetwork, load_network, network_from_graph, save_network
+from yizhan.geo.netcache import load_network, save_network
+from yizhan.geo.network import RoadNetwork, network_from_graph
 from yizhan.geo.paths import nearest_facility, snap
 
 from benchmarks._synthetic import random_points, synthetic_network

@@ -98,10 +98,17 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 from yizhan.geo import _siting_models as _m
+from yizhan.geo import candidates as cand_mod
+from yizhan.geo.candidates import CANDIDATE_COLUMNS, required_amenities
+from yizhan.geo.coverage import compute_coverage
+from yizhan.geo.gaps import admin_of_points, find_gaps
+from yizhan.geo.paths import pairs_within, snap
+from yizhan.geo.rules import CoverageRule, parse_cutoff
 
 from yizhan import log
 from yizhan.checks import check_number
 from yizhan.errors import ConfigError
+from yizhan.io import write_csv_atomic, write_text_atomic, write_with
 
 Method = Literal["auto", "exact", "greedy"]
 METHODS: tuple[str, ...] = ("auto", "exact", "greedy")
@@ -1206,11 +1213,6 @@ def suggest_sites(
         boolean array over all demand rows.
     """
     import geopandas as gpd
-    from yizhan.geo import candidates as cand_mod
-    from yizhan.geo.coverage import compute_coverage
-    from yizhan.geo.gaps import admin_of_points, find_gaps
-    from yizhan.geo.paths import pairs_within, snap
-    from yizhan.geo.rules import CoverageRule
 
     rules = (rules,) if isinstance(rules, CoverageRule) else tuple(rules)
     if model not in MODELS:
@@ -1377,7 +1379,6 @@ def _empty_suggestions(table: Any, rules: Sequence[Any], *, model: str) -> Sitin
 def _normalise_candidates(candidates: Any) -> Any:
     """Return a candidate table with every :data:`yizhan.geo.candidates.CANDIDATE_COLUMNS` column."""
     import geopandas as gpd
-    from yizhan.geo.candidates import CANDIDATE_COLUMNS
 
     frame = gpd.GeoDataFrame(candidates).copy()
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
@@ -1400,7 +1401,6 @@ def _suggestion_frame(
 ) -> Any:
     """Return the suggestions GeoDataFrame: ids, coordinates, gains per rule, shares after."""
     import geopandas as gpd
-    from yizhan.geo.candidates import required_amenities
 
     idx = solved["candidate"].to_numpy(np.int64)
     sub = cands.iloc[idx].reset_index(drop=True)
@@ -1457,7 +1457,6 @@ def write_suggestions(result: SitingResult, folder: str | Any, *, extra: Mapping
     import json
     from pathlib import Path
 
-    from yizhan.io import write_csv_atomic, write_text_atomic, write_with
 
     folder = Path(folder)
     table = result.table
@@ -1585,8 +1584,6 @@ def parse_siting_options(table: Mapping[str, Any], *, source: str | None = None)
     ConfigError
         For unknown keys or values of the wrong type.
     """
-    from yizhan.geo.rules import parse_cutoff
-
     where = f"{source}: " if source else ""
     unknown = sorted(set(table) - _OPTION_KEYS)
     if unknown:

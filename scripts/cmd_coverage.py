@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     # heavy imports only when the command runs, so `yizhan --help` stays fast
     from yizhan.geo.coverage import compute_coverage
-    from yizhan.geo.network import build_network
+    from yizhan.geo.sources import build_network
     from yizhan.stations.inventory import read_inventory
 
     options = {"standard": args.standard} if args.standard else {}

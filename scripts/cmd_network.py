@@ -108,7 +108,8 @@ def is_saved_network(path: Path) -> bool:
 
 def run_build(args: argparse.Namespace) -> int:
     """Build (or load from cache) the network and print its size; return the exit code."""
-    from yizhan.geo.network import build_network, cached_network_path, load_polygon, save_network
+    from yizhan.geo.netcache import save_network
+    from yizhan.geo.sources import build_network, cached_network_path, load_polygon
 
     kind = next(k for k in ("place", "xml", "pbf", "graphml") if getattr(args, k))
     source = getattr(args, kind)
@@ -133,7 +134,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     """Print the size of a saved network; return the exit code."""
-    from yizhan.geo.network import load_network
+    from yizhan.geo.netcache import load_network
 
     print(describe(load_network(args.file)))
     return 0

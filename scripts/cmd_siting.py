@@ -127,7 +127,7 @@ def _distance(text: str, flag: str) -> float:
 
 def _load(args: argparse.Namespace) -> dict[str, Any]:
     """Return rules, stations, demand, admin and networks from the shared input flags."""
-    from yizhan.geo.network import build_network
+    from yizhan.geo.sources import build_network
     from yizhan.stations.inventory import read_inventory
 
     rules = rules_from_args(args)

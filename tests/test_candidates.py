@@ -59,7 +59,7 @@ def test_thinning_equals_sequential_greedy(seed: int, n: int, spacing: float) ->
 
 @pytest.fixture(scope="module")
 def futian_net(futian_graphml, tmp_path_factory):
-    from yizhan.geo.network import build_network
+    from yizhan.geo.sources import build_network
 
     return build_network(futian_graphml, mode="walk", cache_dir=tmp_path_factory.mktemp("net"))
 

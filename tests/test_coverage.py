@@ -27,9 +27,10 @@ from yizhan.geo.coverage import (
     e2sfca,
     qualifying_stations,
 )
-from yizhan.geo.network import MODES, RoadNetwork, build_network
+from yizhan.geo.network import MODES, RoadNetwork
 from yizhan.geo.paths import Snapped, snap
 from yizhan.geo.rules import make_rule
+from yizhan.geo.sources import build_network
 
 from yizhan.errors import ConfigError, InputFileError
 

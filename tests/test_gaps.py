@@ -129,7 +129,7 @@ def test_write_gaps_is_byte_identical(tmp_path) -> None:
 @pytest.mark.slow
 def test_real_gaps_in_futian(futian_graphml, taxi_csv, ev_stations_csv, tmp_path) -> None:
     from yizhan.geo.coverage import compute_coverage
-    from yizhan.geo.network import build_network
+    from yizhan.geo.sources import build_network
     from yizhan.stations.coords import to_wgs84
 
     net = build_network(futian_graphml, mode="walk", cache_dir=tmp_path)

@@ -15,8 +15,8 @@ import pytest
 from browser import image_stats, launch, open_page
 from pyproj import Geod
 from test_maps_samples import XSS, XSS_SCRIPT, sample_frames
-from yizhan.geo.network import build_network
 from yizhan.geo.service_areas import service_areas
+from yizhan.geo.sources import build_network
 from yizhan.stations.coords import wgs84_to_gcj02
 
 from yizhan import maps

@@ -21,23 +21,24 @@ import osmium
 import osmnx as ox
 import pytest
 import shapely
-import yizhan.geo.network as gn
+import yizhan.geo.sources as gn
 from scipy.sparse.csgraph import dijkstra
+from yizhan.geo.netcache import load_network, save_network
 from yizhan.geo.network import (
     DRIVE_FALLBACK_KMH,
     MODES,
     RoadNetwork,
+    edge_allowed,
+    mode_graph,
+    network_from_graph,
+)
+from yizhan.geo.paths import snap
+from yizhan.geo.sources import (
     build_network,
     build_network_from_place,
     cache_key,
     cached_network_path,
-    edge_allowed,
-    load_network,
-    mode_graph,
-    network_from_graph,
-    save_network,
 )
-from yizhan.geo.paths import snap
 from yizhan.scripts.cli import main as cli_main
 
 from yizhan.errors import ConfigError, InputFileError, NetworkError

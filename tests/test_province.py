@@ -12,7 +12,7 @@ import pytest
 import shapely
 from yizhan.geo.areas import assign_to_areas, buffer_area, in_area, read_areas
 from yizhan.geo.demand import iter_demand_chunks, read_demand_points
-from yizhan.geo.network import clip_pbf_areas
+from yizhan.geo.sources import clip_pbf_areas
 from yizhan.scripts.cli import main
 
 from yizhan.errors import ConfigError, InputFileError

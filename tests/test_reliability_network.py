@@ -16,7 +16,9 @@ import networkx as nx
 import numpy as np
 import osmnx as ox
 import pytest
-from yizhan.geo.network import RoadNetwork, build_network, cached_network_path, load_network
+from yizhan.geo.netcache import load_network
+from yizhan.geo.network import RoadNetwork
+from yizhan.geo.sources import build_network, cached_network_path
 from yizhan.scripts.cli import main
 
 from yizhan.errors import InputFileError, NetworkError

@@ -293,8 +293,8 @@ def test_pmedian_matches_brute_force() -> None:
 
 @pytest.fixture(scope="module")
 def futian_instance(futian_graphml, taxi_csv, ev_stations_csv, tmp_path_factory):
-    from yizhan.geo.network import build_network
     from yizhan.geo.paths import pairs_within, snap
+    from yizhan.geo.sources import build_network
     from yizhan.stations.coords import to_wgs84
 
     net = build_network(futian_graphml, mode="walk", cache_dir=tmp_path_factory.mktemp("net"))
@@ -439,7 +439,7 @@ def test_result_summary_is_json_ready() -> None:
 
 @pytest.fixture(scope="module")
 def futian_world(futian_graphml, taxi_csv, ev_stations_csv, tmp_path_factory):
-    from yizhan.geo.network import build_network
+    from yizhan.geo.sources import build_network
     from yizhan.stations.coords import to_wgs84
 
     net = build_network(futian_graphml, mode="walk", cache_dir=tmp_path_factory.mktemp("net2"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyrosm
-from yizhan.geo.network import build_network
+from yizhan.geo.sources import build_network
 
 OUT = Path(__file__).resolve().parent
 

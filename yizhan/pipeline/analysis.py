@@ -27,10 +27,11 @@ from yizhan.geo.coverage import CoverageResult, compute_coverage, qualifying_sta
 from yizhan.geo.demand import read_demand_points
 from yizhan.geo.gaps import find_gaps
 from yizhan.geo.hotspots import find_hotspots
-from yizhan.geo.network import RoadNetwork, build_network
+from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.geo.service_areas import service_areas
 from yizhan.geo.siting import log_result, suggest_sites
+from yizhan.geo.sources import build_network
 from yizhan.outdir import check_output
 from yizhan.pipeline.config import AdminConfig, RunConfig, load_config
 from yizhan.pipeline.report import write_report
@@ -149,7 +150,7 @@ def build_networks(
     """Return the road network of every travel mode the rules use (cached between runs).
 
     ``clipped_xml`` is the district's part of a province-wide ``.osm.pbf`` already clipped by
-    :func:`yizhan.geo.network.clip_pbf_areas`; ``area`` is the district polygon when already read.
+    :func:`yizhan.geo.sources.clip_pbf_areas`; ``area`` is the district polygon when already read.
     """
     modes = sorted({rule.mode for rule in config.rules})
     polygon = network_area(config, area)

@@ -32,7 +32,7 @@ Each district is one task graph on Dask (``dask.distributed``): inputs → road 
 
 Large inputs shared by several districts are split by district polygon once, on the client,
 before the tasks start, instead of being re-read by every task: a shared ``.osm.pbf`` is clipped
-to every district in one streaming pass (:func:`yizhan.geo.network.clip_pbf_areas`); a shared demand
+to every district in one streaming pass (:func:`yizhan.geo.sources.clip_pbf_areas`); a shared demand
 table is read in parts (Parquet row groups, :func:`yizhan.geo.demand.iter_demand_chunks`) and
 assigned to districts by a spatial join (:func:`yizhan.geo.areas.assign_to_areas`); a shared
 inventory and admin layer are read once. The split uses the same membership rule as a
@@ -84,7 +84,7 @@ from yizhan import __version__, log
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.geo.areas import assign_to_areas, read_areas
 from yizhan.geo.demand import iter_demand_chunks
-from yizhan.geo.network import PBF_NO_ROADS, cached_network_path, clip_pbf_areas, source_kind
+from yizhan.geo.sources import PBF_NO_ROADS, cached_network_path, clip_pbf_areas, source_kind
 from yizhan.io import TEMP_PREFIX, read_toml, sha256_file, write_text_atomic
 from yizhan.outdir import check_output, record_files
 from yizhan.pipeline.analysis import (
