@@ -22,6 +22,54 @@ from yizhan.errors import InputFileError
 WGS84 = "EPSG:4326"
 
 
+#: The area of points in no admin polygon: one label for coverage, gaps and siting tables.
+OUTSIDE_AREA = "区域外 outside"
+
+
+def admin_codes(
+    points: gpd.GeoSeries, admin: gpd.GeoDataFrame | None
+) -> tuple[list[str], np.ndarray]:
+    """Return admin area names (:data:`OUTSIDE_AREA` last) and each point's index into them.
+
+    The one point-in-area rule of yizhan (coverage tables, gaps, siting): a point belongs to
+    the first polygon in layer order that holds it (borders included); points in none are
+    :data:`OUTSIDE_AREA`. Without an admin layer every point is in the one area ``""``.
+    """
+    n = len(points)
+    if admin is None:
+        return [""], np.zeros(n, dtype=np.int64)
+    if "admin_name" not in admin.columns:
+        raise InputFileError(
+            "行政区图层缺少 admin_name 列，请添加区域名称列。"
+            " The admin layer has no 'admin_name' column; add one with the area names.",
+            field="admin_name",
+        )
+    if admin.crs is not None and not admin.crs.equals("EPSG:4326"):
+        admin = admin.to_crs("EPSG:4326")
+    names = [str(v) for v in admin["admin_name"].tolist()]
+    order = list(dict.fromkeys(names))  # distinct, in first-seen order
+    name_code = {name: i for i, name in enumerate(order)}
+    poly_code = np.array([name_code[name] for name in names], dtype=np.int64)
+    codes = np.full(n, len(order), dtype=np.int64)  # default: outside
+    if n and len(admin):
+        tree = shapely.STRtree(admin.geometry.to_numpy())
+        pts = points.to_crs("EPSG:4326") if points.crs is not None else points
+        pt_idx, poly_idx = tree.query(pts.to_numpy(), predicate="intersects")
+        if len(pt_idx):
+            # first polygon in layer order wins for points on shared borders / overlaps
+            order_idx = np.lexsort((poly_idx, pt_idx))
+            pt_sorted, poly_sorted = pt_idx[order_idx], poly_idx[order_idx]
+            first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
+            codes[pt_sorted[first]] = poly_code[poly_sorted[first]]
+    return [*order, OUTSIDE_AREA], codes
+
+
+def admin_of_points(points: gpd.GeoSeries, admin: gpd.GeoDataFrame | None) -> np.ndarray:
+    """Return the ``admin_name`` of each point by :func:`admin_codes` (``""`` without a layer)."""
+    names, codes = admin_codes(points, admin)
+    return np.array(names, dtype=object)[codes] if len(codes) else np.zeros(0, dtype=object)
+
+
 def read_areas(path: str | Path, *, name_field: str | None = None) -> gpd.GeoDataFrame:
     """Return the polygons of a vector file as ``name`` + ``geometry`` in EPSG:4326.
 

@@ -95,6 +95,7 @@ import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
 import shapely
+from yizhan.geo.areas import OUTSIDE_AREA, admin_codes
 from yizhan.geo.network import RoadNetwork
 from yizhan.geo.paths import (
     FacilityTree,
@@ -114,7 +115,6 @@ from yizhan.errors import ConfigError, InputFileError
 from yizhan.io import write_csv_atomic, write_text_atomic
 
 #: ``admin_name`` given to demand points that lie in no admin polygon.
-OUTSIDE_AREA = "区域外 outside"
 
 #: Decay functions accepted by :func:`e2sfca`.
 DECAYS: tuple[str, ...] = ("gaussian", "step", "uniform")
@@ -393,7 +393,7 @@ def compute_coverage(
              cols.get("e2sfca"))
         )
 
-    area_names, area_codes = _admin_codes(demand, admin)
+    area_names, area_codes = admin_codes(demand.geometry, admin)
     table = _build_table(demand, groups=groups, weight=weight, area_names=area_names,
                          area_codes=area_codes, columns=columns)
     summary = _build_summary(summary_input, weight, area_names, area_codes,
@@ -691,38 +691,6 @@ def _build_table(
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326", copy=False)
 
 
-def _admin_codes(
-    demand: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | None
-) -> tuple[list[str], np.ndarray]:
-    """Return admin area names (outside last) and each demand point's index into them."""
-    n = len(demand)
-    if admin is None:
-        return [""], np.zeros(n, dtype=np.int64)
-    if "admin_name" not in admin.columns:
-        raise InputFileError(
-            "行政区图层缺少 admin_name 列，请添加区域名称列。"
-            " The admin layer has no 'admin_name' column; add one with the area names.",
-            field="admin_name",
-        )
-    if admin.crs is not None and not admin.crs.equals("EPSG:4326"):
-        admin = admin.to_crs("EPSG:4326")
-    names = [str(v) for v in admin["admin_name"].tolist()]
-    order = _unique_in_order(names)
-    name_code = {name: i for i, name in enumerate(order)}
-    poly_code = np.array([name_code[name] for name in names], dtype=np.int64)
-    codes = np.full(n, len(order), dtype=np.int64)  # default: outside
-    if n and len(admin):
-        tree = shapely.STRtree(admin.geometry.to_numpy())
-        pt_idx, poly_idx = tree.query(demand.geometry.to_numpy(), predicate="intersects")
-        if len(pt_idx):
-            # first polygon in layer order wins for points on shared borders / overlaps
-            order_idx = np.lexsort((poly_idx, pt_idx))
-            pt_sorted, poly_sorted = pt_idx[order_idx], poly_idx[order_idx]
-            first = np.r_[True, pt_sorted[1:] != pt_sorted[:-1]]
-            codes[pt_sorted[first]] = poly_code[poly_sorted[first]]
-    return [*order, OUTSIDE_AREA], codes
-
-
 def _build_summary(
     per_rule: list[tuple[CoverageRule, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]],
     weight: np.ndarray,
@@ -949,11 +917,6 @@ def _as_bool(values: pd.Series) -> np.ndarray:
     if values.dtype == bool:
         return values.to_numpy()
     return values.astype("boolean").fillna(False).to_numpy(dtype=bool)
-
-
-def _unique_in_order(values: list[str]) -> list[str]:
-    """Return the distinct values in first-seen order."""
-    return list(dict.fromkeys(values))
 
 
 def _points_4326(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:

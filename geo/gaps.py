@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from yizhan.geo.areas import OUTSIDE_AREA, admin_of_points
 from yizhan.geo.hotspots import find_hotspots
 from yizhan.geo.rules import CoverageRule
 
@@ -55,7 +56,7 @@ DEFAULT_EPS_M = 300.0
 DEFAULT_MIN_SHARE = 0.02
 
 #: ``admin_area`` of a gap lying in no admin polygon.
-NO_AREA = "区域外 outside"
+NO_AREA = OUTSIDE_AREA  # the one label (yizhan.geo.areas)
 
 
 def find_gaps(
@@ -273,27 +274,3 @@ def _admin_names(table: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | None) -> np.
     if "admin_name" in table.columns and admin is None:
         return table["admin_name"].astype("string").fillna("").to_numpy(dtype=object)
     return admin_of_points(table.geometry, admin)
-
-
-def admin_of_points(points: gpd.GeoSeries, admin: gpd.GeoDataFrame | None) -> np.ndarray:
-    """Return the ``admin_name`` of the first polygon holding each point.
-
-    Points in no polygon get :data:`NO_AREA`; without an admin layer every point gets ``""``.
-    """
-    if admin is None:
-        return np.full(len(points), "", dtype=object)
-    out = np.full(len(points), NO_AREA, dtype=object)
-    if not len(points) or not len(admin):
-        return out
-    if "admin_name" not in admin.columns:
-        raise InputFileError("行政区图层缺少 admin_name 列。The admin layer has no 'admin_name' column.",
-                             field="admin_name")
-    polys = admin.to_crs("EPSG:4326") if admin.crs is not None else admin
-    pts = points.to_crs("EPSG:4326") if points.crs is not None else points
-    pt_idx, poly_idx = polys.sindex.query(pts.to_numpy(), predicate="intersects")
-    order = np.lexsort((poly_idx, pt_idx))
-    pt_idx, poly_idx = pt_idx[order], poly_idx[order]
-    first = np.r_[True, pt_idx[1:] != pt_idx[:-1]] if len(pt_idx) else np.zeros(0, bool)
-    names = polys["admin_name"].astype(str).to_numpy(dtype=object)
-    out[pt_idx[first]] = names[poly_idx[first]]
-    return out

@@ -99,9 +99,10 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 from yizhan.geo import _siting_models as _m
 from yizhan.geo import candidates as cand_mod
+from yizhan.geo.areas import admin_of_points
 from yizhan.geo.candidates import CANDIDATE_COLUMNS, required_amenities
 from yizhan.geo.coverage import compute_coverage
-from yizhan.geo.gaps import admin_of_points, find_gaps
+from yizhan.geo.gaps import find_gaps
 from yizhan.geo.paths import pairs_within, snap
 from yizhan.geo.rules import CoverageRule, parse_cutoff
 
