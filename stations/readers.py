@@ -122,7 +122,7 @@ def _frame_from_rows(
             "warning", "second_header_row"))
     body = rows[header_at + 1:]
     width = len(header)
-    records = []
+    records: list[list[object]] = []
     for raw in body:
         cells = ["" if c is None else c for c in raw]
         if len(cells) > width:  # cells beyond the header are kept under generated names
@@ -198,9 +198,11 @@ def _delimiter(text: str, path: Path) -> str:
     delimiter shows a known header name.
     """
     head = [ln for ln in _physical_lines(text[:65_536])[:_HEADER_SCAN_ROWS] if ln.strip()]
+
     def line_hits(line: str, delimiter: str) -> int:
         try:
-            return _header_hits(next(csv.reader([line], delimiter=delimiter), []))
+            cells: list[object] = list(next(csv.reader([line], delimiter=delimiter), []))
+            return _header_hits(cells)
         except csv.Error:  # an over-long cell: reported when the file is read
             return 0
 
