@@ -17,9 +17,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import geopandas as gpd
-
 from yizhan.geo.rules import CoverageRule, load_rules, parse_cutoff, rule_from_options
 
 from yizhan import log
@@ -27,6 +24,7 @@ from yizhan.errors import ConfigError, InputFileError
 from yizhan.outdir import check_output, output_files
 
 if TYPE_CHECKING:
+    import geopandas as gpd
     from yizhan.geo.coverage import CoverageResult
 
 _DECAYS = ("gaussian", "step", "uniform")  # geo.coverage.DECAYS, without importing the network stack
