@@ -17,7 +17,7 @@ candidates). Instances (as in issue 5):
 - ``20k``: 20,000 demand x 1,000 candidates, p = 50 (target: proven optimal < 5 s, >= 20x spopt);
 - ``100k``: 100,000 demand x 5,000 candidates, p = 100 (target: proven gap <= 1 % within 60 s).
 
-yizhan way: ``yizhan.geo.siting.solve_mclp(cover, weight, p=p, fixed_covered=..., time_limit=60)``
+yizhan way: ``yizhan.geo.siting.solve_mclp(cover, weight, p=p, fixed_covered=..., solver=SolverOptions(time_limit=60))``
 (``method="auto"``) and ``method="greedy"``. spopt way: ``spopt.locate.MCLP.from_cost_matrix``
 on the same costs as a dense matrix (existing stations as predefined facilities, p + 150
 facilities), solved by PuLP with HiGHS; run when the dense model has at most
@@ -106,7 +106,7 @@ def main() -> None:
     import warnings
 
     from _synthetic import synthetic_network
-    from yizhan.geo.siting import solve_mclp
+    from yizhan.geo.siting import SolverOptions, solve_mclp
 
     from yizhan.log import set_quiet
 
@@ -140,7 +140,8 @@ def main() -> None:
               f" {weight[fixed].sum() / weight.sum():.1%} of demand weight)")
         results = {}
         for method in ("auto", "greedy"):
-            res = solve_mclp(new, weight, p=p, fixed_covered=fixed, method=method, time_limit=args.time_limit)
+            res = solve_mclp(new, weight, p=p, fixed_covered=fixed,
+                             solver=SolverOptions(method=method, time_limit=args.time_limit))
             results[method] = res
             s = res.sizes
             print(f"  yizhan {method:6s}: {res.seconds:7.2f} s  objective {res.objective:,.1f}  bound {res.bound:,.1f}"

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
-from yizhan.geo.network import utm_crs
+from yizhan.stations.coords import local_utm
 
+from yizhan import log
 from yizhan.errors import InputFileError
 
 WGS84 = "EPSG:4326"
@@ -70,22 +71,32 @@ def admin_of_points(points: gpd.GeoSeries, admin: gpd.GeoDataFrame | None) -> np
     return np.array(names, dtype=object)[codes] if len(codes) else np.zeros(0, dtype=object)
 
 
+#: Columns taken as the area name when none is named, in this order.
+AREA_NAME_FIELDS: tuple[str, ...] = ("admin_name", "name", "NAME", "名称", "district", "区县", "区域",
+                                     "街道", "镇街", "qh", "ZONE")
+
+
 def read_areas(path: str | Path, *, name_field: str | None = None) -> gpd.GeoDataFrame:
     """Return the polygons of a vector file as ``name`` + ``geometry`` in EPSG:4326.
+
+    The one polygon reader of yizhan: district areas (``[area]``, province districts) and
+    admin areas (:func:`read_admin_areas`) alike, for every command.
 
     Parameters
     ----------
     path
-        GeoJSON, GPKG or Shapefile of polygons (any CRS; a file without CRS is taken as lon/lat).
+        GeoJSON, GPKG or Shapefile of polygons, in any CRS; a file without a CRS is read as
+        lon/lat (with a warning) when its coordinates are degrees, and refused otherwise.
     name_field
-        Column holding each area's name; by default the first of ``name``, ``名称``, ``district``,
-        ``区县``, ``qh``, ``admin_name`` that exists.
+        Column holding each area's name; by default the first of :data:`AREA_NAME_FIELDS`
+        that exists.
 
     Raises
     ------
     InputFileError
-        If the file cannot be read, the name column is missing, a name is blank or repeated, or
-        a row's geometry is not a polygon.
+        If the file cannot be read, has no CRS and is not in degrees, the name column is
+        missing, a name is blank or repeated, or a row's geometry is not a polygon (naming
+        the row as the attribute table shows it).
     """
     path = Path(path)
     try:
@@ -96,17 +107,16 @@ def read_areas(path: str | Path, *, name_field: str | None = None) -> gpd.GeoDat
             f" Cannot read the area file ({exc}); give a GeoJSON/GPKG/Shapefile of polygons.",
             file=str(path),
         ) from exc
-    field = name_field or next(
-        (c for c in ("name", "名称", "district", "区县", "qh", "admin_name") if c in frame.columns),
-        None,
-    )
+    field = name_field or next((c for c in AREA_NAME_FIELDS if c in frame.columns), None)
     if field is None or field not in frame.columns:
         raise InputFileError(
-            f"区域文件没有名称列 {name_field or 'name'!r}，请在配置中写明 name_field。"
-            f" The area file has no name column {name_field or 'name'!r}; set name_field.",
+            f"区域文件没有名称列 {name_field or 'name'!r}（现有列：{list(frame.columns)}），"
+            "请写明名称列（配置 name_field 或 --admin-field）。"
+            f" The area file has no name column {name_field or 'name'!r} (it has"
+            f" {list(frame.columns)}); name it (name_field in the config, or --admin-field).",
             file=str(path), field=name_field or "name",
         )
-    frame = frame.to_crs(WGS84) if frame.crs is not None else frame.set_crs(WGS84)
+    frame = _to_wgs84(frame, path)
     names = frame[field].astype("string").str.strip()
     for position, (name, geom) in enumerate(zip(names, frame.geometry, strict=True)):
         row = position + 2  # as a spreadsheet shows the attribute table (header = row 1)
@@ -122,12 +132,34 @@ def read_areas(path: str | Path, *, name_field: str | None = None) -> gpd.GeoDat
     if dup.any():
         first = names[dup].iloc[0]
         raise InputFileError(
-            f"区域名称 {first!r} 重复，请让每个名称唯一。"
-            f" The area name {first!r} is repeated; make every name unique.",
+            f"区域名称 {first!r} 重复，请让每个名称唯一（或把同名的面合并成一个多面）。"
+            f" The area name {first!r} is repeated; make every name unique (or merge the"
+            " polygons of one area into one multipolygon).",
             file=str(path), field=field,
         )
     geoms = shapely.make_valid(frame.geometry.to_numpy())
     return gpd.GeoDataFrame({"name": names.to_numpy(dtype=object)}, geometry=geoms, crs=WGS84)
+
+
+def read_admin_areas(path: str | Path, *, name_field: str | None = None) -> gpd.GeoDataFrame:
+    """Return admin areas (towns, streets, parks) as ``admin_name`` + geometry (:func:`read_areas`)."""
+    return read_areas(path, name_field=name_field).rename(columns={"name": "admin_name"})
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Return ``frame`` in EPSG:4326; a frame without CRS must be in degrees."""
+    if frame.crs is not None:
+        return frame.to_crs(WGS84)
+    minx, miny, maxx, maxy = frame.total_bounds if len(frame) else (0.0, 0.0, 0.0, 0.0)
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InputFileError(
+            "区域文件没有坐标系信息且坐标不像经纬度，请一并提供 .prj 文件或另存为 GeoJSON。"
+            " The area file has no CRS and its coordinates are not degrees; ship its .prj file"
+            " or save it as GeoJSON.",
+            file=str(path),
+        )
+    log.warn(f"{path} 没有坐标系信息，按 WGS-84 经纬度读取。{path} has no CRS; read as WGS-84 lon/lat.")
+    return frame.set_crs(WGS84)
 
 
 def select_area(areas: gpd.GeoDataFrame, name: str | None, *, file: str) -> BaseGeometry:
@@ -150,7 +182,7 @@ def buffer_area(area: BaseGeometry, metres: float) -> BaseGeometry:
     if metres <= 0:
         return area
     lon, lat = area.centroid.x, area.centroid.y
-    crs = utm_crs(np.array([lon]), np.array([lat]))
+    crs = local_utm([lon], [lat])
     projected = gpd.GeoSeries([area], crs=WGS84).to_crs(crs).buffer(metres, quad_segs=8)
     return projected.to_crs(WGS84).iloc[0]
 

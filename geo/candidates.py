@@ -34,7 +34,7 @@ from scipy.spatial import cKDTree
 from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.stations.columns import find_column, normalize_header
-from yizhan.stations.coords import normalize_datum, to_wgs84
+from yizhan.stations.coords import local_utm_of, normalize_datum, to_wgs84
 from yizhan.stations.inventory import FORMULA_ID_EN, FORMULA_ID_ZH
 from yizhan.stations.numbers import parse_numbers
 from yizhan.stations.readers import read_table
@@ -361,7 +361,7 @@ def _projected(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
     geo = _geoms(frame)
     if not len(geo):
         return np.zeros((0, 2))
-    utm = geo.estimate_utm_crs()
+    utm = local_utm_of(geo)
     proj = geo.to_crs(utm)
     return np.column_stack([proj.x.to_numpy(float), proj.y.to_numpy(float)])
 

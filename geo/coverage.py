@@ -125,11 +125,10 @@ RULE_COLUMNS: tuple[str, ...] = (
     "cost", "applies", "off_network",
 )
 
-#: The columns every coverage CSV starts with (single-rule layout).
-CSV_BASE_COLUMNS: tuple[str, ...] = (
-    "demand_id", "lon", "lat", "snapped_node", "station_id", "network_m", "minutes",
-    "access_m", "covered",
-)
+#: The columns every ``coverage.csv`` starts with; ``<rule>_<suffix>`` for every
+#: :data:`RULE_COLUMNS` suffix (and ``e2sfca`` when computed) follow, rule by rule. One layout
+#: for ``yizhan coverage``, ``yizhan run`` and the Python API, whatever the number of rules.
+CSV_BASE_COLUMNS: tuple[str, ...] = ("demand_id", "lon", "lat", "group", "weight", "admin_name")
 
 _STEP_ZONES = (1.0, 0.68, 0.22)  # Luo & Qi (2009) weights for three equal zones of the cutoff
 _EPS = 1e-9
@@ -162,28 +161,22 @@ class CoverageResult:
         ``mean_e2sfca`` (weight-averaged).
     rules
         The rules, in the order given.
+    max_access_m
+        Farthest a point was from a road to be snapped (siting snaps candidates the same way).
     """
 
     table: gpd.GeoDataFrame
     summary: pd.DataFrame
     rules: tuple[CoverageRule, ...]
+    max_access_m: float = 500.0
 
     def csv_frame(self) -> pd.DataFrame:
-        """Return the table as written to CSV: fixed column order and rounding, no geometry.
-
-        With one rule the per-rule columns lose their prefix (``station_id``, ``covered`` ...);
-        with several they keep it (``<rule>_station_id`` ...).
-        """
-        return _csv_frame(self.table, self.rules)
+        """Return the table as written to CSV (:func:`coverage_csv_frame`)."""
+        return coverage_csv_frame(self.table, self.rules)
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`csv_frame` to ``path`` atomically and return the path.
-
-        UTF-8 with a byte-order mark (so Excel reads Chinese names), LF line ends, text
-        quoted, booleans ``true``/``false``, blanks for missing values.  Written with pyarrow's
-        CSV writer (about 6x faster than pandas for a million rows).
-        """
-        return write_csv_atomic(self.csv_frame(), path, engine="arrow")
+        """Write :func:`write_coverage_csv` of this result to ``path`` and return the path."""
+        return write_coverage_csv(self.table, self.rules, path)
 
     def summary_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON-ready data.
@@ -241,6 +234,18 @@ def qualifying_stations(
     return mask
 
 
+@dataclass(frozen=True)
+class Accessibility:
+    """E2SFCA options of :func:`compute_coverage`.
+
+    ``decay`` is one of :data:`DECAYS`; ``missing_capacity`` the seats assumed for stations
+    of unknown capacity (a number, or ``"median"`` of the known ones; see :func:`e2sfca`).
+    """
+
+    decay: str = "gaussian"
+    missing_capacity: float | Literal["median"] = "median"
+
+
 def compute_coverage(
     net_by_mode: Mapping[str, RoadNetwork],
     stations: gpd.GeoDataFrame,
@@ -249,9 +254,7 @@ def compute_coverage(
     *,
     admin: gpd.GeoDataFrame | None = None,
     max_access_m: float = 500.0,
-    accessibility: bool = False,
-    decay: str = "gaussian",
-    missing_capacity: float | Literal["median"] = "median",
+    accessibility: bool | Accessibility = False,
     nearest_beyond_cutoff: bool = True,
 ) -> CoverageResult:
     """Return coverage of ``demand`` by ``stations`` for every rule, per point and summarised.
@@ -273,11 +276,9 @@ def compute_coverage(
     max_access_m
         Farthest a point may lie from a road and still be snapped (metres).
     accessibility
-        Also compute the E2SFCA score per rule (column ``<rule>_e2sfca``).
-    decay
-        E2SFCA distance decay, one of :data:`DECAYS`.
-    missing_capacity
-        Seats assumed for stations with NaN capacity in E2SFCA (see :func:`e2sfca`).
+        Also compute the E2SFCA score per rule (column ``<rule>_e2sfca``): ``True`` with the
+        defaults, or :class:`Accessibility` (distance decay, seats of stations of unknown
+        capacity).
     nearest_beyond_cutoff
         Report the nearest qualifying station even when it is beyond the cutoff (the Dijkstra
         then runs over the whole network; default).  ``False`` stops the search at the cutoff,
@@ -301,8 +302,9 @@ def compute_coverage(
     if not rules:
         raise ConfigError("没有覆盖规则。No coverage rules given; give at least one.")
     check_unique_names(rules)
-    if decay not in DECAYS:
-        raise ConfigError(f"未知衰减函数 {decay!r}，可选 {DECAYS}。Unknown decay {decay!r}.")
+    access = Accessibility() if accessibility is True else accessibility or None
+    if access is not None and access.decay not in DECAYS:
+        raise ConfigError(f"未知衰减函数 {access.decay!r}，可选 {DECAYS}。Unknown decay {access.decay!r}.")
     for rule in rules:
         if rule.mode not in net_by_mode:
             raise ConfigError(
@@ -378,12 +380,12 @@ def compute_coverage(
             net, rule, demand_snap, fac, station_ids[fac_index], applies=applies[rows],
             search_limit=math.inf if nearest_beyond_cutoff else rule.limit, tree=trees[i],
         )
-        if accessibility:
+        if access is not None:
             local["e2sfca"] = np.where(applies[rows], _e2sfca_snapped(
                 net, fac, demand_snap,
-                capacity=_capacity(stations, missing_capacity)[fac_index],
+                capacity=_capacity(stations, access.missing_capacity)[fac_index],
                 population=np.where(applies[rows] & ~demand_snap.too_far, weight[rows], 0.0),
-                cutoff=rule.cutoff, decay=decay,
+                cutoff=rule.cutoff, decay=access.decay,
             ), np.nan)
         cols = _scatter(local, rows, n, applies=applies)
         for name, values in cols.items():
@@ -398,7 +400,7 @@ def compute_coverage(
                          area_codes=area_codes, columns=columns)
     summary = _build_summary(summary_input, weight, area_names, area_codes,
                              has_admin=admin is not None)
-    return CoverageResult(table=table, summary=summary, rules=rules)
+    return CoverageResult(table=table, summary=summary, rules=rules, max_access_m=max_access_m)
 
 
 def e2sfca(
@@ -811,13 +813,19 @@ def _json_number(value: object) -> float | int | None:
     return round(number, 9)
 
 
-def _csv_frame(table: gpd.GeoDataFrame, rules: tuple[CoverageRule, ...]) -> pd.DataFrame:
-    """Return the CSV layout of a coverage table (see :meth:`CoverageResult.csv_frame`)."""
-    single = len(rules) == 1
+def coverage_csv_frame(table: pd.DataFrame, rules: Sequence[CoverageRule]) -> pd.DataFrame:
+    """Return the ``coverage.csv`` layout of a coverage table (the one layout of every command).
+
+    :data:`CSV_BASE_COLUMNS`, then per rule ``<rule>_<suffix>`` for :data:`RULE_COLUMNS` (and
+    ``e2sfca`` when computed), rows in demand order, fixed decimals.
+    """
     out: dict[str, Any] = {
         "demand_id": table["demand_id"],
         "lon": table["lon"].round(_DECIMALS["lon"]),
         "lat": table["lat"].round(_DECIMALS["lat"]),
+        "group": table["group"],
+        "weight": table["weight"].round(_DECIMALS["weight"]),
+        "admin_name": table["admin_name"],
     }
     for rule in rules:
         suffixes = list(RULE_COLUMNS)
@@ -827,11 +835,20 @@ def _csv_frame(table: gpd.GeoDataFrame, rules: tuple[CoverageRule, ...]) -> pd.D
             values = table[f"{rule.name}_{suffix}"]
             if suffix in _DECIMALS:
                 values = values.round(_DECIMALS[suffix])
-            out[suffix if single else f"{rule.name}_{suffix}"] = values
-    out["group"] = table["group"]
-    out["weight"] = table["weight"].round(_DECIMALS["weight"])
-    out["admin_name"] = table["admin_name"]
-    return pd.DataFrame(out)
+            out[f"{rule.name}_{suffix}"] = values
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def write_coverage_csv(
+    table: pd.DataFrame, rules: Sequence[CoverageRule], path: str | os.PathLike[str],
+) -> Path:
+    """Write :func:`coverage_csv_frame` to ``path`` atomically and return the path.
+
+    UTF-8 with a byte-order mark (so Excel reads Chinese names), LF line ends, text quoted,
+    booleans ``true``/``false``, blanks for missing values; pyarrow's CSV writer (about 6x
+    faster than pandas for a million rows).
+    """
+    return write_csv_atomic(coverage_csv_frame(table, rules), path, engine="arrow")
 
 
 # --------------------------------------------------------------------------------------------

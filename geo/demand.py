@@ -223,8 +223,9 @@ class DemandBuild:
     Attributes
     ----------
     points
-        Combined demand GeoDataFrame, sorted by ``demand_id`` (layer name prefixes it) and
-        collapsed to ``[grid] collapse`` cells when set.
+        Combined demand GeoDataFrame (layers in config order, rows in file order; ids are the
+        files' own or ``<layer>:<row>``, see :func:`combine_demand`), collapsed to
+        ``[grid] collapse`` cells when set.
     problems
         Problems of all layers.
     layers
@@ -430,8 +431,22 @@ def iter_demand_chunks(
     if Path(path).suffix.lower() not in PARQUET_SUFFIXES:
         yield read_demand_points(path, sheet=sheet, **options)  # type: ignore[arg-type]
         return
+    own_ids = _parquet_has_own_ids(path)
     for frame in iter_parquet_parts(path, rows_per_chunk=rows_per_chunk):
-        yield demand_points_from_frame(frame, file=str(path), **options)  # type: ignore[arg-type]
+        yield demand_points_from_frame(frame, file=str(path), own_ids=own_ids,  # type: ignore[arg-type]
+                                       **options)
+
+
+def _parquet_has_own_ids(path: str | Path) -> bool:
+    """Return whether a Parquet file's id column (read alone) names every point uniquely."""
+    import pyarrow.parquet as pq
+
+    names = pq.ParquetFile(path).schema_arrow.names
+    col = find_column(names, "demand_id")
+    if col is None:
+        return False
+    ids = pq.read_table(path, columns=[col]).to_pandas()
+    return own_demand_ids(ids, file=str(path)) is not None
 
 
 def demand_points_from_frame(
@@ -445,11 +460,15 @@ def demand_points_from_frame(
     crs: str = "wgs84",
     windows: Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | None = None,
     keep_outside: bool = False,
+    own_ids: bool | None = None,
 ) -> DemandResult:
     """Return the demand points of rows already read by :func:`yizhan.stations.readers.read_table`.
 
     ``frame`` is indexed by the row number the user sees; ``file`` names the file in problems
-    and ``layer`` prefixes ``demand_id``. Other options as in :func:`read_demand_points`.
+    and ``layer`` names the points' layer. ``demand_id`` is the file's own id (see
+    :func:`own_demand_ids`; ``own_ids`` says whether the whole file's ids qualify when
+    ``frame`` is only part of it), else ``<layer>:<row>``. Other options as in
+    :func:`read_demand_points`.
     """
     n_rows = len(frame)
     rows = np.asarray(frame.index, dtype=np.int64)
@@ -483,8 +502,14 @@ def demand_points_from_frame(
 
     keep = ~bad & ~outside
     n_outside = int((outside & ~bad).sum())
+    ids = own_demand_ids(frame, file=file) if own_ids is not False else None
+    if own_ids and ids is None:
+        raise InputFileError("需求点编号列缺失。The demand id column is missing.", file=file,
+                             field="demand_id")
     data: dict[str, object] = {
-        "demand_id": (layer + ":" + pd.Series(rows[keep]).astype(str)).to_numpy(),
+        "demand_id": (ids.to_numpy(dtype=object)[keep] if ids is not None
+                      else (layer + ":" + pd.Series(rows[keep]).astype(str)).to_numpy()),
+        "layer": np.full(int(keep.sum()), layer, dtype=object),
         "weight": weights[keep],
         "group": np.asarray(groups, dtype=object)[keep],
     }
@@ -508,6 +533,30 @@ def demand_points_from_frame(
         + (f", {n_outside} outside the time windows." if parsed_windows else ".")
     )
     return DemandResult(points, problems, file, n_rows, n_outside)
+
+
+def own_demand_ids(frame: pd.DataFrame, *, file: str, warn: bool = True) -> pd.Series | None:
+    """Return the table's own point ids, or None when it has none that can name every point.
+
+    The id column is found by name (``demand_id``, ``id``, ``编号``, ``orderid``, ``订单号`` ...,
+    :func:`yizhan.stations.columns.find_column`); its values, trimmed, must all be set and
+    unique. A column with blanks or repeats is not used, and a warning says so: points are
+    then named ``<layer>:<row>``. The same ids reach ``coverage.csv`` of ``yizhan coverage``
+    and of ``yizhan run``, so the tables join back to the user's file.
+    """
+    col = find_column(frame.columns, "demand_id")
+    if col is None:
+        return None
+    text = frame[col].astype("string").fillna("").str.strip()
+    if text.ne("").all() and text.is_unique:
+        return text
+    if warn:
+        log.warn(
+            f"{file}：需求点编号列 {col!r} 有空值或重复，改用“图层:行号”作编号。"
+            f" {file}: the demand id column {col!r} has blanks or repeats; points are named"
+            " <layer>:<row> instead."
+        )
+    return None
 
 
 def load_demand_config(path: str | Path) -> DemandConfig:
@@ -562,6 +611,22 @@ def parse_layer(table: Mapping[str, object], *, index: int, base: Path) -> Layer
     )
 
 
+def parse_windows_table(table: object) -> tuple[tuple[TimeWindow, ...], bool]:
+    """Return the windows and ``keep_outside`` of a ``[windows]`` table (demand build and run alike).
+
+    Raises
+    ------
+    ConfigError
+        If the table is not a table, ``keep_outside`` is not true/false, or a window is malformed.
+    """
+    raw = dict(_table(table, "windows"))
+    keep_outside = raw.pop("keep_outside", False)
+    if not isinstance(keep_outside, bool):
+        raise ConfigError(f"[windows] keep_outside 须为 true/false：{keep_outside!r}。"
+                          " [windows] keep_outside must be true or false.")
+    return parse_windows({str(k): str(v) for k, v in raw.items()}), keep_outside
+
+
 def parse_demand_config(raw: Mapping[str, object], *, base: Path = Path()) -> DemandConfig:
     """Return the :class:`DemandConfig` of a parsed TOML mapping; paths relative to ``base``."""
     layers: list[LayerConfig] = []
@@ -573,8 +638,7 @@ def parse_demand_config(raw: Mapping[str, object], *, base: Path = Path()) -> De
             f'[[demand]] 层名重复 {names}，请用 name = "..." 区分。'
             f' Layer names repeat {names}; give each layer a distinct name = "...".'
         )
-    windows_raw = dict(_table(raw.get("windows"), "windows"))
-    keep_outside = bool(windows_raw.pop("keep_outside", False))
+    windows, keep_outside = parse_windows_table(raw.get("windows"))
     proxies = dict(_table(raw.get("proxies"), "proxies"))
     source = proxies.pop("source", None)
     clip = proxies.pop("clip", None)
@@ -584,7 +648,7 @@ def parse_demand_config(raw: Mapping[str, object], *, base: Path = Path()) -> De
     hot = _table(raw.get("hotspots"), "hotspots")
     config = DemandConfig(
         layers=tuple(layers),
-        windows=parse_windows({str(k): str(v) for k, v in windows_raw.items()}),
+        windows=windows,
         keep_outside=keep_outside,
         proxy_source=None if source is None else str(source),
         proxy_clip=None if clip is None else base / str(clip),
@@ -676,14 +740,12 @@ def build_demand(config: DemandConfig) -> DemandBuild:
 def combine_demand(
     frames: Sequence[gpd.GeoDataFrame], *, windows: bool = False
 ) -> gpd.GeoDataFrame:
-    """Return demand layers stacked into one frame sorted by ``demand_id``.
+    """Return demand layers (or parts of layers) stacked into one frame, in the order given.
 
-    With ``windows``, layers without a ``window`` column get ``all_day``.
-
-    Raises
-    ------
-    ConfigError
-        If two layers produce the same ``demand_id``.
+    Ids stay the files' own; when two layers use the same id, every id of those layers gets its
+    layer name in front (``orders:17``), and a note says so. With ``windows``, layers without a
+    ``window`` column get ``all_day``. ``yizhan demand build``, ``yizhan run`` and ``run-many``
+    all stack layers here.
     """
     parts = []
     for frame in frames:
@@ -696,10 +758,19 @@ def combine_demand(
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
     combined = pd.concat(parts, ignore_index=True)
     combined = gpd.GeoDataFrame(combined, geometry="geometry", crs=WGS84)
+    ids = combined["demand_id"].astype(str)
+    repeated = ids.duplicated(keep=False)
+    if repeated.any() and "layer" in combined.columns:
+        layers = combined["layer"].astype(str)
+        clash = set(layers[repeated])
+        prefix = layers.isin(clash) & ~ids.str.startswith(layers + ":")
+        combined.loc[prefix, "demand_id"] = (layers[prefix] + ":" + ids[prefix]).to_numpy()
+        log.info(f"图层 {sorted(clash)} 的需求点编号相同，已在编号前加图层名。"
+                 f" Layers {sorted(clash)} share demand ids; their ids now start with the layer name.")
     if combined["demand_id"].duplicated().any():
         dupes = combined.loc[combined["demand_id"].duplicated(), "demand_id"].head(3).tolist()
         raise ConfigError(f"需求点编号重复 Duplicate demand ids across layers: {dupes}")
-    return combined.sort_values("demand_id", kind="stable").reset_index(drop=True)
+    return combined.reset_index(drop=True)
 
 
 def parse_distance_m(value: str | float) -> float:

@@ -36,6 +36,7 @@ import pandas as pd
 from yizhan.geo.areas import OUTSIDE_AREA, admin_of_points
 from yizhan.geo.hotspots import find_hotspots
 from yizhan.geo.rules import CoverageRule
+from yizhan.stations.coords import local_utm_of
 
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.io import write_with
@@ -145,7 +146,7 @@ def find_gaps(
             crs="EPSG:4326",
         )
         frame["share_of_uncovered"] = frame["uncovered_weight"] / total
-        utm = frame.estimate_utm_crs()
+        utm = local_utm_of(frame)
         frame["area_km2"] = np.round(frame.to_crs(utm).area.to_numpy() / 1e6, 6)
         # heaviest first; ties by position so ids are stable
         cent = frame.to_crs(utm).geometry.centroid

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
+from yizhan.stations.coords import local_utm
 
 from yizhan.errors import ConfigError
 
@@ -138,13 +139,8 @@ def lonlat(points: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def local_crs(lon: np.ndarray, lat: np.ndarray) -> CRS:
-    """Return the UTM CRS of the centre of the points' bounding box (EPSG:326xx / 327xx)."""
-    if len(lon) == 0:
-        raise ValueError("cannot choose a projection for zero points")
-    mid_lon = (float(np.min(lon)) + float(np.max(lon))) / 2.0
-    mid_lat = (float(np.min(lat)) + float(np.max(lat))) / 2.0
-    zone = int(np.floor((mid_lon + 180.0) / 6.0)) % 60 + 1
-    return CRS.from_epsg((32600 if mid_lat >= 0 else 32700) + zone)
+    """Return :func:`yizhan.stations.coords.local_utm` of the points as a pyproj CRS."""
+    return CRS.from_user_input(local_utm(lon, lat))
 
 
 def projected_xy(

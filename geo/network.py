@@ -64,6 +64,7 @@ from yizhan.geo.modes import (  # the one table of travel modes
     TravelMode,
     get_mode,
 )
+from yizhan.stations.coords import local_utm
 
 from yizhan import log
 from yizhan.errors import ConfigError, NetworkError
@@ -764,14 +765,6 @@ def _add_speeds(graph: nx.MultiDiGraph, tm: TravelMode) -> None:
         d["travel_time"] = float(d["length"]) / (float(d["speed_kph"]) / 3.6)
 
 
-def utm_crs(lon: np.ndarray, lat: np.ndarray) -> str:
-    """Return the WGS-84 UTM zone CRS (``"EPSG:326zz"``/``"EPSG:327zz"``) at the data's centre."""
-    lon0 = (float(np.nanmin(lon)) + float(np.nanmax(lon))) / 2
-    lat0 = (float(np.nanmin(lat)) + float(np.nanmax(lat))) / 2
-    zone = min(int((lon0 + 180.0) // 6.0) + 1, 60)
-    return f"EPSG:{(32600 if lat0 >= 0 else 32700) + zone}"
-
-
 def network_from_graph(
     G: nx.MultiDiGraph,  # noqa: N803 (the osmnx name for a graph)
     *,
@@ -841,7 +834,7 @@ def network_from_graph(
             )
     highway = np.array([(_values(r[3].get("highway")) or [""])[0] for r in rows], dtype=object)
     geoms = [r[3].get("geometry") for r in rows]
-    crs = utm_crs(lon, lat)
+    crs = local_utm(lon, lat)
     to_utm = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = to_utm.transform(lon, lat)
     geometry = _project_edge_geometry(geoms, eu, ev, lon, lat, to_utm)

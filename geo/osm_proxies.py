@@ -170,8 +170,10 @@ def proxy_table(
                     f"[proxies.{key}] 中的类别 {kind!r} 未定义；已知类别：{known}。"
                     f" Unknown POI kind {kind!r} in [proxies.{key}]; known kinds: {known}."
                 )
-            new = _check_weight(value, kind) if field == "weight" else _check_group(value, kind)
-            table[kind] = replace(table[kind], **{field: new})
+            if field == "weight":
+                table[kind] = replace(table[kind], weight=_check_weight(value, kind))
+            else:
+                table[kind] = replace(table[kind], group=_check_group(value, kind))
     return tuple(entry for entry in table.values() if entry.weight > 0)
 
 
@@ -285,14 +287,14 @@ def _from_file(path: Path, kinds: Sequence[ProxyKind]) -> _Raw:
         )
         objects = log.progress(processor, desc="读取 OSM 兴趣点 reading OSM POIs", unit="obj")
         for obj in objects:  # only objects carrying a table key reach Python
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 if not obj.location.valid():
                     continue
                 types.append("n")
                 ids.append(int(obj.id))
                 coords.append((obj.location.lon, obj.location.lat))
                 wkbs.append(None)
-            elif obj.is_area():
+            elif isinstance(obj, osmium.osm.Area):
                 types.append("w" if obj.from_way() else "r")
                 ids.append(int(obj.orig_id()))
                 try:
@@ -305,7 +307,7 @@ def _from_file(path: Path, kinds: Sequence[ProxyKind]) -> _Raw:
             else:
                 continue  # plain ways/relations: their area (if any) is reported as Area
             tags = obj.tags
-            records.append({key: tags.get(key) for key in (*keys, "name") if key in tags})
+            records.append({key: str(tags.get(key, "")) for key in (*keys, "name") if key in tags})
     except RuntimeError as exc:
         raise InputFileError(
             f"无法读取 OSM 文件（{exc}）；请确认是 .osm、.osm.pbf 或 .osm.bz2。"
@@ -325,13 +327,15 @@ def _from_file(path: Path, kinds: Sequence[ProxyKind]) -> _Raw:
 def _from_osmnx(place: str | BaseGeometry, kinds: Sequence[ProxyKind], *, by_polygon: bool) -> _Raw:
     import osmnx as ox  # heavy import, only for downloads
 
-    tags: dict[str, bool | list[str]] = {}
+    tags: dict[str, bool | str | list[str]] = {}
     for entry in kinds:
         key, values = entry.tags[0]
         if "*" in values:
             tags[key] = True
-        elif tags.get(key) is not True:
-            tags[key] = sorted({*tags.get(key, []), *values})  # type: ignore[misc]
+        else:
+            known = tags.get(key, [])
+            if isinstance(known, list):
+                tags[key] = sorted({*known, *values})
     try:
         if by_polygon:
             features = ox.features.features_from_polygon(place, tags=tags)

@@ -536,23 +536,23 @@ def clip_pbf_areas(
     try:
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-            .with_locations(osmium.index.create_map(storage))
+            .with_locations(storage)
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
         for obj in processor:
-            if obj.is_node():  # highway-tagged nodes (signals, crossings) in some area's box
+            if isinstance(obj, osmium.osm.Node):  # highway nodes (signals ...) in an area's box
                 loc = obj.location
                 if loc.valid() and near(loc.lon, loc.lat):
                     node_tags[obj.id] = (loc.lon, loc.lat, {t.k: t.v for t in obj.tags})
                 continue
-            if not obj.is_way():
+            if not isinstance(obj, osmium.osm.Way):
                 continue
             refs: list[int] = []
             coords: list[tuple[float, float]] = []
             is_near = False
-            for ref in obj.nodes:
-                refs.append(ref.ref)
-                loc = ref.location
+            for node in obj.nodes:
+                refs.append(node.ref)
+                loc = node.location
                 if loc.valid():
                     lon, lat = loc.lon, loc.lat
                     coords.append((lon, lat))
@@ -561,9 +561,9 @@ def clip_pbf_areas(
                     coords.append((math.nan, math.nan))
             if is_near:
                 ways.append((obj.id, refs, {t.k: t.v for t in obj.tags}))
-                for ref, xy in zip(refs, coords, strict=True):
-                    if not math.isnan(xy[0]):
-                        locations[ref] = xy
+                for ref, point in zip(refs, coords, strict=True):
+                    if not math.isnan(point[0]):
+                        locations[ref] = point
     except RuntimeError as exc:
         raise InputFileError(
             f"无法读取 PBF 文件（{exc}）。 Cannot read the PBF file ({exc}).", file=str(path)

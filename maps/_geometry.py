@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
-from yizhan.stations.coords import wgs84_to_gcj02
+from yizhan.stations.coords import local_utm_of, wgs84_to_gcj02
 
 from yizhan import log
 
@@ -75,8 +75,8 @@ def point_payload(geoms: gpd.GeoSeries) -> dict[str, Any]:
 
 
 def _utm(gdf: gpd.GeoDataFrame) -> Any:
-    """Return the local UTM CRS of an EPSG:4326 frame."""
-    return gdf.estimate_utm_crs()
+    """Return the local UTM CRS of an EPSG:4326 frame (the one rule, :func:`local_utm_of`)."""
+    return local_utm_of(gdf)
 
 
 def simplify_polygons(gdf: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:

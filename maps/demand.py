@@ -24,6 +24,7 @@ from yizhan.maps._runtime import (
     add_overlay,
     record_bounds,
 )
+from yizhan.stations.coords import local_utm_of
 
 MAX_HEAT_POINTS = 20_000
 """At most this many heat points reach the page; denser demand is gridded first."""
@@ -141,7 +142,7 @@ def add_hotspots(
         return m
     points = hotspots.geometry.geom_type == "Point"
     if points.any():
-        utm = hotspots.estimate_utm_crs()
+        utm = local_utm_of(hotspots)
         circles = hotspots.geometry[points].to_crs(utm).buffer(HOTSPOT_POINT_RADIUS_M).to_crs(4326)
         hotspots.loc[points, "geometry"] = circles
     weights = hotspots["weight"].to_numpy(dtype=float) if "weight" in hotspots.columns \

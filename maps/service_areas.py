@@ -9,6 +9,7 @@ from yizhan.maps._geometry import fmt_number, text_column, to_wgs84
 from yizhan.maps._labels import RULE_PALETTE
 from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
 from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
+from yizhan.stations.coords import local_utm_of
 
 _FIELDS = ("规则 Rule", "时间/距离上限 Cutoff", "站点数 Stations", "面积 Area (km²)")
 _STATION_FIELDS = ("站点 Station", "规则 Rule", "时间/距离上限 Cutoff")
@@ -95,7 +96,7 @@ def add_service_areas(
         if dissolve:
             merged = shapely.union_all(shapely.make_valid(part.geometry.to_numpy()))
             frame = gpd.GeoDataFrame(geometry=[merged], crs=4326)
-            area_km2 = float(frame.to_crs(frame.estimate_utm_crs()).area.iloc[0]) / 1e6
+            area_km2 = float(frame.to_crs(local_utm_of(frame)).area.iloc[0]) / 1e6
             rows = [[rule, cutoffs, fmt_number(part["_station"].nunique()), f"{area_km2:.2f}"]]
             overlay = polygon_overlay(
                 m, frame, name=label, labels=[label], rows=rows, field_labels=_FIELDS,

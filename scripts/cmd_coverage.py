@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from yizhan.geo.rules import CoverageRule, load_rules, parse_cutoff, rule_from_options
 
 from yizhan import log
-from yizhan.errors import ConfigError, InputFileError
+from yizhan.errors import ConfigError
 from yizhan.outdir import check_output, output_files
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 _DECAYS = ("gaussian", "step", "uniform")  # geo.coverage.DECAYS, without importing the network stack
 #: Files ``coverage`` writes into ``--out``.
 OUTPUT_FILES = ("coverage.csv", "summary.json")
-_ADMIN_NAME_FIELDS = ("admin_name", "name", "NAME", "名称", "区域", "街道", "镇街", "qh", "ZONE")
 
 
 def register(subparsers: Any) -> None:
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     # heavy imports only when the command runs, so `yizhan --help` stays fast
-    from yizhan.geo.coverage import compute_coverage
+    from yizhan.geo.coverage import Accessibility, compute_coverage
     from yizhan.geo.sources import build_network
     from yizhan.stations.inventory import read_inventory
 
@@ -114,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             log.warn(note)
     result = compute_coverage(
         nets, inventory.stations, demand, rules, admin=admin, max_access_m=max_access.metres,
-        accessibility=args.accessibility, decay=args.decay,
+        accessibility=Accessibility(decay=args.decay) if args.accessibility else False,
     )
     with output_files(out) as tmp:
         result.to_csv(tmp / "coverage.csv")
@@ -171,15 +170,12 @@ def rules_from_args(args: argparse.Namespace) -> list[CoverageRule]:
 
 
 def read_demand_file(path: str, *, crs: str, group: str | None) -> gpd.GeoDataFrame:
-    """Return demand points (``yizhan.geo.demand``), keeping the file's own point ids when it has them.
+    """Return demand points (:func:`yizhan.geo.demand.read_demand_points`, as ``yizhan run`` reads them).
 
-    ``yizhan.geo.demand.read_demand_points`` names points ``<layer>:<row>``; when the file has an id
-    column (``id``, ``编号``, ``orderid`` ...) whose values are unique, those ids are used
-    instead, so ``coverage.csv`` can be joined back to the user's table.
+    Points keep the file's own ids when it has an id column (``id``, ``编号``, ``orderid`` ...)
+    whose values are all set and unique, so ``coverage.csv`` joins back to the user's table.
     """
     from yizhan.geo.demand import read_demand_points
-    from yizhan.stations.columns import find_column
-    from yizhan.stations.readers import read_table
 
     result = read_demand_points(path, group=group, crs=crs)
     if len(result.problems):
@@ -187,54 +183,14 @@ def read_demand_file(path: str, *, crs: str, group: str | None) -> gpd.GeoDataFr
             f"需求点文件有 {len(result.problems)} 个问题，相关行已跳过。"
             f" The demand file has {len(result.problems)} problem(s); those rows were skipped."
         )
-    points = result.points
-    raw = read_table(path)
-    id_col = find_column(raw.columns, "demand_id")
-    if id_col is not None and len(points):
-        ids = raw[id_col]
-        text = ids.astype("string").fillna("").str.strip()
-        if text.ne("").all() and text.is_unique:
-            points = points.copy()
-            points["demand_id"] = text.loc[points["source_row"].to_numpy()].to_numpy(dtype=object)
-        else:
-            log.warn(
-                f"需求点编号列 {id_col!r} 有空值或重复，改用“文件名:行号”作编号。"
-                f" The id column {id_col!r} has blanks or duplicates; using <file>:<row> ids."
-            )
-    return points
+    return result.points
 
 
 def read_admin_file(path: str, *, field: str | None) -> gpd.GeoDataFrame:
-    """Return admin polygons with an ``admin_name`` column, in EPSG:4326."""
-    import geopandas as gpd
-    import pyogrio
+    """Return admin polygons with an ``admin_name`` column, in EPSG:4326.
 
-    try:
-        admin = gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, OSError) as exc:
-        raise InputFileError(
-            f"无法读取行政区图层：{exc}。Cannot read the admin layer.", file=path
-        ) from exc
-    if admin.crs is None:
-        minx, miny, maxx, maxy = admin.total_bounds
-        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise InputFileError(
-                "行政区图层没有坐标系信息且不像经纬度，请提供 .prj。"
-                " The admin layer has no CRS and is not in degrees; ship its .prj file.",
-                file=path,
-            )
-        log.warn(f"行政区图层无坐标系，按 WGS-84 经纬度读取。{path} has no CRS; assuming WGS-84.")
-        admin = admin.set_crs("EPSG:4326")
-    admin = admin.to_crs("EPSG:4326")
-    name_field = field or next((f for f in _ADMIN_NAME_FIELDS if f in admin.columns), None)
-    if name_field is None or name_field not in admin.columns:
-        raise InputFileError(
-            f"行政区图层中找不到名称字段，请用 --admin-field 指定（现有字段：{list(admin.columns)}）。"
-            " No area-name field found; name it with --admin-field.",
-            file=path, field=field,
-        )
-    out = gpd.GeoDataFrame(
-        {"admin_name": admin[name_field].astype(str).to_numpy()},
-        geometry=admin.geometry.to_numpy(), crs="EPSG:4326",
-    )
-    return out[out.geometry.notna() & ~out.geometry.is_empty].reset_index(drop=True)
+    :func:`yizhan.geo.areas.read_admin_areas`, the reader ``yizhan run`` uses.
+    """
+    from yizhan.geo.areas import read_admin_areas
+
+    return read_admin_areas(path, name_field=field)

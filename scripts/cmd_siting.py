@@ -185,60 +185,35 @@ def _options(args: argparse.Namespace) -> Any:
             over["rule_weights"] = tuple(float(x) for x in args.rule_weights.split(","))
         except ValueError:
             raise ConfigError("--rule-weights 须为逗号分隔的数字。--rule-weights must be numbers, e.g. 1,0.5.") from None
-    opts = check_siting_options(replace(opts, **over), where="命令行 command line")
-    if "model" not in over and opts.model == "mclp" and opts.target is not None and opts.n_sites is None:
-        opts = replace(opts, model="lscp")
-    return opts
+    return check_siting_options(replace(opts, **over), where="命令行 command line")
 
 
 def run_suggest(args: argparse.Namespace) -> int:
     """Run ``yizhan suggest`` and return the exit code."""
     out = check_output(args.out, replace=False, names=SUGGEST_FILES)
     opts = _options(args)
-    if opts.model == "lscp" and opts.target is None:
-        raise ConfigError("lscp 模型需要 --target。The lscp model needs --target (e.g. 95%).")
     if opts.n_sites == 0:
         raise ConfigError("--sites 须 >= 1。--sites must be at least 1.")
-    if opts.model != "lscp" and opts.n_sites is None and opts.budget is None:
-        raise ConfigError("请给出 --sites N、--target 95% 或 --budget。Give --sites N, --target 95% or --budget.")
+    opts = opts.resolved()
     data = _load(args)
     from yizhan.geo.candidates import read_candidates
     from yizhan.geo.coverage import compute_coverage
-    from yizhan.geo.gaps import find_gaps
-    from yizhan.geo.siting import log_result, suggest_sites, write_suggestions
+    from yizhan.geo.siting import log_result, rule_summary, suggest_sites, write_suggestions
 
     rules = data["rules"]
-    if opts.rule_weights is not None and len(opts.rule_weights) != len(rules):
-        raise ConfigError(f"规则权重个数（{len(opts.rule_weights)}）须等于规则数（{len(rules)}）。"
-                          f" Give one rule weight per rule ({len(rules)}).")
     candidates = (read_candidates(args.candidates, crs=args.candidates_crs or args.crs)
                   if args.candidates else None)
     coverage = compute_coverage(data["nets"], data["stations"], data["demand"], rules,
                                 admin=data["admin"], max_access_m=data["max_access"])
-    gaps = None
-    if candidates is None:
-        eps = 2 * opts.gap_buffer_m if opts.gap_buffer_m else None
-        gaps = find_gaps(coverage, admin=data["admin"], **({"eps_m": eps} if eps else {}))
-    result = suggest_sites(
-        data["nets"], data["stations"], data["demand"], rules, candidates=candidates,
-        p=opts.n_sites, target=opts.target, model=opts.model, budget=opts.budget,
-        build_cost=opts.build_cost, upgrades=opts.upgrades, upgrade_cost=opts.upgrade_cost,
-        min_per_area=opts.min_per_area, admin=data["admin"], min_spacing_m=opts.min_spacing_m,
-        rule_weights=opts.rule_weights, hierarchical=opts.hierarchical, coverage=coverage,
-        gaps=gaps, candidate_spacing_m=opts.candidate_spacing_m,
-        candidate_buffer_m=opts.candidate_buffer_m, max_access_m=data["max_access"],
-        time_limit=opts.time_limit, method=opts.method, seed=opts.seed,  # type: ignore[arg-type]
-    )
-    before = {r.name: float(coverage.table.loc[coverage.table[f"{r.name}_covered"], "weight"].sum()) for r in rules}
-    total = {r.name: float(coverage.table.loc[coverage.table[f"{r.name}_applies"], "weight"].sum()) for r in rules}
-    after = {r.name: float(coverage.table["weight"].to_numpy()[cov].sum())
-             for r, cov in zip(rules, result.covered_after or (), strict=True)}
+    result = suggest_sites(data["nets"], data["stations"], coverage, opts,
+                           candidates=candidates, admin=data["admin"])
+    per_rule = rule_summary(coverage, result)
     extra = {"rules": [
-        {"rule": r.name, "description": r.describe(), "demand_weight": total[r.name],
-         "covered_weight_before": before[r.name], "covered_weight_after": after.get(r.name),
-         "covered_share_before": before[r.name] / total[r.name] if total[r.name] else None,
-         "covered_share_after": after.get(r.name, 0.0) / total[r.name] if total[r.name] else None}
-        for r in rules]}
+        {"rule": r.name, "description": r.describe(), "demand_weight": row.demand_weight,
+         "covered_weight_before": row.covered_weight, "covered_weight_after": row.covered_weight_after,
+         "covered_share_before": row.covered_pct / 100 if row.demand_weight else None,
+         "covered_share_after": row.covered_pct_after / 100 if row.demand_weight else None}
+        for r, row in zip(rules, per_rule.itertuples(index=False), strict=True)]}
     with output_files(out) as tmp:
         files = [out / f.name for f in write_suggestions(result, tmp, extra=extra)]
     log_result(result)

@@ -23,6 +23,7 @@ return floats for scalar input, otherwise ``numpy`` arrays of the broadcast shap
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
@@ -602,7 +603,7 @@ def _road_distances(
     empty = np.empty(0, dtype=np.float64)
     if geoms.empty:
         return dict.fromkeys(DATUMS, empty), 0
-    utm = geoms.estimate_utm_crs()
+    utm = local_utm_of(geoms)
     roads_utm = geoms.to_crs(utm).to_numpy()
     hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(roads_utm)))
     projected: dict[Datum, NDArray[np.object_]] = {}
@@ -749,19 +750,71 @@ def check_datum(
         better = [d for d in DATUMS if d != datum and _clearly_better((medians[d], p90s[d]), own)]
         if better:
             # Two can only qualify in odd data; take the one closest to the roads overall.
-            suggested = min(better, key=lambda d: medians[d] / own[0] + p90s[d] / own[1])
+            pick: Datum = min(better, key=lambda d: medians[d] / own[0] + p90s[d] / own[1])
+            suggested = pick
             messages.append(
-                f"坐标看起来是 {_LABELS[suggested]}，而不是声明的 {_LABELS[datum]}："
-                f"到最近道路的距离（中位数 / 90% 分位数）按 {suggested} 读取为"
-                f" {medians[suggested]:.0f} / {p90s[suggested]:.0f} 米，按 {datum} 读取为"
+                f"坐标看起来是 {_LABELS[pick]}，而不是声明的 {_LABELS[datum]}："
+                f"到最近道路的距离（中位数 / 90% 分位数）按 {pick} 读取为"
+                f" {medians[pick]:.0f} / {p90s[pick]:.0f} 米，按 {datum} 读取为"
                 f" {own[0]:.0f} / {own[1]:.0f} 米（{n_compared} 个点）。"
-                f"请把坐标系设为 {suggested} 后重新导入。"
-                f" The coordinates look like {suggested}, not the declared {datum}: distance to"
-                f" the nearest road (median / 90th percentile) {medians[suggested]:.0f} /"
-                f" {p90s[suggested]:.0f} m read as {suggested} vs {own[0]:.0f} / {own[1]:.0f} m"
-                f" read as {datum} ({n_compared} points). Set the datum to {suggested} and load"
+                f"请把坐标系设为 {pick} 后重新导入。"
+                f" The coordinates look like {pick}, not the declared {datum}: distance to"
+                f" the nearest road (median / 90th percentile) {medians[pick]:.0f} /"
+                f" {p90s[pick]:.0f} m read as {pick} vs {own[0]:.0f} / {own[1]:.0f} m"
+                f" read as {datum} ({n_compared} points). Set the datum to {pick} and load"
                 " again."
             )
     return DatumCheck(
         datum, suggested, share_outside, medians, p90s, messages, n_points, n_compared
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The one local projection
+
+
+def local_utm(lon: ArrayLike, lat: ArrayLike) -> str:
+    """Return the WGS-84 UTM zone (``"EPSG:326zz"`` / ``"EPSG:327zz"``) for metres near the data.
+
+    The one rule of every step that measures in metres (network, snapping, grids, hotspots,
+    gaps, spacing, buffers, datum checks): the zone holding the centre of the points' bounding
+    box, as geopandas' ``estimate_utm_crs`` chooses it (the pyproj database's first UTM zone
+    at that point).
+
+    Raises
+    ------
+    ValueError
+        For no finite point.
+    """
+    x = np.asarray(lon, dtype=np.float64).ravel()
+    y = np.asarray(lat, dtype=np.float64).ravel()
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        raise ValueError("cannot choose a projection for zero points")
+    centre_lon = (float(x[ok].min()) + float(x[ok].max())) / 2.0
+    centre_lat = (float(y[ok].min()) + float(y[ok].max())) / 2.0
+    return _utm_at(round(centre_lon, 6), round(centre_lat, 6))
+
+
+def local_utm_of(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
+    """Return :func:`local_utm` of a frame's geometries (bounding box in WGS-84)."""
+    geoms = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
+    if geoms.crs is not None and not geoms.crs.equals("EPSG:4326"):
+        geoms = geoms.to_crs("EPSG:4326")
+    minx, miny, maxx, maxy = geoms.total_bounds
+    return local_utm([minx, maxx], [miny, maxy])
+
+
+@functools.lru_cache(maxsize=256)
+def _utm_at(lon: float, lat: float) -> str:
+    from pyproj.aoi import AreaOfInterest
+    from pyproj.database import query_utm_crs_info
+
+    found = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(west_lon_degree=lon, south_lat_degree=lat,
+                                        east_lon_degree=lon, north_lat_degree=lat),
+    )
+    if not found:
+        raise ValueError(f"no UTM zone at lon {lon}, lat {lat}")
+    return f"EPSG:{found[0].code}"

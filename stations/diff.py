@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from yizhan.stations.amenities import AMENITIES
+from yizhan.stations.coords import local_utm_of
 
 from yizhan.checks import check_number
 
@@ -46,7 +47,7 @@ def diff_inventories(
         ``amenities_lost`` are comma-joined amenity keys.
     """
     check_number(move_threshold_m, option="move_threshold_m (--move-threshold)", minimum=0)
-    utm = (new if len(new) else old).estimate_utm_crs() if len(new) or len(old) else "EPSG:3857"
+    utm = local_utm_of(new if len(new) else old) if len(new) or len(old) else "EPSG:3857"
     old_xy = _xy(old, utm)
     new_xy = _xy(new, utm)
     old_ids = old["station_id"].astype(str).tolist()

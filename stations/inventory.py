@@ -14,6 +14,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import SupportsInt, cast
 
 import geopandas as gpd
 import numpy as np
@@ -112,7 +113,7 @@ def read_inventory(
     geometry = raw.geometry if isinstance(raw, gpd.GeoDataFrame) else None
     table = pd.DataFrame(raw.drop(columns=raw.geometry.name)) if geometry is not None else raw
     mapping = map_columns(table.columns)
-    header_of = {key: col for col, key in mapping.items()}
+    header_of = {key: str(col) for col, key in mapping.items()}
     rows = table.index.to_numpy()
 
     lon, lat = _coordinates(table, geometry, header_of, source, report)
@@ -199,7 +200,7 @@ class _Report:
     def __call__(self, *args: object) -> None:
         row, fld, value, zh, en, severity, code = args
         self.problems.append(
-            Problem(self.source, None if row is None else int(row), str(fld), _text(value),
+            Problem(self.source, None if row is None else int(cast(SupportsInt, row)), str(fld), _text(value),
                     f"{zh} {en}".strip(), str(severity), str(code))
         )
 
@@ -368,7 +369,7 @@ def _check_locations(
     lon = stations["orig_lon"].to_numpy()
     lat = stations["orig_lat"].to_numpy()
     rows = stations["source_row"].to_numpy()
-    utm = stations.estimate_utm_crs()
+    utm = coords.local_utm_of(stations)
     projected = stations.geometry.to_crs(utm)
     xy = np.column_stack([projected.x.to_numpy(), projected.y.to_numpy()])
     tree = cKDTree(xy)

@@ -150,3 +150,33 @@ def test_unknown_demand_datum_is_named_before_any_work(cfg_dir: Path) -> None:
     with pytest.raises(ConfigError, match="nowhere-9") as err:
         load_config(path)
     assert str(path) in str(err.value)
+
+
+def test_time_windows_read_like_demand_build(cfg_dir: Path) -> None:
+    """`yizhan run` takes the [windows] table of `yizhan demand build`, with the same meaning."""
+    from yizhan.geo.demand import build_demand, parse_demand_config
+
+    from yizhan.pipeline.analysis import read_demand
+
+    (cfg_dir / "orders.csv").write_text(
+        "编号,lon,lat,group,下单时间\n"
+        "A1,114.0579,22.5431,rider,2025-06-01 11:45\n"
+        "A2,114.0600,22.5500,rider,2025-06-01 03:10\n"
+        "A3,114.0610,22.5510,rider,2025-06-01 18:30\n",
+        encoding="utf-8")
+    windows = '[windows]\nlunch = "11:00-13:30"\ndinner = "17:00-20:00"\n\n'
+    path = _edit(cfg_dir / "example-config.toml", 'path = "demo_demand.csv"',
+                 'path = "orders.csv"\ntime = "下单时间"')
+    _edit(path, "[[rules]]", windows + "[[rules]]")
+    cfg = load_config(path)
+    assert [w.name for w in cfg.windows] == ["lunch", "dinner"]
+    run_points = read_demand(cfg)[0]
+    built = build_demand(parse_demand_config(
+        {"demand": [{"path": "orders.csv", "time": "下单时间"}],
+         "windows": {"lunch": "11:00-13:30", "dinner": "17:00-20:00"}}, base=cfg_dir)).points
+    # the same rows, ids (the file's own 编号) and windows; 03:10 is outside every window
+    assert run_points["demand_id"].tolist() == built["demand_id"].tolist() == ["A1", "A3"]
+    assert run_points["window"].tolist() == built["window"].tolist() == ["lunch", "dinner"]
+    bad = _edit(path, "[windows]", "[windows]\nkeep_outside = \"yes\"")
+    with pytest.raises(ConfigError, match="keep_outside"):
+        load_config(bad)

@@ -22,6 +22,7 @@ from shapely.geometry import box
 from yizhan.geo.coverage import (
     CSV_BASE_COLUMNS,
     OUTSIDE_AREA,
+    RULE_COLUMNS,
     compute_coverage,
     decay_weights,
     e2sfca,
@@ -298,7 +299,8 @@ def test_csv_and_json_are_deterministic(line, tmp_path) -> None:
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     frame = pd.read_csv(tmp_path / "a.csv", encoding="utf-8-sig", keep_default_na=False)
     assert list(frame.columns[: len(CSV_BASE_COLUMNS)]) == list(CSV_BASE_COLUMNS)
-    assert "e2sfca" in frame.columns
+    assert "t_e2sfca" in frame.columns
+    assert [c for c in frame.columns if c.startswith("t_")] == [f"t_{c}" for c in (*RULE_COLUMNS, "e2sfca")]
     a.write_summary_json(tmp_path / "s.json")
     data = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     assert data["covered_weight"] == 6.0
@@ -615,8 +617,10 @@ def test_cli_end_to_end(futian_graphml, taxi_csv, ev_stations_csv, shared_data, 
     ])
     assert code == 0
     csv = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig", keep_default_na=False,
-                      dtype={"demand_id": str, "station_id": str})
-    assert list(csv.columns[:9]) == list(CSV_BASE_COLUMNS)
+                      dtype={"demand_id": str, "all_walk_800m_station_id": str})
+    assert list(csv.columns[:6]) == list(CSV_BASE_COLUMNS)
+    # one layout whatever the number of rules: per-rule columns carry the rule's name
+    csv = csv.rename(columns=lambda c: c.removeprefix("all_walk_800m_"))
     taxi = pd.read_csv(taxi_csv)
     assert len(csv) == len(taxi)
     assert csv["demand_id"].tolist() == taxi["orderid"].astype(str).tolist()

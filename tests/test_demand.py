@@ -448,7 +448,12 @@ def test_config_build_combines_layers_and_proxies(tmp_path):
     build = build_demand(config)
     pts = build.points
     assert pts["demand_id"].is_unique
-    assert list(pts["demand_id"]) == sorted(pts["demand_id"])
+    # layers in config order (orders, depots, then the OSM proxies), rows in file order
+    prefixes = pts["demand_id"].str.split(":").str[0]
+    assert list(dict.fromkeys(prefixes)) == ["orders", "depots", "osm"]
+    for name in ("orders", "depots"):
+        rows = pts.loc[prefixes == name, "source_row"].tolist()
+        assert rows == sorted(rows)
     orders = pts[pts["demand_id"].str.startswith("orders:")]
     assert list(orders["window"]) == ["lunch", "lunch", "dinner"]  # 03:00 is outside
     depot = pts[pts["demand_id"] == "depots:2"]

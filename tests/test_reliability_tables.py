@@ -87,7 +87,7 @@ def test_station_ids_are_the_same_string_in_every_output(work):
     assert len(flagged) == len([e for e in EVIL if _runs_as_formula(e.strip())]) == 4
     coverage = pd.read_csv(work / "coverage" / "coverage.csv", encoding="utf-8-sig", dtype=str,
                            keep_default_na=False)
-    used = {s for s in coverage["station_id"] if s}
+    used = {s for s in coverage["all_walk_150m_station_id"] if s}
     assert used and used <= geo_ids  # they join
     names = {f["properties"]["name"] for f in features["features"]}
     assert names == {e.strip() for e in EVIL}  # non-id text stays raw in GeoJSON

@@ -18,12 +18,18 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
-from yizhan.geo import _siting_models as models
 from yizhan.geo.rules import make_rule
 from yizhan.geo.siting import (
+    SiteConstraints,
+    SitingOptions,
     SitingResult,
+    SolverOptions,
+    constraints,
+    covering,
+    highs,
     parse_share,
     parse_siting_options,
+    reduce,
     solve_lscp,
     solve_mclp,
     solve_pmedian,
@@ -72,7 +78,7 @@ def covered_weight(cover: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray, fixe
 def test_mclp_matches_brute_force(seed: int, method: str) -> None:
     cover, w, _ = planar(120, 12, 2.0, seed)
     fixed = np.random.default_rng(seed + 50).random(120) < 0.15
-    res = solve_mclp(cover, w, p=3, fixed_covered=fixed, method=method)
+    res = solve_mclp(cover, w, p=3, fixed_covered=fixed, solver=SolverOptions(method=method))
     best = brute_mclp(cover, w, 3, fixed)
     assert res.objective == pytest.approx(best)
     assert res.status == "optimal" and res.gap <= 1e-6
@@ -83,8 +89,8 @@ def test_mclp_matches_brute_force(seed: int, method: str) -> None:
 @pytest.mark.parametrize("seed", range(8))
 def test_greedy_within_bound_and_close_to_exact(seed: int) -> None:
     cover, w, _ = planar(400, 40, 1.8, seed)
-    exact = solve_mclp(cover, w, p=5, method="exact")
-    greedy = solve_mclp(cover, w, p=5, method="greedy")
+    exact = solve_mclp(cover, w, p=5, solver=SolverOptions(method='exact'))
+    greedy = solve_mclp(cover, w, p=5, solver=SolverOptions(method='greedy'))
     assert exact.status == "optimal"
     assert greedy.objective <= exact.objective + 1e-9
     # greedy + swap is never worse than the (1 - 1/e) guarantee and here usually optimal
@@ -103,38 +109,38 @@ def test_reductions_keep_the_optimum_and_shrink_the_model() -> None:
     cover = sp.hstack([cover, cover[:, [7]]], format="csr")
     fixed = np.zeros(cover.shape[0], bool)
     fixed[::9] = True
-    rules = models.make_rules(cover.shape[1], p=6)
-    red = models.reduce_cover(cover, w, fixed, rules)
+    rules = constraints.make_rules(cover.shape[1], p=6)
+    red = covering.reduce_cover(cover, w, fixed, rules)
     assert red.sizes["reduced_rows"] < red.sizes["demand_rows"]
     assert red.sizes["reduced_candidates"] < red.sizes["candidates"]
     assert red.sizes["reduced_nonzeros"] < red.sizes["nonzeros"]
     assert red.weights.sum() + red.fixed.sum() + red.lost.sum() == pytest.approx(w.sum())
     # solving without reductions (plain model) gives the same optimum
-    full = models.CoverReduction(
-        cover=models.structure(cover[~fixed]), weights=w[~fixed][:, None],
+    full = covering.CoverReduction(
+        cover=reduce.structure(cover[~fixed]), weights=w[~fixed][:, None],
         cols=np.arange(cover.shape[1]), rules=rules, fixed=w[fixed].sum(keepdims=True),
         lost=np.zeros(1), total=w.sum(keepdims=True), sizes={},
     )
-    model, _nx = models.cover_model(full, alpha=None)
-    plain = models.solve_mip(model, time_limit=60, seed=0, rel_gap=1e-9)
-    res = solve_mclp(cover, w, p=6, fixed_covered=fixed, method="exact")
+    model, _nx = covering.cover_model(full, alpha=None)
+    plain = highs.solve_mip(model, time_limit=60, seed=0, rel_gap=1e-9)
+    res = solve_mclp(cover, w, p=6, fixed_covered=fixed, solver=SolverOptions(method='exact'))
     assert res.objective == pytest.approx(plain.objective + w[fixed].sum())
     assert res.sizes["mip"]["rows"] < model.size["rows"]
 
 
 def test_merge_identical_rows_is_exact() -> None:
     m = sp.csr_matrix(np.array([[1, 0, 1], [1, 0, 1], [0, 1, 0], [1, 0, 1], [1, 1, 0], [0, 1, 0]], float))
-    labels, first = models.merge_identical_rows(m)
+    labels, first = reduce.merge_identical_rows(m)
     assert labels.tolist() == [0, 0, 1, 0, 2, 1]
     assert first.tolist() == [0, 2, 4]
     costs = sp.csr_matrix(np.array([[2.0, 0, 3], [2.0, 0, 3.5], [2.0, 0, 3]]))
-    labels, _ = models.merge_identical_rows(costs)
+    labels, _ = reduce.merge_identical_rows(costs)
     assert labels.tolist() == [0, 1, 0]
 
 
 def test_ranking_orders_sites_by_marginal_gain() -> None:
     cover, w, _ = planar(800, 60, 1.5, 11)
-    res = solve_mclp(cover, w, p=8, method="exact")
+    res = solve_mclp(cover, w, p=8, solver=SolverOptions(method='exact'))
     t = res.table
     assert t["rank"].tolist() == list(range(1, len(t) + 1))
     # each site's gain is recomputed from scratch: the covered weight after ranks 1..k
@@ -151,11 +157,11 @@ def test_ranking_orders_sites_by_marginal_gain() -> None:
 
 def test_results_are_deterministic() -> None:
     cover, w, _ = planar(2000, 120, 1.3, 5)
-    a = solve_mclp(cover, w, p=10, method="greedy")
-    b = solve_mclp(cover, w, p=10, method="greedy")
+    a = solve_mclp(cover, w, p=10, solver=SolverOptions(method='greedy'))
+    b = solve_mclp(cover, w, p=10, solver=SolverOptions(method='greedy'))
     pd.testing.assert_frame_equal(a.table, b.table)
-    c = solve_mclp(cover, w, p=10, method="exact")
-    d = solve_mclp(cover, w, p=10, method="exact")
+    c = solve_mclp(cover, w, p=10, solver=SolverOptions(method='exact'))
+    d = solve_mclp(cover, w, p=10, solver=SolverOptions(method='exact'))
     pd.testing.assert_frame_equal(c.table, d.table)
     assert a.bound == b.bound
 
@@ -167,9 +173,9 @@ def test_results_are_deterministic() -> None:
 def test_min_per_area_is_met() -> None:
     cover, w, xy = planar(600, 30, 1.6, 2)
     area = np.where(xy[:, 0] < 3, "west", np.where(xy[:, 0] < 7, "centre", "east"))
-    free = solve_mclp(cover, w, p=6, method="exact")
+    free = solve_mclp(cover, w, p=6, solver=SolverOptions(method='exact'))
     for method in ("exact", "greedy"):
-        res = solve_mclp(cover, w, p=6, area_of_candidate=area, min_per_area=2, method=method)
+        res = solve_mclp(cover, w, p=6, constraints=SiteConstraints(area_of_candidate=area, min_per_area=2), solver=SolverOptions(method=method))
         got = pd.Series(area[res.chosen]).value_counts()
         assert all(got.get(a, 0) >= 2 for a in ("west", "centre", "east")), got
         assert res.objective <= free.objective + 1e-9
@@ -177,7 +183,7 @@ def test_min_per_area_is_met() -> None:
     small, ws, xs = planar(150, 9, 2.0, 4)
     area_s = np.where(xs[:, 0] < 5, "a", "b")
     ok = lambda combo: (area_s[combo] == "a").sum() >= 1 and (area_s[combo] == "b").sum() >= 2  # noqa: E731
-    res = solve_mclp(small, ws, p=4, area_of_candidate=area_s, min_per_area={"a": 1, "b": 2}, method="exact")
+    res = solve_mclp(small, ws, p=4, constraints=SiteConstraints(area_of_candidate=area_s, min_per_area={'a': 1, 'b': 2}), solver=SolverOptions(method='exact'))
     assert res.objective == pytest.approx(brute_mclp(small, ws, 4, np.zeros(150, bool), ok=ok))
 
 
@@ -185,7 +191,7 @@ def test_min_spacing_is_met() -> None:
     cover, w, xy = planar(700, 50, 1.5, 6)
     pairs = np.array(sorted(cKDTree(xy).query_pairs(2.0)))
     for method in ("exact", "greedy"):
-        res = solve_mclp(cover, w, p=6, conflicts=pairs, method=method)
+        res = solve_mclp(cover, w, p=6, constraints=SiteConstraints(conflicts=pairs), solver=SolverOptions(method=method))
         chosen = xy[res.chosen]
         dist = np.hypot(*(chosen[:, None, :] - chosen[None, :, :]).transpose(2, 0, 1))
         assert dist[np.triu_indices(len(chosen), 1)].min() >= 2.0
@@ -193,7 +199,7 @@ def test_min_spacing_is_met() -> None:
     pairs_s = np.array(sorted(cKDTree(xs).query_pairs(3.0)))
     conflict = {tuple(p) for p in pairs_s}
     ok = lambda combo: not any((a, b) in conflict for a, b in itertools.combinations(sorted(combo), 2))  # noqa: E731
-    res = solve_mclp(small, ws, p=4, conflicts=pairs_s, method="exact")
+    res = solve_mclp(small, ws, p=4, constraints=SiteConstraints(conflicts=pairs_s), solver=SolverOptions(method='exact'))
     assert res.objective == pytest.approx(brute_mclp(small, ws, 4, np.zeros(150, bool), ok=ok))
 
 
@@ -205,7 +211,7 @@ def test_budget_with_build_and_upgrade_costs() -> None:
     cost[upgrade] = 0.4
     ok = lambda combo: cost[combo].sum() <= 5.0 and (~upgrade[combo]).sum() <= 2  # noqa: E731
     for method in ("exact", "greedy"):
-        res = solve_mclp(cover, w, p=2, cost=cost, budget=5.0, counts_toward_p=~upgrade, method=method)
+        res = solve_mclp(cover, w, p=2, constraints=SiteConstraints(cost=cost, budget=5.0, counts_toward_p=~upgrade), solver=SolverOptions(method=method))
         assert cost[res.chosen].sum() <= 5.0 + 1e-9
         assert (~upgrade[res.chosen]).sum() <= 2
         assert set(res.table.loc[res.table["kind"] == "upgrade", "candidate"]) <= set(np.flatnonzero(upgrade))
@@ -217,10 +223,10 @@ def test_capacity_limits_served_weight() -> None:
     cover, w, _ = planar(500, 30, 2.0, 12)
     cap = np.full(30, 40.0)
     for method in ("exact", "greedy"):
-        res = solve_mclp(cover, w, p=4, capacity=cap, method=method)
+        res = solve_mclp(cover, w, p=4, constraints=SiteConstraints(capacity=cap), solver=SolverOptions(method=method))
         assert (res.table["weight_gained"] <= 40.0 + 1e-6).all()
         assert res.objective <= 160.0 + 1e-6
-    exact = solve_mclp(cover, w, p=4, capacity=cap, method="exact")
+    exact = solve_mclp(cover, w, p=4, constraints=SiteConstraints(capacity=cap), solver=SolverOptions(method='exact'))
     assert exact.objective == pytest.approx(160.0)  # four full sites exist in a dense instance
 
 
@@ -228,17 +234,17 @@ def test_several_rules_weighted_and_hierarchical() -> None:
     near, w, _ = planar(400, 25, 1.0, 13)
     far = cKDTree(np.random.default_rng(13).uniform(0, 10, (400, 2)))
     far_cover, w2, _ = planar(400, 25, 2.5, 14)
-    both = solve_mclp([near, far_cover], [w, w2], p=4, rule_weights=[1.0, 0.5], method="exact")
+    both = solve_mclp([near, far_cover], [w, w2], p=4, rule_weights=[1.0, 0.5], solver=SolverOptions(method='exact'))
     # the weighted objective is the alpha-weighted sum of what each rule covers
     cw1 = covered_weight(near, w, both.chosen, np.zeros(400, bool))
     cw2 = covered_weight(far_cover, w2, both.chosen, np.zeros(400, bool))
     assert both.objective == pytest.approx(cw1 + 0.5 * cw2)
     assert {"weight_gained_0", "weight_gained_1", "covered_share_after_1"} <= set(both.table.columns)
-    hier = solve_mclp([near, far_cover], [w, w2], p=4, hierarchical=True, method="exact")
-    first_only = solve_mclp(near, w, p=4, method="exact")
+    hier = solve_mclp([near, far_cover], [w, w2], p=4, hierarchical=True, solver=SolverOptions(method='exact'))
+    first_only = solve_mclp(near, w, p=4, solver=SolverOptions(method='exact'))
     assert covered_weight(near, w, hier.chosen, np.zeros(400, bool)) == pytest.approx(first_only.objective)
     assert hier.objective == pytest.approx(first_only.objective)
-    lex = solve_mclp([near, far_cover], [w, w2], p=4, hierarchical=True, method="greedy")
+    lex = solve_mclp([near, far_cover], [w, w2], p=4, hierarchical=True, solver=SolverOptions(method='greedy'))
     assert lex.objective <= first_only.objective + 1e-9 and lex.bound >= first_only.objective - 1e-6
     assert lex.objective >= 0.95 * first_only.objective
     del far
@@ -259,7 +265,7 @@ def test_lscp_fewest_sites_reaching_target() -> None:
         if best is not None:
             break
     for method in ("exact", "greedy"):
-        res = solve_lscp(cover, w, target=target, method=method)
+        res = solve_lscp(cover, w, target=target, solver=SolverOptions(method=method))
         assert res.table["covered_share_after"].iloc[-1] >= target - 1e-9
         if method == "exact":
             assert res.objective == best and res.status == "optimal"
@@ -279,7 +285,7 @@ def test_pmedian_matches_brute_force() -> None:
         cur = np.minimum(np.where(np.isfinite(fixed_cost), fixed_cost, unreached), dense[:, list(combo)].min(axis=1))
         best = min(best, float(w @ cur))
     for method in ("exact", "greedy"):
-        res = solve_pmedian(cost, w, p=3, fixed_cost=fixed_cost, unreached_cost=unreached, method=method)
+        res = solve_pmedian(cost, w, p=3, fixed_cost=fixed_cost, unreached_cost=unreached, solver=SolverOptions(method=method))
         assert res.objective >= best - 1e-9
         assert res.bound <= best + 1e-6
         if method == "exact":
@@ -345,14 +351,14 @@ def test_mclp_equals_spopt_on_futian(futian_instance, p: int) -> None:
     n_old = cost_old.shape[1]
     assert n_old > 0 and cost_new.nnz > 0
     fixed = np.diff(cost_old.indptr) > 0
-    ours = solve_mclp(cost_new, weight, p=p, fixed_covered=fixed, method="exact")
+    ours = solve_mclp(cost_new, weight, p=p, fixed_covered=fixed, solver=SolverOptions(method='exact'))
     matrix = np.hstack([_dense(cost_old, 1e9), _dense(cost_new, 1e9)])
     predefined = np.r_[np.ones(n_old), np.zeros(cost_new.shape[1])].astype(int)
     theirs = MCLP.from_cost_matrix(matrix, weight, service_radius=limit, p_facilities=n_old + p,
                                    predefined_facilities_arr=predefined)
     theirs = theirs.solve(_pulp_solver())
     assert ours.objective == pytest.approx(theirs.problem.objective.value())
-    greedy = solve_mclp(cost_new, weight, p=p, fixed_covered=fixed, method="greedy")
+    greedy = solve_mclp(cost_new, weight, p=p, fixed_covered=fixed, solver=SolverOptions(method='greedy'))
     assert greedy.objective <= ours.objective + 1e-9
     assert greedy.objective >= 0.95 * ours.objective
     assert greedy.bound >= ours.objective - 1e-6
@@ -366,7 +372,7 @@ def test_lscp_equals_spopt_on_futian(futian_instance) -> None:
     reach = (np.diff(cost_new.indptr) > 0) | (np.diff(cost_old.indptr) > 0)
     cost_new, cost_old, weight = cost_new[reach], cost_old[reach], weight[reach]
     fixed = np.diff(cost_old.indptr) > 0
-    ours = solve_lscp(cost_new, weight, target=1.0, fixed_covered=fixed, method="exact")
+    ours = solve_lscp(cost_new, weight, target=1.0, fixed_covered=fixed, solver=SolverOptions(method='exact'))
     n_old = cost_old.shape[1]
     matrix = np.hstack([_dense(cost_old, 1e9), _dense(cost_new, 1e9)])
     predefined = np.r_[np.ones(n_old), np.zeros(cost_new.shape[1])].astype(int)
@@ -386,7 +392,7 @@ def test_pmedian_equals_spopt_on_futian(futian_instance) -> None:
     coo = cost_old.tocoo()
     np.minimum.at(fixed_cost, coo.row, coo.data)
     p = 6
-    ours = solve_pmedian(cost_new, weight, p=p, fixed_cost=fixed_cost, unreached_cost=unreached, method="exact")
+    ours = solve_pmedian(cost_new, weight, p=p, fixed_cost=fixed_cost, unreached_cost=unreached, solver=SolverOptions(method='exact'))
     n_old = cost_old.shape[1]
     matrix = np.hstack([_dense(cost_old, unreached), _dense(cost_new, unreached)])
     predefined = np.r_[np.ones(n_old), np.zeros(cost_new.shape[1])].astype(int)
@@ -394,7 +400,7 @@ def test_pmedian_equals_spopt_on_futian(futian_instance) -> None:
                                       predefined_facilities_arr=predefined)
     theirs = theirs.solve(_pulp_solver())
     assert ours.objective == pytest.approx(theirs.problem.objective.value(), rel=1e-7)
-    greedy = solve_pmedian(cost_new, weight, p=p, fixed_cost=fixed_cost, unreached_cost=unreached, method="greedy")
+    greedy = solve_pmedian(cost_new, weight, p=p, fixed_cost=fixed_cost, unreached_cost=unreached, solver=SolverOptions(method='greedy'))
     assert greedy.objective >= ours.objective - 1e-6
     assert greedy.bound <= ours.objective + 1e-6
 
@@ -407,21 +413,20 @@ def test_errors_name_the_fix() -> None:
     cover, w, xy = planar(100, 8, 2.0, 20)
     area = np.where(xy[:, 0] < 5, "a", "b")
     with pytest.raises(ConfigError, match="min-per-area"):
-        solve_mclp(cover, w, p=4, area_of_candidate=area, min_per_area=6)
+        solve_mclp(cover, w, p=4, constraints=SiteConstraints(area_of_candidate=area, min_per_area=6))
     with pytest.raises(ConfigError, match="more than p"):
-        solve_mclp(cover, w, p=3, area_of_candidate=area, min_per_area=2)
+        solve_mclp(cover, w, p=3, constraints=SiteConstraints(area_of_candidate=area, min_per_area=2))
     with pytest.raises(ConfigError, match="admin layer"):
-        solve_mclp(cover, w, p=3, min_per_area=1)
+        solve_mclp(cover, w, p=3, constraints=SiteConstraints(min_per_area=1))
     with pytest.raises(ConfigError, match="cannot be"):
         solve_lscp(cover[:, :1], w, target=0.99)
     with pytest.raises(ConfigError, match="Unknown method"):
-        solve_mclp(cover, w, p=2, method="fast")  # type: ignore[arg-type]
+        solve_mclp(cover, w, p=2, solver=SolverOptions(method='fast'))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="sites p"):
         solve_mclp(cover, w, p=-1)
     all_pairs = np.array(list(itertools.combinations(range(8), 2)))
     with pytest.raises(ConfigError, match="cannot all be met"):
-        solve_mclp(cover, w, p=3, conflicts=all_pairs, area_of_candidate=area,
-                   min_per_area={"a": 1, "b": 1}, method="exact")
+        solve_mclp(cover, w, p=3, constraints=SiteConstraints(conflicts=all_pairs, area_of_candidate=area, min_per_area={'a': 1, 'b': 1}), solver=SolverOptions(method='exact'))
 
 
 def test_result_summary_is_json_ready() -> None:
@@ -489,7 +494,7 @@ def test_suggested_sites_really_add_the_coverage_they_claim(futian_world) -> Non
     rules = [make_rule(mode="walk", cutoff="400m", name="near"),
              make_rule(mode="walk", cutoff="700m", requires="toilet", name="toilet")]
     before = compute_coverage(nets, stations, demand, rules)
-    res = suggest_sites(nets, stations, demand, rules, p=4, coverage=before, min_spacing_m=250)
+    res = suggest_sites(nets, stations, before, SitingOptions(n_sites=4, min_spacing_m=250))
     t = res.table
     assert len(t) == 4 and t["rank"].tolist() == [1, 2, 3, 4]
     assert {"candidate_id", "lon", "lat", "admin_area", "weight_gained", "covered_share_after", "kind",
@@ -519,7 +524,7 @@ def test_upgrades_within_budget_and_min_per_area(futian_world) -> None:
     nets, stations, demand, admin = futian_world
     rule = make_rule(mode="walk", cutoff="700m", requires="toilet", name="toilet")
     cov = compute_coverage(nets, stations, demand, [rule], admin=admin)
-    res = suggest_sites(nets, stations, demand, [rule], budget=3.0, coverage=cov, admin=admin)
+    res = suggest_sites(nets, stations, cov, SitingOptions(budget=3.0), admin=admin)
     t = res.table
     assert (t["kind"] == "upgrade").any(), "cheap toilet upgrades should win under a budget"
     assert t["cost"].sum() <= 3.0 + 1e-9
@@ -527,12 +532,12 @@ def test_upgrades_within_budget_and_min_per_area(futian_world) -> None:
     assert set(t.loc[t["kind"] == "upgrade", "amenities_to_add"]) == {"toilet"}
     after = compute_coverage(nets, _with_new_sites(stations, t), demand, [rule])
     assert t["covered_share_after"].iloc[-1] == pytest.approx(after.summary["covered_share"].iloc[0], abs=1e-6)
-    per_area = suggest_sites(nets, stations, demand, [rule], p=4, coverage=cov, admin=admin, min_per_area=2)
+    per_area = suggest_sites(nets, stations, cov, SitingOptions(n_sites=4, min_per_area=2), admin=admin)
     assert per_area.table["admin_area"].value_counts().to_dict() == {"西街道 West": 2, "东街道 East": 2}
-    lscp = suggest_sites(nets, stations, demand, [rule], target=0.9, model="lscp", coverage=cov)
+    lscp = suggest_sites(nets, stations, cov, SitingOptions(target=0.9, model="lscp"))
     assert lscp.table["covered_share_after"].iloc[-1] >= 0.9 - 1e-9
     assert lscp.status == "optimal" and lscp.objective == len(lscp.table)
-    pmed = suggest_sites(nets, stations, demand, [rule], p=3, model="pmedian", coverage=cov)
+    pmed = suggest_sites(nets, stations, cov, SitingOptions(n_sites=3, model="pmedian"))
     assert len(pmed.table) == 3 and (pmed.table["cost_saved"] > 0).all()
 
 
@@ -548,7 +553,10 @@ def test_user_candidates_keep_their_ids(futian_world, tmp_path) -> None:
 
     cands = read_candidates(path)
     rule = make_rule(mode="walk", cutoff="500m")
-    res = suggest_sites(nets, stations, demand, [rule], candidates=cands, budget=3.0)
+    from yizhan.geo.coverage import compute_coverage
+
+    cov = compute_coverage(nets, stations, demand, [rule])
+    res = suggest_sites(nets, stations, cov, SitingOptions(budget=3.0), candidates=cands)
     assert res.table["candidate_id"].str.startswith("工会-").all()
     assert res.table["cost"].sum() <= 3.0
 
@@ -615,21 +623,21 @@ def test_siting_options_from_toml() -> None:
 
 
 def test_large_instance_path_bounds_and_improves(monkeypatch) -> None:
-    import yizhan.geo.siting as siting
+    import yizhan.geo.siting.mclp as siting
 
     cover, w, _ = planar(6000, 300, 0.9, 30)
     fixed = np.random.default_rng(30).random(6000) < 0.2
-    exact = solve_mclp(cover, w, p=12, fixed_covered=fixed, method="exact", time_limit=120)
+    exact = solve_mclp(cover, w, p=12, fixed_covered=fixed, solver=SolverOptions(method='exact', time_limit=120))
     assert exact.status == "optimal"
     monkeypatch.setattr(siting, "AUTO_MIP_NONZEROS", 100)  # force the large-instance strategy
-    res = solve_mclp(cover, w, p=12, fixed_covered=fixed, method="auto", time_limit=20)
+    res = solve_mclp(cover, w, p=12, fixed_covered=fixed, solver=SolverOptions(method='auto', time_limit=20))
     assert "lagrangian-bound" in res.solver and "core-mip" in res.solver
     assert res.objective <= exact.objective + 1e-9
     assert res.bound >= exact.objective - 1e-6
     assert res.gap <= 0.01
-    greedy = solve_mclp(cover, w, p=12, fixed_covered=fixed, method="greedy", time_limit=20)
+    greedy = solve_mclp(cover, w, p=12, fixed_covered=fixed, solver=SolverOptions(method='greedy', time_limit=20))
     assert greedy.objective <= res.objective + 1e-9 and greedy.bound >= exact.objective - 1e-6
-    budgeted = solve_mclp(cover, w, p=None, budget=12, fixed_covered=fixed, method="greedy", time_limit=10)
+    budgeted = solve_mclp(cover, w, p=None, fixed_covered=fixed, constraints=SiteConstraints(budget=12), solver=SolverOptions(method='greedy', time_limit=10))
     assert budgeted.bound >= exact.objective - 1e-6  # subgradient bound with a budget of 12 unit costs
 
 
@@ -642,6 +650,6 @@ def test_nothing_to_suggest_when_everything_is_covered(futian_world) -> None:
     cov = compute_coverage(nets, stations, demand, [rule])
     on_net = ~cov.table[f"{rule.name}_off_network"].to_numpy(bool)
     assert cov.table.loc[on_net, f"{rule.name}_covered"].all()
-    res = suggest_sites(nets, stations, demand, [rule], p=3, coverage=cov)
+    res = suggest_sites(nets, stations, cov, SitingOptions(n_sites=3))
     assert len(res.table) == 0 and res.solver == "no-candidates"
     assert res.objective == pytest.approx(cov.table.loc[cov.table[f"{rule.name}_covered"], "weight"].sum())

