@@ -653,3 +653,31 @@ def test_nothing_to_suggest_when_everything_is_covered(futian_world) -> None:
     res = suggest_sites(nets, stations, cov, SitingOptions(n_sites=3))
     assert len(res.table) == 0 and res.solver == "no-candidates"
     assert res.objective == pytest.approx(cov.table.loc[cov.table[f"{rule.name}_covered"], "weight"].sum())
+
+
+def test_models_come_from_one_registry(monkeypatch) -> None:
+    """The CLI offers the registry's models; a model added to the registry is accepted everywhere."""
+    from dataclasses import replace
+
+    import yizhan.geo.siting.registry as registry
+    from yizhan.geo.siting import MODELS, SitingModel
+    from yizhan.geo.siting.mclp import solve_problem
+    from yizhan.scripts.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    suggest = sub.choices["suggest"]
+    model_flag = next(a for a in suggest._actions if a.dest == "model")
+    assert tuple(model_flag.choices) == tuple(MODELS)
+
+    def greedy_only(problem):
+        o = problem.options
+        return solve_problem(replace(problem, options=replace(o, method="greedy")))
+
+    extra = SitingModel(key="mclp-greedy", title="贪心 greedy", needs_target=False,
+                        capacity=True, solve=greedy_only)
+    monkeypatch.setitem(registry.MODELS, extra.key, extra)
+    opts = parse_siting_options({"model": "mclp-greedy", "n_sites": 2})
+    assert opts.resolved().model == "mclp-greedy"
+    with pytest.raises(ConfigError, match="nope"):
+        parse_siting_options({"model": "nope"})
