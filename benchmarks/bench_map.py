@@ -114,7 +114,7 @@ def main() -> int:
     t0 = time.perf_counter()
     data = synthetic(args.stations, args.demand)
     t1 = time.perf_counter()
-    m = maps.build_map(**data, title="基准测试 Benchmark", sample_data_notice="合成数据 synthetic")
+    m = maps.build_map(maps.MapLayers(**data), title='基准测试 Benchmark', sample_data_notice='合成数据 synthetic')
     t2 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.out or Path(tmp) / "bench_map.html"

@@ -20,7 +20,7 @@ Array = np.ndarray
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _scan_cell(  # noqa: PLR0917
+def _scan_cell(  # noqa: PLR0913, PLR0917 - numba kernel: flat arrays, no objects
     x: float, y: float, c: int, x0: Array, y0: Array, x1: Array, y1: Array, ptr: Array,
     items: Array, best_d2: float, best_item: int, best_t: float,
 ) -> tuple[float, int, float]:  # pragma: no cover - compiled
@@ -64,7 +64,7 @@ def _cell_far(  # noqa: PLR0917
 
 
 @njit(cache=True, nogil=True)
-def grid_nearest(  # noqa: PLR0917
+def grid_nearest(  # noqa: PLR0913, PLR0917 - numba kernel: flat arrays, no objects
     px: Array, py: Array, lo: int, hi: int, x0: Array, y0: Array, x1: Array, y1: Array,
     ptr: Array, items: Array, cell: float, ox: float, oy: float, nx: int, ny: int,
     bound: float, max_ring: int, prune: bool,
@@ -128,7 +128,7 @@ def grid_nearest(  # noqa: PLR0917
 
 
 @njit(cache=True, nogil=True)
-def nearest_ends(  # noqa: PLR0917
+def nearest_ends(  # noqa: PLR0913, PLR0917 - numba kernel: flat arrays, no objects
     tgt: Array, edge: Array, fraction: Array, edge_u: Array, edge_v: Array, reverse: Array,
     w: Array, wo: Array, dist: Array, other: Array, origin: Array,
     out_cost: Array, out_other: Array, out_source: Array,
@@ -206,7 +206,7 @@ def _heap_pop(heap_cost: Array, heap_node: Array, size: int
 
 
 @njit(cache=True, nogil=True)
-def nearest_source_tree(  # noqa: PLR0917
+def nearest_source_tree(  # noqa: PLR0913, PLR0917 - numba kernel: flat arrays, no objects
     indptr: Array, indices: Array, cost: Array, other: Array,
     seed_node: Array, seed_cost: Array, seed_other: Array, seed_source: Array, limit: float,
     dist: Array, oth: Array, origin: Array,

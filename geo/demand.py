@@ -177,6 +177,36 @@ class DemandResult:
 
 
 @dataclass(frozen=True)
+class TimeWindows:
+    """The time windows demand is read in (``[windows]`` of demand build and run alike).
+
+    ``keep_outside`` keeps rows outside every window, as window ``other_hours``; otherwise
+    they are left out (and counted).
+    """
+
+    windows: tuple[TimeWindow, ...] = ()
+    keep_outside: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.windows)
+
+    @classmethod
+    def of(cls, spec: WindowSpec, *, keep_outside: bool = False) -> TimeWindows:
+        """Return windows from ``{"lunch": "11:00-13:30"}``, ``["lunch=11:00-13:30"]``, windows or None."""
+        if isinstance(spec, TimeWindows):
+            return spec
+        if not spec:
+            return cls((), keep_outside)
+        if not isinstance(spec, Mapping) and all(isinstance(w, TimeWindow) for w in spec):
+            return cls(tuple(w for w in spec if isinstance(w, TimeWindow)), keep_outside)
+        return cls(parse_windows(spec), keep_outside)  # type: ignore[arg-type]
+
+
+#: What a ``windows`` argument may be.
+WindowSpec = Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | TimeWindows | None
+
+
+@dataclass(frozen=True)
 class LayerConfig:
     """One ``[[demand]]`` table of the config."""
 
@@ -206,8 +236,7 @@ class DemandConfig:
     """A parsed demand config (see the module docstring for the TOML format)."""
 
     layers: tuple[LayerConfig, ...] = ()
-    windows: tuple[TimeWindow, ...] = ()
-    keep_outside: bool = False
+    windows: TimeWindows = field(default_factory=TimeWindows)
     proxy_source: str | None = None
     proxy_clip: Path | None = None
     proxy_overrides: Mapping[str, object] = field(default_factory=dict)
@@ -253,34 +282,35 @@ def parse_windows(
     """
     if not windows:
         return ()
+    items: list[tuple[str, str | tuple[str, str]]]
     if isinstance(windows, Mapping):
         items = list(windows.items())
     else:
         items = []
         for text in windows:
-            name, sep, span = str(text).partition("=")
+            label, sep, clock = str(text).partition("=")
             if not sep:
                 raise ConfigError(
                     f"时段 {text!r} 应写成 名称=HH:MM-HH:MM，例如 lunch=11:00-13:30。"
                     f" Window {text!r} must be name=HH:MM-HH:MM, e.g. lunch=11:00-13:30."
                 )
-            items.append((name.strip(), span))
+            items.append((label.strip(), clock))
     out: list[TimeWindow] = []
     for name, span in items:
-        text = "-".join(span) if isinstance(span, tuple | list) else str(span)
-        match = _WINDOW_RE.match(unicodedata.normalize("NFKC", text))
+        span_text = "-".join(span) if isinstance(span, tuple) else str(span)
+        match = _WINDOW_RE.match(unicodedata.normalize("NFKC", span_text))
         if not name or not match:
             raise ConfigError(
-                f"无法识别时段 {name}={text!r}，请写成 HH:MM-HH:MM（例如 11:00-13:30）。"
-                f" Cannot read window {name}={text!r}; write HH:MM-HH:MM (e.g. 11:00-13:30)."
+                f"无法识别时段 {name}={span_text!r}，请写成 HH:MM-HH:MM（例如 11:00-13:30）。"
+                f" Cannot read window {name}={span_text!r}; write HH:MM-HH:MM (e.g. 11:00-13:30)."
             )
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
-            raise ConfigError(f"时段 {name} 时间无效 Invalid clock time in window {name}: {text}")
+            raise ConfigError(f"时段 {name} 时间无效 Invalid clock time in window {name}: {span_text}")
         start, end = (h1 * 3600 + m1 * 60) % 86400, (h2 * 3600 + m2 * 60) % 86400
         if start == end:
             raise ConfigError(
-                f"时段 {name} 起止相同 Window {name} starts and ends at the same time: {text}"
+                f"时段 {name} 起止相同 Window {name} starts and ends at the same time: {span_text}"
             )
         if any(w.name == name for w in out) or name in (ALL_DAY, OTHER_HOURS):
             raise ConfigError(f"时段名称重复或保留 Window name repeated or reserved: {name}")
@@ -355,10 +385,9 @@ def read_demand_points(
     weight: str | float | None = None,
     time: str | None = None,
     crs: str = "wgs84",
-    windows: Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | None = None,
+    windows: WindowSpec = None,
     sheet: str | int | None = None,
     layer: str | None = None,
-    keep_outside: bool = False,
 ) -> DemandResult:
     """Return the demand points of a point table and the problems of the rows left out.
 
@@ -375,14 +404,13 @@ def read_demand_points(
     crs
         ``wgs84``, ``gcj02``, ``bd09`` (or their aliases), or a projected CRS of x/y columns.
     windows
-        Time windows (``{"lunch": "11:00-13:30"}``, ``["lunch=11:00-13:30"]`` or
-        :class:`TimeWindow` objects); ``None`` keeps every row and adds no ``window`` column.
+        Time windows (``{"lunch": "11:00-13:30"}``, ``["lunch=11:00-13:30"]``,
+        :class:`TimeWindow` objects, or :class:`TimeWindows` to keep the rows outside them as
+        ``other_hours``); ``None`` keeps every row and adds no ``window`` column.
     sheet
         Worksheet of a workbook.
     layer
         Layer name, the prefix of ``demand_id`` (default: the file name without suffix).
-    keep_outside
-        Keep rows outside every window, as window ``other_hours``.
 
     Returns
     -------
@@ -397,44 +425,34 @@ def read_demand_points(
     ConfigError
         For an unknown CRS, group or malformed window.
     """
-    frame = read_table(path, sheet=sheet)
-    return demand_points_from_frame(
-        frame, file=str(path), group=group, weight=weight, time=time, crs=crs, windows=windows,
-        layer=layer or Path(path).name.split(".")[0], keep_outside=keep_outside,
-    )
+    name = layer or Path(path).name.split(".")[0]
+    spec = LayerConfig(path=Path(path), name=name, group=group, weight=weight, crs=crs, time=time,
+                       sheet=sheet)
+    return read_layer(spec, windows=windows)
+
+
+def read_layer(layer: LayerConfig, *, windows: WindowSpec = None) -> DemandResult:
+    """Return the demand points of one ``[[demand]]`` layer (the read of run and demand build)."""
+    frame = read_table(layer.path, sheet=layer.sheet)
+    return demand_points_from_frame(frame, layer, windows=windows)
 
 
 def iter_demand_chunks(
-    path: str | Path,
-    *,
-    rows_per_chunk: int = 1_000_000,
-    group: str | None = None,
-    weight: str | float | None = None,
-    time: str | None = None,
-    crs: str = "wgs84",
-    windows: Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | None = None,
-    sheet: str | int | None = None,
-    layer: str | None = None,
-    keep_outside: bool = False,
+    layer: LayerConfig, *, rows_per_chunk: int = 1_000_000, windows: WindowSpec = None,
 ) -> Iterator[DemandResult]:
-    """Yield the demand points of a file part by part, for tables too large for memory.
+    """Yield the demand points of a layer part by part, for tables too large for memory.
 
     A (Geo)Parquet file is read by row groups (batches of about ``rows_per_chunk`` rows); other
-    formats are read whole (one part). Each part is what :func:`read_demand_points` gives for
-    those rows: row numbers, ``demand_id`` and problems are those of the whole file, so the
-    parts put together equal the whole file read at once. Options as in
-    :func:`read_demand_points`.
+    formats are read whole (one part). Each part is what :func:`read_layer` gives for those
+    rows: row numbers, ``demand_id`` and problems are those of the whole file, so the parts put
+    together equal the whole file read at once.
     """
-    layer_name = layer or Path(path).name.split(".")[0]
-    options = {"group": group, "weight": weight, "time": time, "crs": crs, "windows": windows,
-               "layer": layer_name, "keep_outside": keep_outside}
-    if Path(path).suffix.lower() not in PARQUET_SUFFIXES:
-        yield read_demand_points(path, sheet=sheet, **options)  # type: ignore[arg-type]
+    if layer.path.suffix.lower() not in PARQUET_SUFFIXES:
+        yield read_layer(layer, windows=windows)
         return
-    own_ids = _parquet_has_own_ids(path)
-    for frame in iter_parquet_parts(path, rows_per_chunk=rows_per_chunk):
-        yield demand_points_from_frame(frame, file=str(path), own_ids=own_ids,  # type: ignore[arg-type]
-                                       **options)
+    own_ids = _parquet_has_own_ids(layer.path)
+    for frame in iter_parquet_parts(layer.path, rows_per_chunk=rows_per_chunk):
+        yield demand_points_from_frame(frame, layer, windows=windows, own_ids=own_ids)
 
 
 def _parquet_has_own_ids(path: str | Path) -> bool:
@@ -450,26 +468,19 @@ def _parquet_has_own_ids(path: str | Path) -> bool:
 
 
 def demand_points_from_frame(
-    frame: pd.DataFrame,
-    *,
-    file: str,
-    layer: str,
-    group: str | None = None,
-    weight: str | float | None = None,
-    time: str | None = None,
-    crs: str = "wgs84",
-    windows: Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | None = None,
-    keep_outside: bool = False,
+    frame: pd.DataFrame, layer: LayerConfig, *, windows: WindowSpec = None,
     own_ids: bool | None = None,
 ) -> DemandResult:
     """Return the demand points of rows already read by :func:`yizhan.stations.readers.read_table`.
 
-    ``frame`` is indexed by the row number the user sees; ``file`` names the file in problems
-    and ``layer`` names the points' layer. ``demand_id`` is the file's own id (see
+    ``frame`` is indexed by the row number the user sees; ``layer`` says how to read it (its
+    path names the file in problems). ``demand_id`` is the file's own id (see
     :func:`own_demand_ids`; ``own_ids`` says whether the whole file's ids qualify when
-    ``frame`` is only part of it), else ``<layer>:<row>``. Other options as in
+    ``frame`` is only part of it), else ``<layer>:<row>``. ``windows`` as in
     :func:`read_demand_points`.
     """
+    file, crs, time = str(layer.path), layer.crs, layer.time
+    spans = TimeWindows.of(windows)
     n_rows = len(frame)
     rows = np.asarray(frame.index, dtype=np.int64)
     found: list[pd.DataFrame] = []
@@ -482,20 +493,20 @@ def demand_points_from_frame(
     found.extend(coord_problems)
     bad |= ~(np.isfinite(lon) & np.isfinite(lat))
 
-    weights, weight_problems = _weights(frame, file, weight)
+    weights, weight_problems = _weights(frame, file, layer.weight)
     found.extend(weight_problems)
     bad |= ~np.isfinite(weights)
 
-    groups, group_problems = _groups(frame, file, group)
+    groups, group_problems = _groups(frame, file, layer.group)
     found.extend(group_problems)
     bad |= pd.isna(groups)
 
     window_values: np.ndarray | None = None
     outside = np.zeros(n_rows, dtype=bool)
-    parsed_windows = _as_windows(windows)
+    parsed_windows = spans.windows
     if parsed_windows:
         window_values, outside, time_problems = _windows(
-            frame, file, time, parsed_windows, keep_outside=keep_outside
+            frame, file, time, parsed_windows, keep_outside=spans.keep_outside
         )
         found.extend(time_problems)
         bad |= pd.isna(window_values)
@@ -508,8 +519,8 @@ def demand_points_from_frame(
                              field="demand_id")
     data: dict[str, object] = {
         "demand_id": (ids.to_numpy(dtype=object)[keep] if ids is not None
-                      else (layer + ":" + pd.Series(rows[keep]).astype(str)).to_numpy()),
-        "layer": np.full(int(keep.sum()), layer, dtype=object),
+                      else (layer.name + ":" + pd.Series(rows[keep]).astype(str)).to_numpy()),
+        "layer": np.full(int(keep.sum()), layer.name, dtype=object),
         "weight": weights[keep],
         "group": np.asarray(groups, dtype=object)[keep],
     }
@@ -611,7 +622,7 @@ def parse_layer(table: Mapping[str, object], *, index: int, base: Path) -> Layer
     )
 
 
-def parse_windows_table(table: object) -> tuple[tuple[TimeWindow, ...], bool]:
+def parse_windows_table(table: object) -> TimeWindows:
     """Return the windows and ``keep_outside`` of a ``[windows]`` table (demand build and run alike).
 
     Raises
@@ -624,7 +635,7 @@ def parse_windows_table(table: object) -> tuple[tuple[TimeWindow, ...], bool]:
     if not isinstance(keep_outside, bool):
         raise ConfigError(f"[windows] keep_outside 须为 true/false：{keep_outside!r}。"
                           " [windows] keep_outside must be true or false.")
-    return parse_windows({str(k): str(v) for k, v in raw.items()}), keep_outside
+    return TimeWindows(parse_windows({str(k): str(v) for k, v in raw.items()}), keep_outside)
 
 
 def parse_demand_config(raw: Mapping[str, object], *, base: Path = Path()) -> DemandConfig:
@@ -638,7 +649,7 @@ def parse_demand_config(raw: Mapping[str, object], *, base: Path = Path()) -> De
             f'[[demand]] 层名重复 {names}，请用 name = "..." 区分。'
             f' Layer names repeat {names}; give each layer a distinct name = "...".'
         )
-    windows, keep_outside = parse_windows_table(raw.get("windows"))
+    windows = parse_windows_table(raw.get("windows"))
     proxies = dict(_table(raw.get("proxies"), "proxies"))
     source = proxies.pop("source", None)
     clip = proxies.pop("clip", None)
@@ -649,7 +660,6 @@ def parse_demand_config(raw: Mapping[str, object], *, base: Path = Path()) -> De
     config = DemandConfig(
         layers=tuple(layers),
         windows=windows,
-        keep_outside=keep_outside,
         proxy_source=None if source is None else str(source),
         proxy_clip=None if clip is None else base / str(clip),
         proxy_overrides=proxies,
@@ -682,17 +692,7 @@ def build_demand(config: DemandConfig) -> DemandBuild:
     problems: list[pd.DataFrame] = []
     summary: list[dict[str, object]] = []
     for layer in log.progress(config.layers, desc="需求图层 demand layers", unit="layer"):
-        result = read_demand_points(
-            layer.path,
-            group=layer.group,
-            weight=layer.weight,
-            time=layer.time,
-            crs=layer.crs,
-            windows=config.windows or None,
-            sheet=layer.sheet,
-            layer=layer.name,
-            keep_outside=config.keep_outside,
-        )
+        result = read_layer(layer, windows=config.windows)
         frames.append(result.points)
         problems.append(result.problems)
         summary.append(
@@ -821,7 +821,7 @@ def _missing_column(
     )
 
 
-def _coordinates(
+def _coordinates(  # noqa: PLR0915 - private: one pass over the coordinate column forms
     frame: pd.DataFrame, file: str, crs: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str, list[pd.DataFrame]]:
     """Return WGS-84 lon, lat (NaN when unusable), original values, CRS label, problems."""
@@ -987,12 +987,13 @@ def _weights(
             return np.ones(n), []
         log.info(f"以列 {col!r} 作为权重 Using column {col!r} as the weight ({file})")
     else:
-        col = _resolve_column(frame, weight)
+        name = str(weight)
+        col = _resolve_column(frame, name)
         if col is None:
             try:
-                return _weights(frame, file, float(weight))
+                return _weights(frame, file, float(name))
             except ValueError:
-                raise _missing_column(file, weight, "权重", "weight", frame) from None
+                raise _missing_column(file, name, "权重", "weight", frame) from None
     nums, blank = parse_numbers(frame[col])
     problems = []
     missing = blank
@@ -1121,16 +1122,6 @@ def _guess_time_column(frame: pd.DataFrame) -> str | None:
         if "时间" in norm or "时刻" in norm or norm.endswith("time") or norm.startswith("time"):
             return str(col)
     return None
-
-
-def _as_windows(
-    windows: Mapping[str, str] | Sequence[str] | Sequence[TimeWindow] | None,
-) -> tuple[TimeWindow, ...]:
-    if not windows:
-        return ()
-    if not isinstance(windows, Mapping) and all(isinstance(w, TimeWindow) for w in windows):
-        return tuple(windows)  # type: ignore[arg-type]
-    return parse_windows(windows)  # type: ignore[arg-type]
 
 
 # --- problems ----------------------------------------------------------------------------------

@@ -450,7 +450,7 @@ def _polygons(labels: np.ndarray, units: _Units, crs: object) -> np.ndarray:
     return gpd.GeoSeries(polys, crs=crs).to_crs(WGS84).to_numpy()
 
 
-def _result(
+def _result(  # noqa: PLR0913 - private: assembles the result of find_hotspots
     points: gpd.GeoDataFrame,
     labels: np.ndarray,
     geometry: np.ndarray | None,

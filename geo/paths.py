@@ -430,8 +430,9 @@ def restore_snap_index(net: RoadNetwork, arrays: dict[str, np.ndarray]) -> bool:
     if fmt is None or fmt.shape != (len(want),) or not np.array_equal(fmt, want):
         return False
     cell, ox, oy, nx_, ny_ = (float(v) for v in arrays["snap_geom"])
-    grid = _Grid(cell=cell, ox=ox, oy=oy, nx=int(nx_), ny=int(ny_),
-                 **{k: arrays[f"snap_{k}"] for k in _GRID_ARRAYS})
+    grid = _Grid(x0=arrays["snap_x0"], y0=arrays["snap_y0"], x1=arrays["snap_x1"],
+                 y1=arrays["snap_y1"], cell=cell, ox=ox, oy=oy, nx=int(nx_), ny=int(ny_),
+                 ptr=arrays["snap_ptr"], items=arrays["snap_items"])
     net._cache["snap_pieces"] = _PieceIndex(
         edge=arrays["snap_edge"], start_m=arrays["snap_start_m"],
         length=arrays["snap_length"], grid=grid,

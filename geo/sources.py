@@ -23,7 +23,7 @@ import hashlib
 import math
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -477,62 +477,19 @@ def _clip_pbf(path: Path, out_xml: Path, polygon: BaseGeometry | None) -> None:
         raise NetworkError(PBF_NO_ROADS)
 
 
-def clip_pbf_areas(
-    path: str | Path, areas: dict[str, tuple[BaseGeometry | None, Path]]
-) -> dict[str, Path | None]:
-    """Clip an ``.osm.pbf`` to many areas in one streaming pass; return each area's XML file.
+#: Ways of a PBF scan: (way id, node ids, tags).
+_Ways = list[tuple[int, list[int], dict[str, str]]]
 
-    One pass with pyosmium: node locations go into osmium's C++ location index (in memory for
-    small files, a temporary disk file beside the first output for large ones, so a whole
-    province or country extract is never held in memory), the C++ ``KeyFilter("highway")``
-    hands only highway ways (and highway-tagged nodes) to Python, and a way is a candidate if
-    one of its nodes lies in the bounding box of any area. Per area, a way is kept if one of its
-    nodes lies in the area (vectorised point-in-polygon). Kept ways stay whole; osmnx's
-    truncation then cuts the graph at the polygon (its semantics).
 
-    Parameters
-    ----------
-    path
-        The ``.osm.pbf`` (or any format osmium reads) file.
-    areas
-        ``{name: (polygon in EPSG:4326 or None for everything, output XML path)}``.
-
-    Returns
-    -------
-    dict
-        ``{name: output path}``, or ``None`` for an area that holds no roads.
-
-    Raises
-    ------
-    InputFileError
-        If the file cannot be read.
-    """
+def _scan_highways(
+    path: Path, storage: str, near: Callable[[float, float], bool],
+) -> tuple[_Ways, dict[int, tuple[float, float]], dict[int, tuple[float, float, dict[str, str]]]]:
+    """Return the highway ways with a node ``near`` an area, their node locations, tagged nodes."""
     import osmium
 
-    path = Path(path)
-    boxes = {
-        name: ((-180.0, -90.0, 180.0, 90.0) if poly is None else poly.bounds)
-        for name, (poly, _) in areas.items()
-    }
-    box_arr = np.array(list(boxes.values()), dtype=np.float64).reshape(-1, 4)
-    first_out = next(iter(areas.values()))[1]
-    storage = (f"sparse_file_array,{first_out.parent / 'locations.idx'}"
-               if path.stat().st_size > PBF_DISK_INDEX_BYTES else "flex_mem")
-    ways: list[tuple[int, list[int], dict[str, str]]] = []
+    ways: _Ways = []
     locations: dict[int, tuple[float, float]] = {}
     node_tags: dict[int, tuple[float, float, dict[str, str]]] = {}
-    w0, s0 = box_arr[:, 0].min(), box_arr[:, 1].min()
-    e0, n0 = box_arr[:, 2].max(), box_arr[:, 3].max()
-    single = len(box_arr) == 1
-
-    def near(lon: float, lat: float) -> bool:
-        if not (w0 <= lon <= e0 and s0 <= lat <= n0):
-            return False
-        if single:
-            return True
-        return bool(((box_arr[:, 0] <= lon) & (lon <= box_arr[:, 2])
-                     & (box_arr[:, 1] <= lat) & (lat <= box_arr[:, 3])).any())
-
     try:
         processor = (
             osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
@@ -568,6 +525,61 @@ def clip_pbf_areas(
         raise InputFileError(
             f"无法读取 PBF 文件（{exc}）。 Cannot read the PBF file ({exc}).", file=str(path)
         ) from exc
+    return ways, locations, node_tags
+
+
+def clip_pbf_areas(
+    path: str | Path, areas: dict[str, tuple[BaseGeometry | None, Path]]
+) -> dict[str, Path | None]:
+    """Clip an ``.osm.pbf`` to many areas in one streaming pass; return each area's XML file.
+
+    One pass with pyosmium: node locations go into osmium's C++ location index (in memory for
+    small files, a temporary disk file beside the first output for large ones, so a whole
+    province or country extract is never held in memory), the C++ ``KeyFilter("highway")``
+    hands only highway ways (and highway-tagged nodes) to Python, and a way is a candidate if
+    one of its nodes lies in the bounding box of any area. Per area, a way is kept if one of its
+    nodes lies in the area (vectorised point-in-polygon). Kept ways stay whole; osmnx's
+    truncation then cuts the graph at the polygon (its semantics).
+
+    Parameters
+    ----------
+    path
+        The ``.osm.pbf`` (or any format osmium reads) file.
+    areas
+        ``{name: (polygon in EPSG:4326 or None for everything, output XML path)}``.
+
+    Returns
+    -------
+    dict
+        ``{name: output path}``, or ``None`` for an area that holds no roads.
+
+    Raises
+    ------
+    InputFileError
+        If the file cannot be read.
+    """
+    path = Path(path)
+    boxes = {
+        name: ((-180.0, -90.0, 180.0, 90.0) if poly is None else poly.bounds)
+        for name, (poly, _) in areas.items()
+    }
+    box_arr = np.array(list(boxes.values()), dtype=np.float64).reshape(-1, 4)
+    first_out = next(iter(areas.values()))[1]
+    storage = (f"sparse_file_array,{first_out.parent / 'locations.idx'}"
+               if path.stat().st_size > PBF_DISK_INDEX_BYTES else "flex_mem")
+    w0, s0 = box_arr[:, 0].min(), box_arr[:, 1].min()
+    e0, n0 = box_arr[:, 2].max(), box_arr[:, 3].max()
+    single = len(box_arr) == 1
+
+    def near(lon: float, lat: float) -> bool:
+        if not (w0 <= lon <= e0 and s0 <= lat <= n0):
+            return False
+        if single:
+            return True
+        return bool(((box_arr[:, 0] <= lon) & (lon <= box_arr[:, 2])
+                     & (box_arr[:, 1] <= lat) & (lat <= box_arr[:, 3])).any())
+
+    ways, locations, node_tags = _scan_highways(path, storage, near)
     ids = np.fromiter(locations.keys(), dtype=np.int64, count=len(locations))
     xy = np.array(list(locations.values()), dtype=np.float64).reshape(-1, 2)
     written: dict[str, Path | None] = {}

@@ -13,7 +13,7 @@ from yizhan._lazy import lazy_exports
 if TYPE_CHECKING:  # the names, for type checkers; imported on first use at run time
     from yizhan.maps.admin import add_admin
     from yizhan.maps.basemaps import BASEMAPS, add_basemaps
-    from yizhan.maps.build import build_map, map_html, new_map, save_map
+    from yizhan.maps.build import MapLayers, build_map, map_html, new_map, save_map
     from yizhan.maps.demand import add_demand_heat, add_hotspots
     from yizhan.maps.districts import add_districts
     from yizhan.maps.gaps import add_gaps
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the names, for type checkers; imported on first use at run 
 
 _EXPORTS = {
     "BASEMAPS": "yizhan.maps.basemaps",
+    "MapLayers": "yizhan.maps.build",
     "add_admin": "yizhan.maps.admin",
     "add_basemaps": "yizhan.maps.basemaps",
     "add_demand_heat": "yizhan.maps.demand",
@@ -42,6 +43,7 @@ _EXPORTS = {
 
 __all__ = [
     "BASEMAPS",
+    "MapLayers",
     "add_admin",
     "add_basemaps",
     "add_demand_heat",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
@@ -11,6 +12,34 @@ from yizhan.maps._runtime import Overlay, add_overlay, check_color, record_bound
 
 DEFAULT_TOLERANCE_M = 8.0
 """Polygon simplification tolerance in metres: invisible at street zoom, much smaller files."""
+
+
+@dataclass(frozen=True)
+class PolygonStyle:
+    """How an overlay of polygons looks: colours, line, opacity, simplification, visibility.
+
+    ``palette`` holds the fill colours the overlay's ``color_index`` picks from; ``stroke``
+    gives one outline colour for all (else each outline has its fill colour); ``dash`` is an
+    SVG dash pattern (``"4 3"``); ``show`` whether the layer is on when the map opens.
+    """
+
+    palette: Sequence[str]
+    fill_opacity: float = 0.3
+    weight: float = 1.5
+    opacity: float = 0.9
+    dash: str | None = None
+    stroke: str | None = None
+    interactive: bool = True
+    show: bool = True
+    tolerance_m: float = DEFAULT_TOLERANCE_M
+
+
+@dataclass(frozen=True)
+class PopupLinks:
+    """One relative link per polygon in its popup (``None`` = no link), under ``label``."""
+
+    urls: Sequence[str | None]
+    label: str = "打开 open"
 
 
 def polygon_overlay(
@@ -22,27 +51,19 @@ def polygon_overlay(
     rows: Sequence[Sequence[str]] | None,
     field_labels: Sequence[str],
     color_index: Sequence[int],
-    palette: Sequence[str],
+    style: PolygonStyle,
     subtitles: Sequence[str] | None = None,
-    links: Sequence[str | None] | None = None,
-    link_label: str = "打开 open",
-    fill_opacity: float = 0.3,
-    weight: float = 1.5,
-    opacity: float = 0.9,
-    dash: str | None = None,
-    stroke: str | None = None,
-    interactive: bool = True,
-    show: bool = True,
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    popup_links: PopupLinks | None = None,
 ) -> Overlay | None:
     """Add one overlay of polygons (EPSG:4326 frame, rows aligned with ``labels``) to ``m``.
 
     ``labels`` are tooltips and popup titles, ``rows`` the popup values under ``field_labels``,
-    ``color_index`` picks each polygon's colour from ``palette`` (outline too, unless ``stroke``
-    gives one outline colour). ``links`` adds a link per polygon to its popup (relative URLs
-    only, e.g. a district's own map; anything else is refused). Rows that are not polygons or
+    ``color_index`` picks each polygon's colour from ``style.palette`` (outline too, unless
+    ``style.stroke`` gives one outline colour). ``popup_links`` adds a link per polygon to its
+    popup (relative URLs only, e.g. a district's own map; anything else is refused). Rows that are not polygons or
     vanish when simplified are dropped. Returns the overlay, or ``None`` if nothing was left.
     """
+    links = popup_links.urls if popup_links is not None else None
     if links is not None:
         for url in links:
             if url is not None and not _is_relative_url(url):
@@ -53,7 +74,7 @@ def polygon_overlay(
         _sub=list(subtitles) if subtitles is not None else [""] * len(gdf),
         _link=list(links) if links is not None else [None] * len(gdf),
     )
-    gdf = simplify_polygons(gdf, tolerance_m=tolerance_m)
+    gdf = simplify_polygons(gdf, tolerance_m=style.tolerance_m)
     if gdf.empty:
         return None
     payload = {
@@ -67,18 +88,18 @@ def polygon_overlay(
     if links is not None:
         payload["links"] = [v if isinstance(v, str) else None for v in gdf["_link"]]
     options = {
-        "palette": [check_color(c) for c in palette],
-        "fill_opacity": fill_opacity,
-        "weight": weight,
-        "opacity": opacity,
-        "dash": dash,
-        "stroke": check_color(stroke) if stroke else None,
-        "interactive": interactive,
+        "palette": [check_color(c) for c in style.palette],
+        "fill_opacity": style.fill_opacity,
+        "weight": style.weight,
+        "opacity": style.opacity,
+        "dash": style.dash,
+        "stroke": check_color(style.stroke) if style.stroke else None,
+        "interactive": style.interactive,
         "field_labels": list(field_labels) if rows is not None else [],
-        "link_label": link_label,
+        "link_label": popup_links.label if popup_links is not None else "打开 open",
     }
     overlay = add_overlay(
-        m, Overlay(name=name, kind="polygons", payload=payload, options=options, show=show)
+        m, Overlay(name=name, kind="polygons", payload=payload, options=options, show=style.show)
     )
     record_bounds(m, bounds_of(gdf))
     return overlay

@@ -6,7 +6,7 @@ import folium
 import geopandas as gpd
 from yizhan.maps._geometry import text_column, to_wgs84
 from yizhan.maps._labels import ADMIN_COLOR
-from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, PolygonStyle, polygon_overlay
 from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
 
 
@@ -42,11 +42,7 @@ def add_admin(
     if admin.empty:
         return m
     names = text_column(admin, "admin_name")
-    overlay = polygon_overlay(
-        m, admin, name=name, labels=names, rows=None, field_labels=(),
-        color_index=[0] * len(admin), palette=(ADMIN_COLOR,), fill_opacity=0.0, weight=1.5,
-        opacity=0.7, dash="4 3", show=show, tolerance_m=tolerance_m,
-    )
+    overlay = polygon_overlay(m, admin, name=name, labels=names, rows=None, field_labels=(), color_index=[0] * len(admin), style=PolygonStyle(palette=(ADMIN_COLOR,), fill_opacity=0.0, weight=1.5, opacity=0.7, dash='4 3', show=show, tolerance_m=tolerance_m))
     if overlay is not None:
         add_legend_section(m, LegendSection(
             "行政区划 Admin areas", (LegendItem("边界 boundary", "line", border=ADMIN_COLOR),),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import folium
@@ -69,15 +70,22 @@ def new_map(
     return m
 
 
+@dataclass(frozen=True)
+class MapLayers:
+    """The layers of an analysis map, each a GeoDataFrame in its data contract, or None."""
+
+    stations: gpd.GeoDataFrame | None = None
+    service_areas: gpd.GeoDataFrame | None = None
+    demand: gpd.GeoDataFrame | None = None
+    hotspots: gpd.GeoDataFrame | None = None
+    gaps: gpd.GeoDataFrame | None = None
+    suggestions: gpd.GeoDataFrame | None = None
+    admin: gpd.GeoDataFrame | None = None
+
+
 def build_map(
+    layers: MapLayers | None = None,
     *,
-    stations: gpd.GeoDataFrame | None = None,
-    service_areas: gpd.GeoDataFrame | None = None,
-    demand: gpd.GeoDataFrame | None = None,
-    hotspots: gpd.GeoDataFrame | None = None,
-    gaps: gpd.GeoDataFrame | None = None,
-    suggestions: gpd.GeoDataFrame | None = None,
-    admin: gpd.GeoDataFrame | None = None,
     title: str,
     standard: Standard | str | None = None,
     assets: AssetMode = "inline",
@@ -96,8 +104,10 @@ def build_map(
 
     Parameters
     ----------
-    stations, service_areas, demand, hotspots, gaps, suggestions, admin
-        GeoDataFrames in the project's data contracts (see the ``add_*`` functions).
+    layers
+        :class:`MapLayers`: stations, service areas, demand, hotspots, gaps, suggestions and
+        admin areas, GeoDataFrames in the project's data contracts (see the ``add_*``
+        functions); default none.
     title
         Map title (plain text).
     standard
@@ -124,22 +134,23 @@ def build_map(
         The map; write it with :func:`save_map`.
     """
     std = load_standard(standard) if standard is not None else None
+    lay = layers or MapLayers()
     m = new_map(title=title, subtitle=subtitle, sample_data_notice=sample_data_notice,
                 assets=assets, mirror=mirror, basemap=basemap)
-    if admin is not None:
-        add_admin(m, admin)
-    if service_areas is not None:
-        add_service_areas(m, service_areas)
-    if demand is not None:
-        add_demand_heat(m, demand, max_points=max_heat_points)
-    if hotspots is not None:
-        add_hotspots(m, hotspots)
-    if gaps is not None:
-        add_gaps(m, gaps)
-    if stations is not None:
-        add_stations(m, stations, standard=std, cluster=cluster)
-    if suggestions is not None:
-        add_suggestions(m, suggestions)
+    if lay.admin is not None:
+        add_admin(m, lay.admin)
+    if lay.service_areas is not None:
+        add_service_areas(m, lay.service_areas)
+    if lay.demand is not None:
+        add_demand_heat(m, lay.demand, max_points=max_heat_points)
+    if lay.hotspots is not None:
+        add_hotspots(m, lay.hotspots)
+    if lay.gaps is not None:
+        add_gaps(m, lay.gaps)
+    if lay.stations is not None:
+        add_stations(m, lay.stations, standard=std, cluster=cluster)
+    if lay.suggestions is not None:
+        add_suggestions(m, lay.suggestions)
     return m
 
 

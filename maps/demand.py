@@ -15,7 +15,7 @@ from yizhan.maps._geometry import (
     to_wgs84,
 )
 from yizhan.maps._labels import HEAT_GRADIENT, HOTSPOT_PALETTE, HOTSPOT_STROKE, group_label
-from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, PolygonStyle, polygon_overlay
 from yizhan.maps._runtime import (
     LegendItem,
     LegendSection,
@@ -162,12 +162,7 @@ def add_hotspots(
         )
     ]
     labels = [f"热点 Hotspot {i} · 权重 weight {w}" for i, w in zip(ids, weight_text, strict=True)]
-    overlay = polygon_overlay(
-        m, hotspots, name=name, labels=labels, rows=rows, field_labels=_HOTSPOT_FIELDS,
-        color_index=classes.tolist(), palette=HOTSPOT_PALETTE, fill_opacity=0.5, weight=1.5,
-        stroke=HOTSPOT_STROKE,
-        show=show, tolerance_m=tolerance_m,
-    )
+    overlay = polygon_overlay(m, hotspots, name=name, labels=labels, rows=rows, field_labels=_HOTSPOT_FIELDS, color_index=classes.tolist(), style=PolygonStyle(palette=HOTSPOT_PALETTE, fill_opacity=0.5, weight=1.5, stroke=HOTSPOT_STROKE, show=show, tolerance_m=tolerance_m))
     if overlay is not None:
         record_bounds(m, bounds_of(hotspots))
         add_legend_section(m, LegendSection(

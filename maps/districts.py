@@ -8,7 +8,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 from yizhan.maps._geometry import text_column, to_wgs84
-from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, PolygonStyle, PopupLinks, polygon_overlay
 from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
 
 #: Coverage classes (covered share, %) and their colours; the last colour marks failed runs.
@@ -71,12 +71,7 @@ def add_districts(
     rows = [[col[i] for col in columns] for i in range(len(districts))]
     links = ([v if isinstance(v, str) and v else None for v in districts[link_column]]
              if link_column else None)
-    overlay = polygon_overlay(
-        m, districts, name=name, labels=text_column(districts, "district"), rows=rows,
-        field_labels=list(field_labels), color_index=color_index.tolist(), palette=palette,
-        links=links, link_label="打开本区地图 open the district's map", fill_opacity=0.45,
-        weight=1.5, opacity=0.9, stroke="#333333", tolerance_m=tolerance_m,
-    )
+    overlay = polygon_overlay(m, districts, name=name, labels=text_column(districts, 'district'), rows=rows, field_labels=list(field_labels), color_index=color_index.tolist(), style=PolygonStyle(palette=palette, fill_opacity=0.45, weight=1.5, opacity=0.9, stroke='#333333', tolerance_m=tolerance_m), popup_links=PopupLinks(links, label="打开本区地图 open the district's map") if links is not None else None)
     if overlay is not None:
         items = tuple(LegendItem(label, "fill", color=color, border="#333333")
                       for _, color, label in COVERAGE_CLASSES)

@@ -6,7 +6,7 @@ import folium
 import geopandas as gpd
 from yizhan.maps._geometry import fmt_number, text_column, to_wgs84
 from yizhan.maps._labels import GAP_COLOR, groups_of
-from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, PolygonStyle, polygon_overlay
 from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
 
 _FIELDS = ("缺口 Gap", "规则 Rule", "未覆盖权重 Uncovered weight", "未覆盖群体 Groups left out",
@@ -54,11 +54,7 @@ def add_gaps(
     rows = [list(r) for r in zip(ids, rules, weight, groups, text_column(gaps, "admin_area"),
                                  strict=True)]
     labels = [f"缺口 Gap {i} · 未覆盖 uncovered {w}" for i, w in zip(ids, weight, strict=True)]
-    overlay = polygon_overlay(
-        m, gaps, name=name, labels=labels, rows=rows, field_labels=_FIELDS,
-        color_index=[0] * len(gaps), palette=(GAP_COLOR,), subtitles=groups, fill_opacity=0.35,
-        weight=2.0, dash="6 4", show=show, tolerance_m=tolerance_m,
-    )
+    overlay = polygon_overlay(m, gaps, name=name, labels=labels, rows=rows, field_labels=_FIELDS, color_index=[0] * len(gaps), subtitles=groups, style=PolygonStyle(palette=(GAP_COLOR,), fill_opacity=0.35, weight=2.0, dash='6 4', show=show, tolerance_m=tolerance_m))
     if overlay is not None:
         add_legend_section(m, LegendSection(
             "覆盖缺口 Coverage gaps",

@@ -7,7 +7,7 @@ import geopandas as gpd
 import shapely
 from yizhan.maps._geometry import fmt_number, text_column, to_wgs84
 from yizhan.maps._labels import RULE_PALETTE
-from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, polygon_overlay
+from yizhan.maps._polygons import DEFAULT_TOLERANCE_M, PolygonStyle, polygon_overlay
 from yizhan.maps._runtime import LegendItem, LegendSection, add_legend_section
 from yizhan.stations.coords import local_utm_of
 
@@ -98,20 +98,9 @@ def add_service_areas(
             frame = gpd.GeoDataFrame(geometry=[merged], crs=4326)
             area_km2 = float(frame.to_crs(local_utm_of(frame)).area.iloc[0]) / 1e6
             rows = [[rule, cutoffs, fmt_number(part["_station"].nunique()), f"{area_km2:.2f}"]]
-            overlay = polygon_overlay(
-                m, frame, name=label, labels=[label], rows=rows, field_labels=_FIELDS,
-                color_index=[color], palette=RULE_PALETTE, fill_opacity=fill_opacity,
-                weight=1.0, show=show, tolerance_m=tolerance_m,
-            )
+            overlay = polygon_overlay(m, frame, name=label, labels=[label], rows=rows, field_labels=_FIELDS, color_index=[color], style=PolygonStyle(palette=RULE_PALETTE, fill_opacity=fill_opacity, weight=1.0, show=show, tolerance_m=tolerance_m))
         else:
-            overlay = polygon_overlay(
-                m, part, name=label,
-                labels=[f"{s} · {rule}" for s in part["_station"]],
-                rows=[[s, rule, c] for s, c in zip(part["_station"], part["_cutoff"], strict=True)],
-                field_labels=_STATION_FIELDS, color_index=[color] * len(part),
-                palette=RULE_PALETTE, fill_opacity=fill_opacity, weight=0.8, show=show,
-                tolerance_m=tolerance_m,
-            )
+            overlay = polygon_overlay(m, part, name=label, labels=[f'{s} · {rule}' for s in part['_station']], rows=[[s, rule, c] for s, c in zip(part['_station'], part['_cutoff'], strict=True)], field_labels=_STATION_FIELDS, color_index=[color] * len(part), style=PolygonStyle(palette=RULE_PALETTE, fill_opacity=fill_opacity, weight=0.8, show=show, tolerance_m=tolerance_m))
         if overlay is not None:
             items.append(LegendItem(label, "fill", RULE_PALETTE[color]))
     if items:

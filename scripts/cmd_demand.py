@@ -101,6 +101,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         DemandConfig,
         HotspotConfig,
         LayerConfig,
+        TimeWindows,
         load_demand_config,
         parse_distance_m,
         parse_windows,
@@ -142,8 +143,10 @@ def config_from_args(args: argparse.Namespace) -> Any:
     config = replace(
         config,
         layers=tuple(layers),
-        windows=parse_windows(args.window) if args.window else config.windows,
-        keep_outside=args.keep_outside or config.keep_outside,
+        windows=TimeWindows(
+            parse_windows(args.window) if args.window else config.windows.windows,
+            args.keep_outside or config.windows.keep_outside,
+        ),
         proxy_source=args.proxies or config.proxy_source,
         cell=args.grid or config.cell,
         collapse=args.collapse or config.collapse,

@@ -109,9 +109,10 @@ def is_saved_network(path: Path) -> bool:
 def run_build(args: argparse.Namespace) -> int:
     """Build (or load from cache) the network and print its size; return the exit code."""
     from yizhan.geo.netcache import save_network
-    from yizhan.geo.sources import build_network, cached_network_path, load_polygon
+    from yizhan.geo.sources import SourceKind, build_network, cached_network_path, load_polygon
 
-    kind = next(k for k in ("place", "xml", "pbf", "graphml") if getattr(args, k))
+    kinds: tuple[SourceKind, ...] = ("place", "xml", "pbf", "graphml")
+    kind = next(k for k in kinds if getattr(args, k))
     source = getattr(args, kind)
     if args.cache:
         check_folder_writable(args.cache)

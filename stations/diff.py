@@ -51,28 +51,9 @@ def diff_inventories(
     old_xy = _xy(old, utm)
     new_xy = _xy(new, utm)
     old_ids = old["station_id"].astype(str).tolist()
-    new_ids = new["station_id"].astype(str).tolist()
-    old_pos = {sid: i for i, sid in enumerate(old_ids)}
-    pairs: list[tuple[int, int]] = [(old_pos[sid], j) for j, sid in enumerate(new_ids) if sid in old_pos]
+    pairs = _match_stations(old, new, old_xy, new_xy)
     matched_old = {i for i, _ in pairs}
     matched_new = {j for _, j in pairs}
-    # Second pass: same name within 500 m.
-    by_name: dict[str, list[int]] = {}
-    for i, name in enumerate(old["name"].astype(str)):
-        if i not in matched_old and name:
-            by_name.setdefault(name, []).append(i)
-    for j, name in enumerate(new["name"].astype(str)):
-        if j in matched_new or not name or name not in by_name:
-            continue
-        cands = [i for i in by_name[name] if i not in matched_old]
-        if not cands:
-            continue
-        dists = np.hypot(*(old_xy[cands] - new_xy[j]).T)
-        k = int(np.argmin(dists))
-        if dists[k] <= 500.0:
-            pairs.append((cands[k], j))
-            matched_old.add(cands[k])
-            matched_new.add(j)
 
     amenity_keys = [k for k in AMENITIES if k in old.columns or k in new.columns]
     rows: list[dict[str, object]] = []
@@ -133,6 +114,37 @@ def diff_inventories(
         .drop(columns="_order")
         .reset_index(drop=True)
     )
+
+def _match_stations(
+    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, old_xy: np.ndarray, new_xy: np.ndarray,
+) -> list[tuple[int, int]]:
+    """Return (old row, new row) pairs of the same station: same id, then same name within 500 m."""
+    old_ids = old["station_id"].astype(str).tolist()
+    new_ids = new["station_id"].astype(str).tolist()
+    old_pos = {sid: i for i, sid in enumerate(old_ids)}
+    pairs: list[tuple[int, int]] = [(old_pos[sid], j) for j, sid in enumerate(new_ids) if sid in old_pos]
+    matched_old = {i for i, _ in pairs}
+    matched_new = {j for _, j in pairs}
+    # Second pass: same name within 500 m.
+    by_name: dict[str, list[int]] = {}
+    for i, name in enumerate(old["name"].astype(str)):
+        if i not in matched_old and name:
+            by_name.setdefault(name, []).append(i)
+    for j, name in enumerate(new["name"].astype(str)):
+        if j in matched_new or not name or name not in by_name:
+            continue
+        cands = [i for i in by_name[name] if i not in matched_old]
+        if not cands:
+            continue
+        dists = np.hypot(*(old_xy[cands] - new_xy[j]).T)
+        k = int(np.argmin(dists))
+        if dists[k] <= 500.0:
+            pairs.append((cands[k], j))
+            matched_old.add(cands[k])
+            matched_new.add(j)
+
+    return pairs
+
 
 
 def _xy(frame: gpd.GeoDataFrame, crs: object) -> np.ndarray:

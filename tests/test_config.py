@@ -169,7 +169,7 @@ def test_time_windows_read_like_demand_build(cfg_dir: Path) -> None:
                  'path = "orders.csv"\ntime = "下单时间"')
     _edit(path, "[[rules]]", windows + "[[rules]]")
     cfg = load_config(path)
-    assert [w.name for w in cfg.windows] == ["lunch", "dinner"]
+    assert [w.name for w in cfg.windows.windows] == ["lunch", "dinner"]
     run_points = read_demand(cfg)[0]
     built = build_demand(parse_demand_config(
         {"demand": [{"path": "orders.csv", "time": "下单时间"}],

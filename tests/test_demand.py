@@ -19,6 +19,7 @@ from yizhan.geo import osm_proxies as op
 from yizhan.geo.demand import (
     ALL_DAY,
     OTHER_HOURS,
+    TimeWindows,
     build_demand,
     load_demand_config,
     parse_distance_m,
@@ -190,7 +191,7 @@ def test_problems_name_file_row_field_value(tmp_path):
     assert result.n_rows == 11
     assert result.n_outside_windows == 1
     kept = read_demand_points(path, weight="单量", group="群体", time="下单时间",
-                              windows={"lunch": "11:00-13:30"}, keep_outside=True)
+                              windows=TimeWindows.of({"lunch": "11:00-13:30"}, keep_outside=True))
     assert kept.points.set_index("source_row").loc[11, "window"] == OTHER_HOURS
     assert kept.points.set_index("source_row").loc[11, "weight"] == 1200.0
 
@@ -206,8 +207,8 @@ def test_xlsx_with_title_row_chinese_headers_and_datetimes(tmp_path):
     sheet.append(["福田三队", 114.0700, 22.5500, 5, "sanitation", dt.datetime(2024, 7, 1, 20, 0)])
     path = tmp_path / "depots.xlsx"
     book.save(path)
-    result = read_demand_points(path, windows={"morning": "06:00-09:00", "afternoon": "13:00-18:00"},
-                                keep_outside=True)
+    result = read_demand_points(path, windows=TimeWindows.of(
+        {"morning": "06:00-09:00", "afternoon": "13:00-18:00"}, keep_outside=True))
     assert result.problems.empty
     pts = result.points
     assert list(pts["source_row"]) == [3, 4, 6]  # Excel rows, header in row 2

@@ -9,7 +9,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 from yizhan.geo import hotspots as hs
-from yizhan.geo.demand import read_demand_points
+from yizhan.geo.demand import TimeWindows, read_demand_points
 from yizhan.geo.grid import grid_demand, local_crs
 from yizhan.geo.hotspots import HOTSPOT_COLUMNS, find_hotspots
 
@@ -298,8 +298,8 @@ def test_real_taxi_pickups(taxi_csv, options):
     """Shenzhen taxi pick-ups as driver demand: properties that must hold on real data."""
     result_in = read_demand_points(
         taxi_csv, group="driver", time="Stime",
-        windows={"morning": "07:00-10:00", "lunch": "11:00-13:30", "evening": "17:00-20:00"},
-        keep_outside=True,
+        windows=TimeWindows.of({"morning": "07:00-10:00", "lunch": "11:00-13:30",
+                                "evening": "17:00-20:00"}, keep_outside=True),
     )
     points = result_in.points
     raw = pd.read_csv(taxi_csv)

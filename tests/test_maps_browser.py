@@ -65,8 +65,7 @@ def frames() -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture(scope="module")
 def map_file(tmp_path_factory: pytest.TempPathFactory,
              frames: dict[str, gpd.GeoDataFrame]) -> Path:
-    m = maps.build_map(**frames, title=f"福田区驿站 {XSS}", standard="xinhui-7",
-                       sample_data_notice=f"示例数据 sample data {XSS_SCRIPT}")
+    m = maps.build_map(maps.MapLayers(**frames), title=f'福田区驿站 {XSS}', standard='xinhui-7', sample_data_notice=f'示例数据 sample data {XSS_SCRIPT}')
     return maps.save_map(m, tmp_path_factory.mktemp("map") / "map.html")
 
 
@@ -201,7 +200,7 @@ def test_hidden_overlay_shown_on_amap_is_in_gcj02(browser: Any, map_file: Path,
 
 
 def test_amap_first_map_starts_in_gcj02(browser: Any, tmp_path: Path, frames: dict) -> None:
-    m = maps.build_map(stations=frames["stations"], title="高德 Amap", basemap="amap")
+    m = maps.build_map(maps.MapLayers(stations=frames['stations']), title='高德 Amap', basemap='amap')
     path = maps.save_map(m, tmp_path / "amap.html")
     station = frames["stations"].geometry.iloc[0]
     with open_page(browser, path) as (page, log):
@@ -238,8 +237,7 @@ def test_plain_folium_needs_the_network(browser: Any, tmp_path: Path) -> None:
 
 
 def test_mirror_mode_asks_the_mirror(browser: Any, tmp_path: Path, frames: dict) -> None:
-    path = maps.save_map(maps.build_map(stations=frames["stations"], title="t",
-                                        assets="mirror"), tmp_path / "mirror.html")
+    path = maps.save_map(maps.build_map(maps.MapLayers(stations=frames['stations']), title='t', assets='mirror'), tmp_path / "mirror.html")
     with open_page(browser, path, ready=None) as (page, log):
         page.wait_for_timeout(200)
     assert log.external
@@ -265,8 +263,7 @@ def test_real_shenzhen_stations_cluster_and_render(browser: Any, shared_data: An
     )
     zones = gpd.read_file(folder / "SZ_districts" / "SZ_districts.shp")
     admin = zones.assign(admin_name="交通小区 TAZ " + zones["TAZID"].astype(str))
-    m = maps.build_map(stations=stations, admin=admin, title="深圳充电站（真实数据）",
-                       sample_data_notice="真实充电站代替驿站 real EV stations stand in")
+    m = maps.build_map(maps.MapLayers(stations=stations, admin=admin), title='深圳充电站（真实数据）', sample_data_notice='真实充电站代替驿站 real EV stations stand in')
     path = maps.save_map(m, tmp_path / "shenzhen.html")
     with open_page(browser, path) as (page, log):
         page.wait_for_function("document.querySelectorAll('.marker-cluster').length > 0")
@@ -292,7 +289,7 @@ def test_real_futian_service_areas_render(browser: Any, shared_data: Any, futian
         {"station_id": inside.station_id.astype(str), "name": "充电站"},
         geometry=gpd.points_from_xy(inside.longitude, inside.latitude), crs=4326)
     areas = service_areas(net, stations, cutoffs=[300, 600], weight="time", rule="rider")
-    m = maps.build_map(stations=stations, service_areas=areas, title="福田 Futian")
+    m = maps.build_map(maps.MapLayers(stations=stations, service_areas=areas), title='福田 Futian')
     path = maps.save_map(m, tmp_path / "futian.html")
     with open_page(browser, path) as (page, log):
         labels = page.eval_on_selector_all(

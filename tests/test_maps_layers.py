@@ -32,8 +32,7 @@ def frames() -> dict[str, gpd.GeoDataFrame]:
 
 @pytest.fixture(scope="module")
 def full_html(frames: dict[str, gpd.GeoDataFrame]) -> str:
-    m = maps.build_map(**frames, title=f"福田 {XSS}", standard="xinhui-7",
-                       sample_data_notice=f"示例数据 sample data {XSS}", subtitle=XSS_SCRIPT)
+    m = maps.build_map(maps.MapLayers(**frames), title=f'福田 {XSS}', standard='xinhui-7', sample_data_notice=f'示例数据 sample data {XSS}', subtitle=XSS_SCRIPT)
     return maps.map_html(m)
 
 
@@ -98,15 +97,14 @@ def test_page_loads_no_external_script_or_style(full_html: str) -> None:
 
 def test_same_inputs_give_byte_identical_html(frames: dict[str, gpd.GeoDataFrame],
                                               full_html: str) -> None:
-    m = maps.build_map(**frames, title=f"福田 {XSS}", standard="xinhui-7",
-                       sample_data_notice=f"示例数据 sample data {XSS}", subtitle=XSS_SCRIPT)
+    m = maps.build_map(maps.MapLayers(**frames), title=f'福田 {XSS}', standard='xinhui-7', sample_data_notice=f'示例数据 sample data {XSS}', subtitle=XSS_SCRIPT)
     first = maps.map_html(m)
     assert first == full_html
     assert maps.map_html(m) == first  # rendering twice repeats nothing
 
 
 def test_build_map_with_nothing_is_a_valid_page() -> None:
-    html = maps.map_html(maps.build_map(title="空 empty"))
+    html = maps.map_html(maps.build_map(title='空 empty'))
     assert "YIZHAN.init(map_yizhan" in html
     assert "YIZHAN.overlay(" not in html
     assert "map_yizhan.fitBounds" not in html  # default view of China
@@ -114,40 +112,40 @@ def test_build_map_with_nothing_is_a_valid_page() -> None:
 
 def test_empty_frames_add_no_layer(frames: dict[str, gpd.GeoDataFrame]) -> None:
     empty = {k: v.iloc[0:0] for k, v in frames.items()}
-    html = maps.map_html(maps.build_map(**empty, title="t"))
+    html = maps.map_html(maps.build_map(maps.MapLayers(**empty), title='t'))
     assert "YIZHAN.overlay(" not in html
 
 
 def test_unknown_mode_and_basemap_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="资源模式"):
-        maps.build_map(title="t", assets="offline")  # type: ignore[arg-type]
+        maps.build_map(title='t', assets='offline')  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="底图"):
-        maps.build_map(title="t", basemap="baidu")
+        maps.build_map(title='t', basemap='baidu')
 
 
 def test_inline_map_refuses_plugins_that_load_from_a_cdn() -> None:
-    m = maps.build_map(title="t")
+    m = maps.build_map(title='t')
     folium.plugins.Fullscreen().add_to(m)
     with pytest.raises(ValueError, match="self-contained"):
         maps.map_html(m)
-    mirror = maps.build_map(title="t", assets="mirror")
+    mirror = maps.build_map(title='t', assets='mirror')
     folium.plugins.Fullscreen().add_to(mirror)
     assert "leaflet.fullscreen" in maps.map_html(mirror).lower()
 
 
 def test_mirror_mode_page_points_to_the_mirror() -> None:
-    html = maps.map_html(maps.build_map(title="t", assets="mirror", mirror="staticfile"))
+    html = maps.map_html(maps.build_map(title='t', assets='mirror', mirror='staticfile'))
     assert '<script src="https://cdn.staticfile.net/leaflet/1.9.4/leaflet.js"></script>' in html
 
 
 def test_save_map_is_atomic_and_leaves_nothing_behind(tmp_path: Path,
                                                       frames: dict[str, gpd.GeoDataFrame]) -> None:
     target = tmp_path / "out" / "map.html"
-    m = maps.build_map(stations=frames["stations"], title="t")
+    m = maps.build_map(maps.MapLayers(stations=frames['stations']), title='t')
     assert maps.save_map(m, target) == target
     assert target.read_text(encoding="utf-8") == maps.map_html(m)
     # a map that fails to render leaves the previous file untouched, and no temporary file
-    broken = maps.build_map(title="t")
+    broken = maps.build_map(title='t')
     folium.plugins.Fullscreen().add_to(broken)
     with pytest.raises(ValueError, match="self-contained"):
         maps.save_map(broken, target)
@@ -223,7 +221,7 @@ def test_every_overlay_has_both_datums(full_html: str) -> None:
 
 
 def test_amap_first_starts_in_gcj02() -> None:
-    html = maps.map_html(maps.build_map(title="t", basemap="amap"))
+    html = maps.map_html(maps.build_map(title='t', basemap='amap'))
     assert 'YIZHAN.init(map_yizhan, {"datum":"gcj02"})' in html
     assert re.search(r'"yizhanDatum": "gcj02"', html)
     assert "tile_layer_002.addTo(map_yizhan)" in html  # Amap is the one shown

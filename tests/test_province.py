@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 from yizhan.geo.areas import assign_to_areas, buffer_area, in_area, read_areas
-from yizhan.geo.demand import iter_demand_chunks, read_demand_points
+from yizhan.geo.demand import LayerConfig, iter_demand_chunks, read_demand_points
 from yizhan.geo.sources import clip_pbf_areas
 from yizhan.scripts.cli import main
 
@@ -241,8 +241,8 @@ def test_parquet_demand_read_in_parts_equals_whole(taxi_csv, tmp_path):
     path = tmp_path / "taxi.parquet"
     taxi.to_parquet(path, row_group_size=1500)
     whole = read_demand_points(path, weight="price", group="driver", layer="taxi")
-    parts = list(iter_demand_chunks(path, rows_per_chunk=4000, weight="price", group="driver",
-                                    layer="taxi"))
+    layer = LayerConfig(path=path, name="taxi", weight="price", group="driver")
+    parts = list(iter_demand_chunks(layer, rows_per_chunk=4000))
     assert len(parts) == 3
     pd.testing.assert_frame_equal(
         pd.DataFrame(whole.points),

@@ -1,4 +1,4 @@
-"""The project's own standards, checked by the test run: ruff clean, packages importable."""
+"""The project's own standards, checked by the test run: ruff and mypy clean, packages importable."""
 
 import shutil
 import subprocess
@@ -16,6 +16,27 @@ def test_ruff_clean():
         pytest.fail("ruff is not installed; install the dev extras: pip install -e '.[dev]'")
     result = subprocess.run([ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True,
                             check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_clean(tmp_path):
+    """mypy over the installed package layout (yizhan.geo is geo/ ...) finds no error."""
+    mypy = shutil.which("mypy", path=str(Path(sys.executable).parent)) or shutil.which("mypy")
+    if mypy is None:
+        pytest.fail("mypy is not installed; install the dev extras: pip install -e '.[dev]'")
+    # mypy cannot follow setuptools' package-dir mapping: lay the package out as installed
+    package = tmp_path / "tree" / "yizhan"
+    package.mkdir(parents=True)
+    for entry in (ROOT / "yizhan").iterdir():
+        if entry.name != "__pycache__":
+            (package / entry.name).symlink_to(entry)
+    for folder in ("geo", "stations", "maps", "scripts"):
+        (package / folder).symlink_to(ROOT / folder)
+    result = subprocess.run(
+        [mypy, "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir",
+         str(tmp_path / "cache"), "-p", "yizhan"],
+        capture_output=True, text=True, check=False, cwd=package.parent,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -233,7 +233,7 @@ def _max_cover(
     return chosen, value, bound, "+".join(solver_parts), status, mip_size
 
 
-def _large_cover(  # noqa: PLR0917 - private step of _max_cover
+def _large_cover(  # noqa: PLR0913, PLR0917 - private step of _max_cover
     red: CoverReduction, alpha: np.ndarray, at: sp.csr_matrix, w: np.ndarray,
     chosen: list[int], value: float, bound: float, solver_parts: list[str], *,
     deadline: float, method: str, seed: int, rel_gap: float,

@@ -24,7 +24,7 @@ from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.geo.areas import buffer_area, in_area, read_admin_areas, read_areas, select_area
 from yizhan.geo.coverage import CoverageResult, compute_coverage, qualifying_stations
-from yizhan.geo.demand import combine_demand, read_demand_points
+from yizhan.geo.demand import combine_demand, read_layer
 from yizhan.geo.hotspots import find_hotspots
 from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
@@ -356,10 +356,7 @@ def read_demand(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """
     frames, problems = [], []
     for layer in config.demand:
-        res = read_demand_points(layer.path, group=layer.group, weight=layer.weight,
-                                 crs=layer.crs, time=layer.time, sheet=layer.sheet,
-                                 layer=layer.name, windows=config.windows or None,
-                                 keep_outside=config.keep_outside)
+        res = read_layer(layer, windows=config.windows)
         frames.append(res.points)
         if len(res.problems):
             problems.append(res.problems)

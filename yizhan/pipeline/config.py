@@ -62,7 +62,7 @@ from typing import Any
 
 from yizhan.checks import check_number
 from yizhan.errors import ConfigError
-from yizhan.geo.demand import LayerConfig, TimeWindow, parse_layer, parse_windows_table
+from yizhan.geo.demand import LayerConfig, TimeWindows, parse_layer, parse_windows_table
 from yizhan.geo.rules import CoverageRule, parse_rules
 from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
 from yizhan.io import read_toml
@@ -157,9 +157,9 @@ class RunConfig:
         Whether the inputs are sample data (reports then say so).
     inventory, network_source, max_access_m, demand, rules, siting, admin, area
         The sections of the file, validated.
-    windows, keep_outside
+    windows
         ``[windows]``: time windows of the demand, the same table as ``yizhan demand build``
-        reads (rows outside every window are left out unless ``keep_outside``).
+        reads (rows outside every window are left out unless ``keep_outside = true``).
     """
 
     source: Path
@@ -174,8 +174,7 @@ class RunConfig:
     siting: SitingConfig
     admin: AdminConfig | None
     area: AreaConfig | None = None
-    windows: tuple[TimeWindow, ...] = ()
-    keep_outside: bool = False
+    windows: TimeWindows = field(default_factory=TimeWindows)
 
     def input_files(self) -> dict[str, Path]:
         """Return every input file by role (``inventory``, ``network``, ``demand[0]``, ...)."""
@@ -281,7 +280,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         )
 
     try:
-        windows, keep_outside = parse_windows_table(doc.get("windows"))
+        windows = parse_windows_table(doc.get("windows"))
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     rules = tuple(parse_rules(doc, source=where))
@@ -315,7 +314,6 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         source=source, district=district, year=year, sample=sample, inventory=inventory,
         network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),
         rules=rules, siting=siting, admin=admin, area=area, windows=windows,
-        keep_outside=keep_outside,
     )
 
 

@@ -70,7 +70,7 @@ import time
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -375,18 +375,57 @@ def split_shared_inputs(
     Returns ``(parts by slug, errors by slug, province problems, demand points outside every
     district)``. Inputs used by one district only are left to its task.
     """
-    all_jobs = list(all_jobs) if all_jobs is not None else list(jobs)
-    running = {job.slug for job in jobs}
-    parts: dict[str, dict[str, Any]] = defaultdict(dict)
-    errors: dict[str, str] = {}
-    problems: list[pd.DataFrame] = []
-    outside = 0
-
-    def fail(group: Sequence[DistrictJob], exc: Exception) -> None:
+    split = _Split()
+    _split_inventories(split, all_jobs if all_jobs is not None else jobs,
+                       {job.slug for job in jobs}, areas)
+    for group in _groups(jobs, lambda c: c.demand, areas):
+        try:
+            demand, n_out = _split_demand(group, areas, work)
+        except (InputFileError, ConfigError) as exc:
+            split.fail(group, exc)
+            continue
+        split.outside += n_out
         for job in group:
-            errors.setdefault(job.slug, str(exc))
+            split.parts[job.slug]["demand"] = demand[job.slug]
+    for group in _groups(jobs, lambda c: c.admin, areas):
+        cfg = group[0].config
+        assert cfg is not None
+        try:
+            admin = load_admin(cfg.admin)
+        except InputFileError as exc:
+            split.fail(group, exc)
+            continue
+        for job in group:
+            split.parts[job.slug]["admin"] = (restrict_admin(admin, areas[job.slug]),)
+    _clip_networks(split, jobs, areas, work)
+    table = (pd.concat(split.problems, ignore_index=True) if split.problems
+             else pd.DataFrame(columns=["file", "row", "field", "value", "problem", "severity",
+                                        "code"]))
+    parts = {slug: DistrictParts(**p) for slug, p in split.parts.items()}
+    return parts, split.errors, table, split.outside
 
-    for group in _groups(all_jobs, lambda c: c.inventory, areas):
+
+@dataclass
+class _Split:
+    """What :func:`split_shared_inputs` gathers: parts by slug, errors, problems, demand outside."""
+
+    parts: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    errors: dict[str, str] = field(default_factory=dict)
+    problems: list[pd.DataFrame] = field(default_factory=list)
+    outside: int = 0
+
+    def fail(self, group: Sequence[DistrictJob], exc: Exception) -> None:
+        """Record ``exc`` as the error of every district of ``group`` (the first error wins)."""
+        for job in group:
+            self.errors.setdefault(job.slug, str(exc))
+
+
+def _split_inventories(
+    split: _Split, all_jobs: Sequence[DistrictJob], running: set[str],
+    areas: Mapping[str, BaseGeometry | None],
+) -> None:
+    """Split each shared inventory among all districts; note the stations lying in none."""
+    for group in _groups(list(all_jobs), lambda c: c.inventory, areas):
         cfg = group[0].config
         assert cfg is not None
         try:
@@ -394,17 +433,17 @@ def split_shared_inputs(
             inv = read_inventory(cfg.inventory.path, crs=cfg.inventory.crs,
                                  standard=cfg.inventory.standard, sheet=cfg.inventory.sheet)
         except (InputFileError, ConfigError) as exc:
-            fail([job for job in group if job.slug in running], exc)
+            split.fail([job for job in group if job.slug in running], exc)
             continue
         for job in group:
             if job.slug in running:
-                parts[job.slug]["stations"] = restrict_stations(inv.stations, inv.problems,
-                                                                areas[job.slug])
+                split.parts[job.slug]["stations"] = restrict_stations(
+                    inv.stations, inv.problems, areas[job.slug])
         pairs = assign_to_areas(inv.stations, _area_frame(group, areas))
         lost = np.setdiff1d(np.arange(len(inv.stations)), pairs["row"].to_numpy())
         if len(lost):
             lost_rows = inv.stations.iloc[lost]
-            problems.append(pd.DataFrame({
+            split.problems.append(pd.DataFrame({
                 "file": str(cfg.inventory.path), "row": lost_rows["source_row"].astype(int),
                 "field": "location", "value": [f"{g.x:.6f},{g.y:.6f}" for g in lost_rows.geometry],
                 "problem": "站点不在任何区县范围内，未计入任何区。"
@@ -412,26 +451,12 @@ def split_shared_inputs(
                 "severity": "warning", "code": "station_outside_districts",
             }))
 
-    for group in _groups(jobs, lambda c: c.demand, areas):
-        try:
-            split, n_out = _split_demand(group, areas, work)
-        except (InputFileError, ConfigError) as exc:
-            fail(group, exc)
-            continue
-        outside += n_out
-        for job in group:
-            parts[job.slug]["demand"] = split[job.slug]
 
-    for group in _groups(jobs, lambda c: c.admin, areas):
-        cfg = group[0].config
-        assert cfg is not None
-        try:
-            admin = load_admin(cfg.admin)
-        except InputFileError as exc:
-            fail(group, exc)
-            continue
-        for job in group:
-            parts[job.slug]["admin"] = (restrict_admin(admin, areas[job.slug]),)
+def _clip_networks(
+    split: _Split, jobs: Sequence[DistrictJob], areas: Mapping[str, BaseGeometry | None],
+    work: Path,
+) -> None:
+    """Clip a PBF shared by several districts (not cached yet) in one pass."""
 
     def pbf_key(c: RunConfig) -> Hashable | None:
         return c.network_source if source_kind(c.network_source) == "pbf" else None
@@ -450,17 +475,13 @@ def split_shared_inputs(
         try:
             clipped = clip_pbf_areas(cfg.network_source, wanted)
         except InputFileError as exc:
-            fail(todo, exc)
+            split.fail(todo, exc)
             continue
         for slug, xml in clipped.items():
             if xml is None:
-                errors.setdefault(slug, PBF_NO_ROADS)
+                split.errors.setdefault(slug, PBF_NO_ROADS)
             else:
-                parts[slug]["clipped_xml"] = xml
-    table = (pd.concat(problems, ignore_index=True) if problems
-             else pd.DataFrame(columns=["file", "row", "field", "value", "problem", "severity",
-                                        "code"]))
-    return ({slug: DistrictParts(**p) for slug, p in parts.items()}, errors, table, outside)
+                split.parts[slug]["clipped_xml"] = xml
 
 
 def _networks_cached(job: DistrictJob, area: BaseGeometry | None) -> bool:
@@ -511,11 +532,8 @@ def _split_demand(
     template = folder / "template.parquet"
     for layer in cfg.demand:
         log.info(f"拆分共享需求 splitting shared demand {layer.path.name}")
-        for res in iter_demand_chunks(layer.path, rows_per_chunk=DEMAND_ROWS_PER_PART,
-                                      group=layer.group, weight=layer.weight,
-                                      crs=layer.crs, time=layer.time, sheet=layer.sheet,
-                                      layer=layer.name, windows=cfg.windows or None,
-                                      keep_outside=cfg.keep_outside):
+        for res in iter_demand_chunks(layer, rows_per_chunk=DEMAND_ROWS_PER_PART,
+                                      windows=cfg.windows):
             if len(res.problems):
                 problems.append(res.problems)
             points = res.points

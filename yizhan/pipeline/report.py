@@ -361,17 +361,17 @@ def _cell(value: object) -> object:
 
 
 def _write_map(result: AnalysisResult, path: Path) -> Path:
-    from yizhan.maps.build import build_map, save_map
+    from yizhan.maps.build import MapLayers, build_map, save_map
 
     cfg = result.config
-    m = build_map(
+    layers = MapLayers(
         stations=result.stations, demand=result.demand, gaps=result.gaps,
         service_areas=result.service_areas, hotspots=result.hotspots,
         suggestions=result.suggestions, admin=result.admin,
-        title=f"{cfg.district} {cfg.year} 驿站覆盖 Rest-station coverage",
-        standard=cfg.inventory.standard, assets="inline",
-        sample_data_notice=SAMPLE_NOTICE if cfg.sample else None,
     )
+    m = build_map(layers, title=f"{cfg.district} {cfg.year} 驿站覆盖 Rest-station coverage",
+                  standard=cfg.inventory.standard, assets="inline",
+                  sample_data_notice=SAMPLE_NOTICE if cfg.sample else None)
     return save_map(m, path)
 
 
@@ -391,7 +391,7 @@ def write_overview_png(result: AnalysisResult, path: Path) -> Path:
                         np.column_stack([net.lon[v], net.lat[v]])], axis=1)
         from matplotlib.collections import LineCollection
 
-        ax.add_collection(LineCollection(seg, colors="#cccccc", linewidths=0.4))
+        ax.add_collection(LineCollection(list(seg), colors="#cccccc", linewidths=0.4))
         break
     if len(result.gaps):
         result.gaps.plot(ax=ax, color="#8e44ad", alpha=0.25, edgecolor="#8e44ad")
