@@ -38,8 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     diff = group.add_parser(
         "diff",
         help="比较两年的清单 compare two years' inventories",
-        description="比较两份清单：新建、关闭、迁址、升级、降级。"
-        " Compare two inventories: opened, closed, moved, upgraded, downgraded.",
+        description="比较两份清单：新建、关闭、迁址、更名、升级、降级；有编号列时按编号对应，"
+        "没有时按名称与位置对应，拿不准的列为“待确认”。"
+        " Compare two inventories: opened, closed, moved, renamed, upgraded, downgraded;"
+        " stations are matched by id when both sheets have an id column, else by name and place;"
+        " unclear matches are listed to confirm, never guessed.",
     )
     diff.add_argument("old", help="上一年的清单 last year's inventory")
     diff.add_argument("new", help="今年的清单 this year's inventory")
@@ -117,12 +120,15 @@ def run_diff(args: argparse.Namespace) -> int:
     changes = diff_inventories(old.stations, new.stations, move_threshold_m=args.move_threshold)
     console = Console()
     table = Table(title="年度变化 Year-over-year changes")
-    for col in ("变化 change", "编号 ID", "名称 name", "距离 m", "新增 gained", "减少 lost"):
+    for col in ("变化 change", "编号 ID", "名称 name", "原名称 old name", "距离 m", "新增 gained",
+                "减少 lost", "依据 basis", "可信度 confidence", "候选 candidates"):
         table.add_column(col)
     for row in changes.itertuples():
-        table.add_row(row.change_label, row.station_id, row.name,
+        table.add_row(row.change_label, row.station_id, row.name, row.old_name,
                       "" if pd.isna(row.distance_m) else f"{row.distance_m:.0f}",
-                      row.amenities_gained, row.amenities_lost)
+                      row.amenities_gained, row.amenities_lost, row.match_basis,
+                      "" if pd.isna(row.match_confidence) else f"{row.match_confidence:.2f}",
+                      row.candidates)
     console.print(table)
     counts = changes["change"].value_counts()
     console.print("  ".join(f"{label}: {int(counts.get(key, 0))}" for key, label in CHANGE_LABELS.items()))

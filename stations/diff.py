@@ -1,4 +1,9 @@
-"""Year-over-year comparison of two inventories: opened, closed, moved, upgraded, downgraded."""
+"""Year-over-year comparison of two inventories: opened, closed, moved, renamed, upgraded, downgraded.
+
+Which station is which follows :mod:`yizhan.stations.identity`: ids decide when both years
+carry ids from the file, otherwise names and places do; a station with two near-equal
+candidates is listed as ``to_confirm`` with its candidates, never guessed.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import numpy as np
 import pandas as pd
 from yizhan.stations.amenities import AMENITIES
 from yizhan.stations.coords import local_utm_of
+from yizhan.stations.identity import Match, match_stations, normalise_name
 
 from yizhan.checks import check_number
 
@@ -17,11 +23,14 @@ CHANGE_LABELS = {
     "opened": "新建 opened",
     "closed": "关闭 closed",
     "moved": "迁址 moved",
+    "renamed": "更名 renamed",
     "upgraded": "升级 upgraded",
     "downgraded": "降级 downgraded",
+    "to_confirm": "待确认 to confirm",
 }
-DIFF_COLUMNS = ("change", "change_label", "station_id", "name", "old_station_id", "distance_m",
-                "amenities_gained", "amenities_lost", "old_tier", "new_tier", "lon", "lat")
+DIFF_COLUMNS = ("change", "change_label", "station_id", "name", "old_station_id", "old_name",
+                "distance_m", "amenities_gained", "amenities_lost", "old_tier", "new_tier",
+                "match_basis", "match_confidence", "candidates", "lon", "lat")
 
 
 def diff_inventories(
@@ -29,9 +38,11 @@ def diff_inventories(
 ) -> pd.DataFrame:
     """Return one row per change between two inventories.
 
-    Stations are matched by ``station_id``; stations whose id is new are then matched by the
-    same name within 500 m (ids are often renumbered between years). A matched station can
-    produce several rows (moved and upgraded).
+    Stations are matched as :func:`yizhan.stations.identity.match_stations` says: by id when
+    both years have ids from the file, else (and for ids renumbered) by similar name within
+    2 km or by the same place under another name. A matched station can produce several rows
+    (moved and upgraded). A station with two near-equal candidates gets a ``to_confirm`` row
+    naming them (``candidates``), and is reported neither opened nor closed.
 
     Parameters
     ----------
@@ -44,107 +55,85 @@ def diff_inventories(
     -------
     pandas.DataFrame
         Columns :data:`DIFF_COLUMNS`, sorted by change then station id. ``amenities_gained`` and
-        ``amenities_lost`` are comma-joined amenity keys.
+        ``amenities_lost`` are comma-joined amenity keys; ``match_basis`` is ``id``,
+        ``name+place`` or ``place``, ``match_confidence`` 0-1.
     """
     check_number(move_threshold_m, option="move_threshold_m (--move-threshold)", minimum=0)
     utm = local_utm_of(new if len(new) else old) if len(new) or len(old) else "EPSG:3857"
-    old_xy = _xy(old, utm)
-    new_xy = _xy(new, utm)
-    old_ids = old["station_id"].astype(str).tolist()
-    pairs = _match_stations(old, new, old_xy, new_xy)
-    matched_old = {i for i, _ in pairs}
-    matched_new = {j for _, j in pairs}
-
-    amenity_keys = [k for k in AMENITIES if k in old.columns or k in new.columns]
+    old, new = old.reset_index(drop=True), new.reset_index(drop=True)
+    matching = match_stations(old, new, _xy(old, utm), _xy(new, utm))
+    unclear = {(side, row) for side, row, _ in matching.unclear}
+    matched_old = {m.old for m in matching.pairs}
+    matched_new = {m.new for m in matching.pairs}
     rows: list[dict[str, object]] = []
-
-    def base(change: str, frame: gpd.GeoDataFrame, idx: int, xy_lonlat: tuple[float, float]) -> dict:
-        return {
-            "change": change,
-            "change_label": CHANGE_LABELS[change],
-            "station_id": str(frame["station_id"].iloc[idx]),
-            "name": str(frame["name"].iloc[idx]),
-            "old_station_id": "",
-            "distance_m": np.nan,
-            "amenities_gained": "",
-            "amenities_lost": "",
-            "old_tier": "",
-            "new_tier": "",
-            "lon": round(xy_lonlat[0], 7),
-            "lat": round(xy_lonlat[1], 7),
-        }
-
     for j in range(len(new)):
-        if j not in matched_new:
-            row = base("opened", new, j, _lonlat(new, j))
-            row["new_tier"] = _tier(new, j)
-            rows.append(row)
+        if j not in matched_new and ("new", j) not in unclear:
+            rows.append(_row("opened", new, j, new_tier=_tier(new, j)))
     for i in range(len(old)):
-        if i not in matched_old:
-            row = base("closed", old, i, _lonlat(old, i))
-            row["old_tier"] = _tier(old, i)
-            rows.append(row)
-    for i, j in pairs:
-        dist = float(np.hypot(*(old_xy[i] - new_xy[j])))
-        gained = [k for k in amenity_keys if _has(new, j, k) and not _has(old, i, k)]
-        lost = [k for k in amenity_keys if _has(old, i, k) and not _has(new, j, k)]
-        changes = []
-        if dist > move_threshold_m:
-            changes.append("moved")
-        if gained:
-            changes.append("upgraded")
-        if lost:
-            changes.append("downgraded")
-        for change in changes:
-            row = base(change, new, j, _lonlat(new, j))
-            row.update(
-                old_station_id=old_ids[i],
-                distance_m=round(dist, 1),
-                amenities_gained=",".join(gained),
-                amenities_lost=",".join(lost),
-                old_tier=_tier(old, i),
-                new_tier=_tier(new, j),
-            )
-            rows.append(row)
+        if i not in matched_old and ("old", i) not in unclear:
+            rows.append(_row("closed", old, i, old_tier=_tier(old, i)))
+    for side, r, options in matching.unclear:
+        frame, other = (old, new) if side == "old" else (new, old)
+        listed = "; ".join(f"{_id(other, k)} {_name(other, k)}".strip() for k in options)
+        rows.append(_row("to_confirm", frame, r, candidates=listed))
+    amenity_keys = [k for k in AMENITIES if k in old.columns or k in new.columns]
+    for match in matching.pairs:
+        rows.extend(_pair_rows(old, new, match, amenity_keys, move_threshold_m))
     frame = pd.DataFrame(rows, columns=list(DIFF_COLUMNS))
     order = {c: k for k, c in enumerate(CHANGE_LABELS)}
     frame["_order"] = frame["change"].map(order)
     return (
-        frame.sort_values(["_order", "station_id"], kind="stable")
+        frame.sort_values(["_order", "station_id", "old_station_id"], kind="stable")
         .drop(columns="_order")
         .reset_index(drop=True)
     )
 
-def _match_stations(
-    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, old_xy: np.ndarray, new_xy: np.ndarray,
-) -> list[tuple[int, int]]:
-    """Return (old row, new row) pairs of the same station: same id, then same name within 500 m."""
-    old_ids = old["station_id"].astype(str).tolist()
-    new_ids = new["station_id"].astype(str).tolist()
-    old_pos = {sid: i for i, sid in enumerate(old_ids)}
-    pairs: list[tuple[int, int]] = [(old_pos[sid], j) for j, sid in enumerate(new_ids) if sid in old_pos]
-    matched_old = {i for i, _ in pairs}
-    matched_new = {j for _, j in pairs}
-    # Second pass: same name within 500 m.
-    by_name: dict[str, list[int]] = {}
-    for i, name in enumerate(old["name"].astype(str)):
-        if i not in matched_old and name:
-            by_name.setdefault(name, []).append(i)
-    for j, name in enumerate(new["name"].astype(str)):
-        if j in matched_new or not name or name not in by_name:
-            continue
-        cands = [i for i in by_name[name] if i not in matched_old]
-        if not cands:
-            continue
-        dists = np.hypot(*(old_xy[cands] - new_xy[j]).T)
-        k = int(np.argmin(dists))
-        if dists[k] <= 500.0:
-            pairs.append((cands[k], j))
-            matched_old.add(cands[k])
-            matched_new.add(j)
 
-    return pairs
+def _pair_rows(
+    old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, match: Match, amenity_keys: list[str],
+    move_threshold_m: float,
+) -> list[dict[str, object]]:
+    """Return the change rows of one matched station (none when nothing changed)."""
+    i, j = match.old, match.new
+    gained = [k for k in amenity_keys if _has(new, j, k) is True and _has(old, i, k) is False]
+    lost = [k for k in amenity_keys if _has(old, i, k) is True and _has(new, j, k) is False]
+    changes = []
+    if match.distance_m > move_threshold_m:
+        changes.append("moved")
+    if normalise_name(_name(old, i)) != normalise_name(_name(new, j)):
+        changes.append("renamed")
+    if gained:
+        changes.append("upgraded")
+    if lost:
+        changes.append("downgraded")
+    return [
+        _row(change, new, j, old_station_id=_id(old, i), old_name=_name(old, i),
+             distance_m=round(match.distance_m, 1), amenities_gained=",".join(gained),
+             amenities_lost=",".join(lost), old_tier=_tier(old, i), new_tier=_tier(new, j),
+             match_basis=match.basis, match_confidence=match.confidence)
+        for change in changes
+    ]
 
+
+def _row(change: str, frame: gpd.GeoDataFrame, idx: int, **values: object) -> dict[str, object]:
+    point = frame.geometry.iloc[idx]
+    row: dict[str, object] = {
+        "change": change, "change_label": CHANGE_LABELS[change],
+        "station_id": _id(frame, idx), "name": _name(frame, idx), "old_station_id": "",
+        "old_name": "", "distance_m": np.nan, "amenities_gained": "", "amenities_lost": "",
+        "old_tier": "", "new_tier": "", "match_basis": "", "match_confidence": np.nan,
+        "candidates": "", "lon": round(float(point.x), 7), "lat": round(float(point.y), 7),
+    }
+    row.update(values)
+    return row
+
+
+def _id(frame: pd.DataFrame, idx: int) -> str:
+    return str(frame["station_id"].iloc[idx])
+
+
+def _name(frame: pd.DataFrame, idx: int) -> str:
+    return str(frame["name"].iloc[idx]) if "name" in frame.columns else ""
 
 
 def _xy(frame: gpd.GeoDataFrame, crs: object) -> np.ndarray:
@@ -154,13 +143,12 @@ def _xy(frame: gpd.GeoDataFrame, crs: object) -> np.ndarray:
     return np.column_stack([projected.x.to_numpy(), projected.y.to_numpy()])
 
 
-def _lonlat(frame: gpd.GeoDataFrame, idx: int) -> tuple[float, float]:
-    point = frame.geometry.iloc[idx]
-    return float(point.x), float(point.y)
-
-
-def _has(frame: gpd.GeoDataFrame, idx: int, key: str) -> bool:
-    return bool(frame[key].iloc[idx]) if key in frame.columns else False
+def _has(frame: gpd.GeoDataFrame, idx: int, key: str) -> bool | None:
+    """Return whether the station has amenity ``key`` (None: not recorded)."""
+    if key not in frame.columns:
+        return None
+    value = frame[key].iloc[idx]
+    return None if value is None or pd.isna(value) else bool(value)
 
 
 def _tier(frame: gpd.GeoDataFrame, idx: int) -> str:

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
-from yizhan.stations import coords
+from yizhan.stations import coords, identity
 from yizhan.stations.amenities import AMENITIES, amenity_label
 from yizhan.stations.checklist import UnreadableCellError, parse_checklist_value
-from yizhan.stations.columns import map_columns
+from yizhan.stations.columns import map_columns, normalize_header
 from yizhan.stations.compliance import compliance
 from yizhan.stations.numbers import parse_numbers
 from yizhan.stations.problems import Problem, problems_frame
@@ -42,7 +42,7 @@ OUTLIER_DISTANCE_M = 100_000.0
 
 TEXT_FIELDS = ("name", "address", "town", "type", "opened", "manager", "phone", "hours", "host")
 SCHEMA_COLUMNS = ("station_id", *TEXT_FIELDS, "capacity")
-TRACE_COLUMNS = ("orig_lon", "orig_lat", "orig_crs", "source_file", "source_row")
+TRACE_COLUMNS = ("id_source", "orig_lon", "orig_lat", "orig_crs", "source_file", "source_row")
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,11 @@ def read_inventory(
     table = pd.DataFrame(raw.drop(columns=raw.geometry.name)) if geometry is not None else raw
     mapping = map_columns(table.columns)
     header_of = {key: str(col) for col, key in mapping.items()}
+    serial = next((c for c in table.columns if normalize_header(c) == "序号"), None)
+    if "station_id" not in header_of and serial is not None \
+            and not identity.is_row_number_column(table[serial]):
+        mapping[serial] = "station_id"  # 序号 holding codes, not 1..N
+        header_of["station_id"] = str(serial)
     rows = table.index.to_numpy()
 
     lon, lat = _coordinates(table, geometry, header_of, source, report)
@@ -145,7 +150,8 @@ def read_inventory(
             amenity_values[key] = np.zeros(len(table), dtype=bool)
 
     out = pd.DataFrame(index=table.index)
-    out["station_id"] = _station_ids(table, header_of, rows, report)
+    file_ids = _file_ids(table, header_of, rows, report)
+    out["station_id"] = ""
     for fld in TEXT_FIELDS:
         out[fld] = table[header_of[fld]].map(_text) if fld in header_of else ""
     out["capacity"] = _capacity(table, header_of, rows, report)
@@ -171,6 +177,9 @@ def read_inventory(
     out = out.loc[ok]
     wlon, wlat = coords.to_wgs84(lon[ok], lat[ok], datum)
     stations = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(wlon, wlat), crs="EPSG:4326")
+    _assign_ids(stations, [i for i, keep in zip(file_ids, ok, strict=True) if keep],
+                header_of.get("station_id", "station_id"), report)
+    _flag_duplicates(stations, report)
     _check_locations(stations, datum, roads, report)
 
     comp = compliance(stations, std)
@@ -303,37 +312,79 @@ def _validate_coordinates(
     return lon, lat, in_range & ~zero
 
 
-def _station_ids(
+def _file_ids(
     table: pd.DataFrame, header_of: dict[str, str], rows: np.ndarray, report: _Report
-) -> list[str]:
-    """Return unique station ids; blanks and duplicates get ``R<row>`` ids and a problem."""
+) -> list[str | None]:
+    """Return each row's id from the file's id column (None: no column, or a blank cell)."""
     if "station_id" not in header_of:
-        return [f"R{int(r)}" for r in rows]
+        return [None] * len(rows)
     col = header_of["station_id"]
-    ids: list[str] = []
-    seen: set[str] = set()
+    ids: list[str | None] = []
     for row, cell in zip(rows, table[col].tolist(), strict=True):
         text = _text(cell)
         if not text:
-            report(int(row), col, "", f"站点编号为空，已用 R{int(row)} 代替。",
-                   f"Station ID is empty; R{int(row)} used instead. Fill in an ID.",
+            report(int(row), col, "", "站点编号为空，已按名称和位置生成编号。",
+                   "Station ID is empty; an ID made from its name and place is used. Fill in an ID.",
                    "warning", "missing_station_id")
-            text = f"R{int(row)}"
-        elif text in seen:
-            report(int(row), col, text,
-                   f"站点编号重复，此行改用 {text}#R{int(row)}；请为每个站点分配唯一编号。",
-                   f"Duplicate station ID; this row uses {text}#R{int(row)}."
-                   " Give every station its own ID.",
-                   "error", "duplicate_station_id")
-            text = f"{text}#R{int(row)}"
+            ids.append(None)
+            continue
         safe = str(neutralise_formula(text))
         if safe != text:
             report(int(row), col, text, FORMULA_ID_ZH + safe, FORMULA_ID_EN + safe,
                    "warning", "formula_like_id")
-            text = safe
-        seen.add(text)
-        ids.append(text)
+        ids.append(safe)
     return ids
+
+
+def _assign_ids(
+    stations: gpd.GeoDataFrame, file_ids: list[str | None], col: str, report: _Report,
+) -> None:
+    """Set ``station_id`` and ``id_source``: the file's id, else one made from the content.
+
+    Content ids (:func:`yizhan.stations.identity.content_ids`) do not depend on the row. A
+    repeated file id is an error in ``problems.csv``; the repeats (after the first in content
+    order) get ``<id>#2``, ``<id>#3`` ... so that every output can still join on the id.
+    """
+    content = identity.content_ids(stations["name"].tolist(), stations.geometry.x.to_numpy(),
+                                   stations.geometry.y.to_numpy())
+    ids = [f if f is not None else c for f, c in zip(file_ids, content, strict=True)]
+    groups: dict[str, list[int]] = {}
+    for k, value in enumerate(ids):
+        groups.setdefault(value, []).append(k)
+    rows = stations["source_row"].to_numpy()
+    for value, members in groups.items():
+        if len(members) < 2 or file_ids[members[0]] is None:
+            continue
+        members.sort(key=lambda k: (content[k], k))
+        for rank, k in enumerate(members[1:], start=2):
+            ids[k] = f"{value}#{rank}"
+            report(int(rows[k]), col, value,
+                   f"站点编号 {value} 重复（与第 {int(rows[members[0]])} 行相同），此行暂记为 {ids[k]}；"
+                   "请为每个站点分配唯一编号。",
+                   f"Duplicate station ID {value} (also on row {int(rows[members[0]])}); this row is"
+                   f" recorded as {ids[k]} for now. Give every station its own ID.",
+                   "error", "duplicate_station_id")
+    stations["station_id"] = ids
+    stations["id_source"] = ["file" if f is not None else "content" for f in file_ids]
+
+
+def _flag_duplicates(stations: gpd.GeoDataFrame, report: _Report) -> None:
+    """Report rows that are evidently one station (same name within 50 m, any two within 10 m)."""
+    if len(stations) < 2:
+        return
+    xy = stations.geometry.to_crs(coords.local_utm_of(stations))
+    pairs = identity.evident_duplicates(stations["name"].tolist(),
+                                        np.column_stack([xy.x.to_numpy(), xy.y.to_numpy()]))
+    rows = stations["source_row"].to_numpy()
+    ids = stations["station_id"].to_numpy()
+    for i, j, dist in pairs:
+        first, second = sorted((int(rows[i]), int(rows[j])))
+        other = ids[i] if int(rows[j]) == second else ids[j]
+        report(second, "location", f"{dist:.0f} m",
+               f"此行与第 {first} 行（{other}）相距 {dist:.0f} 米，看起来是同一个站点，请确认是否重复录入。",
+               f"This row lies {dist:.0f} m from row {first} ({other}) and looks like the same"
+               " station; check whether it was entered twice.",
+               "warning", "duplicate_station")
 
 
 #: Said of an id that a spreadsheet would run as a formula (the safe form follows).

@@ -64,7 +64,9 @@ def test_swapped_row_swapped_back(sample):
 
 def test_duplicate_id_gets_unique_id(sample):
     assert sample.stations["station_id"].is_unique
-    assert "XH005#R24" in set(sample.stations["station_id"])
+    assert "XH005#2" in set(sample.stations["station_id"])  # not a row number: order-free
+    dup = sample.problems[sample.problems["code"] == "duplicate_station_id"]
+    assert len(dup) == 1 and dup["value"].iloc[0] == "XH005" and dup["severity"].iloc[0] == "error"
 
 
 def test_compliance_columns(sample):
