@@ -47,6 +47,7 @@ from yizhan.geo.modes import MODES, normalize_mode
 from yizhan.stations.amenities import AMENITIES
 from yizhan.stations.columns import canonical_name
 
+from yizhan import log
 from yizhan.errors import ConfigError
 from yizhan.io import read_toml
 
@@ -341,6 +342,10 @@ class CoverageRule:
         return " · ".join(parts)
 
 
+#: A distance cutoff below this many metres is probably minutes written as metres (``10m``).
+SHORT_CUTOFF_M = 100.0
+
+
 def make_rule(
     *,
     mode: str,
@@ -372,6 +377,10 @@ def make_rule(
     CoverageRule
     """
     parsed = cutoff if isinstance(cutoff, Cutoff) else parse_cutoff(cutoff)
+    if parsed.metres is not None and parsed.metres < SHORT_CUTOFF_M:
+        whole = f"{parsed.metres:g}"
+        log.warn(f"截止距离 {whole} 米很短，是否想写 {whole}min（分钟）？"
+                 f" A cutoff of {whole} m is very short: did you mean {whole}min?")
     canonical_mode = normalize_mode(mode)
     canonical_group = normalize_group(group)
     if name is None:

@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 CRS_CHOICES = ("wgs84", "gcj02", "bd09")
 
 
+def _datum(value: str) -> str:
+    """Return ``value`` if it names a datum (every alias the other commands take), else fail."""
+    from yizhan.stations.coords import normalize_datum
+
+    from yizhan.errors import ConfigError
+
+    try:
+        return normalize_datum(value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``stations`` command group."""
     parser = sub.add_parser("stations", help="驿站清单 station inventory: check, diff")
@@ -54,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--crs", default="wgs84", choices=CRS_CHOICES,
+    parser.add_argument("--crs", default="wgs84", type=_datum,
                         help="坐标系 coordinate system of the file (default wgs84; Amap/Tencent = gcj02, Baidu = bd09)")
     parser.add_argument("--standard", default="xinhui-7",
                         help="达标标准 standard: xinhui-7 | acftu | drivers-home | FILE.toml (default xinhui-7)")

@@ -429,7 +429,8 @@ def normalize_datum(name: str | int) -> Datum:
     Case, spaces, hyphens and underscores are ignored. Accepted aliases: ``wgs84``, ``WGS-84``,
     ``wgs``, ``gps``, ``osm``, ``epsg:4326``, ``4326``; ``gcj02``, ``GCJ-02``, ``gcj``, ``amap``,
     ``gaode``, ``autonavi``, ``高德``, ``tencent``, ``qq``, ``腾讯``, ``mars``, ``火星``,
-    ``火星坐标(系)``, ``国测局``; ``bd09``, ``BD-09``, ``bd09ll``, ``baidu``, ``百度``.
+    ``火星坐标(系)``, ``国测局``; ``bd09``, ``BD-09``, ``bd09ll``, ``baidu``, ``百度``. CGCS2000
+    (``EPSG:4490``, ``国家2000``) is read as ``wgs84`` with a note (they differ by under 1 m).
 
     Parameters
     ----------
@@ -449,6 +450,10 @@ def normalize_datum(name: str | int) -> Datum:
     key = str(name).strip().lower()
     for char in " -_":
         key = key.replace(char, "")
+    if key in _CGCS2000:
+        log.info(f"坐标系 {name} 即 CGCS2000，与 WGS-84 相差不到 1 米，按 wgs84 读取。"
+                 f" Datum {name} is CGCS2000, within 1 m of WGS-84: read as wgs84.")
+        return "wgs84"
     datum = _ALIASES.get(key)
     if datum is None:
         raise ConfigError(
@@ -458,6 +463,9 @@ def normalize_datum(name: str | int) -> Datum:
         )
     return datum
 
+
+#: CGCS2000 (China's geodetic datum, EPSG:4490): read as WGS-84, from which it differs by < 1 m.
+_CGCS2000 = frozenset({"cgcs2000", "epsg:4490", "4490", "国家2000", "2000国家大地坐标系"})
 
 _TO_WGS84 = {"wgs84": None, "gcj02": _gcj_to_wgs, "bd09": _bd_to_wgs}
 _FROM_WGS84 = {"wgs84": None, "gcj02": _wgs_to_gcj, "bd09": _wgs_to_bd}

@@ -312,7 +312,7 @@ def test_normalize_datum_aliases(alias, expected):
     assert normalize_datum(alias) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "utm", "epsg:3857", "bd09mc", "cgcs2000", "google", "wgs72"])
+@pytest.mark.parametrize("bad", ["", "utm", "epsg:3857", "bd09mc", "google", "wgs72"])
 def test_normalize_datum_rejects_unknown_names(bad):
     with pytest.raises(ConfigError) as info:
         normalize_datum(bad)
@@ -523,3 +523,13 @@ def test_real_charging_stations_are_gcj02(request, roads_fixture, ev_points):
     assert p90["gcj02"] < 0.6 * p90["wgs84"]
     assert "gcj02" in result.messages[0]
     assert check_datum(*ev_points, declared="gcj02", roads=roads).suggested is None
+
+
+@pytest.mark.parametrize("name", ["GCJ02", "gcj-02", "baidu", "EPSG:4490", "CGCS2000"])
+def test_stations_commands_take_every_datum_alias(name, tmp_path):
+    from yizhan.scripts.cli import main
+
+    path = tmp_path / "s.csv"
+    path.write_text("编号,名称,经度,纬度\nA1,甲站,113.03,22.52\n", encoding="utf-8")
+    assert main(["-q", "stations", "check", str(path), "--crs", name,
+                 "--out", str(tmp_path / "out")]) == 0

@@ -213,3 +213,17 @@ def test_cutoff_dataclass_validation() -> None:
         Cutoff(metres=float("nan"))
     with pytest.raises(ConfigError):
         Cutoff()
+
+
+def test_a_very_short_distance_cutoff_asks_about_minutes(caplog):
+    import logging
+
+    from yizhan.geo.rules import make_rule
+
+    with caplog.at_level(logging.WARNING, logger="yizhan"):
+        make_rule(mode="walk", cutoff="10m")
+    assert "did you mean 10min?" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="yizhan"):
+        make_rule(mode="walk", cutoff="300m")
+    assert "did you mean" not in caplog.text
