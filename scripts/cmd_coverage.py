@@ -64,10 +64,7 @@ def register(subparsers: Any) -> None:
                    help="行政区面图层 admin polygons (towns/streets) for per-area rows")
     p.add_argument("--admin-field", metavar="FIELD",
                    help="行政区名称字段 admin name field (default: admin_name, name, 名称, qh ...)")
-    p.add_argument("--crs", default="wgs84",
-                   help="站点与需求点坐标系 datum of stations and demand: wgs84 | gcj02 | bd09")
-    p.add_argument("--demand-crs",
-                   help="需求点坐标系（若与站点不同） datum of demand if it differs from --crs")
+    add_datum_flags(p)
     p.add_argument("--max-access", default="500m",
                    help="离路最远距离 farthest a point may be from a road (default 500m)")
     p.add_argument("--accessibility", action="store_true",
@@ -77,6 +74,38 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cache", metavar="DIR",
                    help="路网缓存目录 network cache folder (default ~/.cache/yizhan/networks)")
     p.set_defaults(func=run)
+
+
+def add_datum_flags(p: argparse.ArgumentParser, *, candidates: bool = False) -> None:
+    """Add one datum flag per input, and ``--crs`` as the default of those not given."""
+    p.add_argument("--crs", default="wgs84",
+                   help="各输入的默认坐标系 default datum of every input without its own flag:"
+                        " wgs84 | gcj02 | bd09")
+    p.add_argument("--stations-crs", help="站点坐标系 datum of the stations (default --crs)")
+    p.add_argument("--demand-crs", help="需求点坐标系 datum of the demand (default --crs)")
+    if candidates:
+        p.add_argument("--candidates-crs", help="候选点坐标系 datum of the candidates (default --crs)")
+
+
+def input_datums(args: argparse.Namespace) -> dict[str, str]:
+    """Return each input's datum (its own flag, else ``--crs``) and say which applies to which.
+
+    Every input has its own datum: following the datum check's advice for the stations
+    (``--stations-crs gcj02``) never moves the demand.
+    """
+    from yizhan.stations.coords import normalize_datum
+
+    out: dict[str, str] = {}
+    said = []
+    for key, zh in (("stations", "站点"), ("demand", "需求点"), ("candidates", "候选点")):
+        if not hasattr(args, f"{key}_crs") or (key == "candidates"
+                                                and not getattr(args, "candidates", None)):
+            continue
+        own = getattr(args, f"{key}_crs")
+        out[key] = normalize_datum(own or args.crs)
+        said.append(f"{zh} {key}: {out[key]}" + ("" if own else " (--crs)"))
+    log.info("坐标系 datums — " + "，".join(said))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     from yizhan.stations.inventory import read_inventory
 
     options = {"standard": args.standard} if args.standard else {}
-    inventory = read_inventory(args.stations, crs=args.crs, **options)
+    datums = input_datums(args)
+    inventory = read_inventory(args.stations, crs=datums["stations"], **options)
     if len(inventory.problems):
         log.warn(
             f"站点清单有 {len(inventory.problems)} 个问题（见 yizhan stations check）。"
@@ -103,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             " run `yizhan stations check` to list them."
         )
     single_group = rules[0].group if len(rules) == 1 else None
-    demand = read_demand_file(args.demand, crs=args.demand_crs or args.crs, group=single_group)
+    demand = read_demand_file(args.demand, crs=datums["demand"], group=single_group)
     admin = read_admin_file(args.admin, field=args.admin_field) if args.admin else None
     cache = Path(args.cache) if args.cache else None
     nets = {}

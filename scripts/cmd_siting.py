@@ -26,7 +26,13 @@ from typing import Any
 from yizhan.geo.rules import parse_cutoff
 
 # Input handling shared with `yizhan coverage` (same flags, same readers).
-from yizhan.scripts.cmd_coverage import read_admin_file, read_demand_file, rules_from_args
+from yizhan.scripts.cmd_coverage import (
+    add_datum_flags,
+    input_datums,
+    read_admin_file,
+    read_demand_file,
+    rules_from_args,
+)
 
 from yizhan import log
 from yizhan.errors import ConfigError
@@ -57,7 +63,6 @@ def register(subparsers: Any) -> None:
                    help="模型 model: mclp (max coverage), lscp (fewest sites to target), pmedian")
     g.add_argument("--candidates", metavar="FILE",
                    help="候选点文件 candidate sites (xlsx/csv/geojson...; optional cost, capacity)")
-    g.add_argument("--candidates-crs", help="候选点坐标系 datum of the candidates (default --crs)")
     method = g.add_mutually_exclusive_group()
     method.add_argument("--exact", dest="method", action="store_const", const="exact",
                         help="精确求解（HiGHS 混合整数规划）/ exact MIP on HiGHS")
@@ -109,8 +114,7 @@ def _input_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="规则名 rule name")
     p.add_argument("--admin", metavar="FILE", help="行政区面图层 admin polygons")
     p.add_argument("--admin-field", metavar="FIELD", help="行政区名称字段 admin name field")
-    p.add_argument("--crs", default="wgs84", help="坐标系 datum: wgs84 | gcj02 | bd09")
-    p.add_argument("--demand-crs", help="需求点坐标系 datum of demand if it differs")
+    add_datum_flags(p, candidates=True)
     p.add_argument("--max-access", default="500m", help="离路最远距离 farthest from a road (default 500m)")
     p.add_argument("--cache", metavar="DIR", help="路网缓存目录 network cache folder")
 
@@ -132,9 +136,11 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
 
     rules = rules_from_args(args)
     max_access = _distance(args.max_access, "--max-access")
-    inventory = read_inventory(args.stations, crs=args.crs, standard=args.standard or "xinhui-7")
+    datums = input_datums(args)
+    inventory = read_inventory(args.stations, crs=datums["stations"],
+                               standard=args.standard or "xinhui-7")
     single_group = rules[0].group if len(rules) == 1 else None
-    demand = read_demand_file(args.demand, crs=args.demand_crs or args.crs, group=single_group)
+    demand = read_demand_file(args.demand, crs=datums["demand"], group=single_group)
     admin = read_admin_file(args.admin, field=args.admin_field) if args.admin else None
     cache = Path(args.cache) if args.cache else None
     nets = {m: build_network(args.network, mode=m, cache_dir=cache) for m in sorted({r.mode for r in rules})}
@@ -201,7 +207,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     from yizhan.geo.siting import log_result, rule_summary, suggest_sites, write_suggestions
 
     rules = data["rules"]
-    candidates = (read_candidates(args.candidates, crs=args.candidates_crs or args.crs)
+    candidates = (read_candidates(args.candidates, crs=input_datums(args)["candidates"])
                   if args.candidates else None)
     coverage = compute_coverage(data["nets"], data["stations"], data["demand"], rules,
                                 admin=data["admin"], max_access_m=data["max_access"])

@@ -74,3 +74,18 @@ def test_real_charging_stations_wrong_datum_is_flagged(ev_stations_csv, futian_2
                  "--roads", str(futian_2024_graphml), "--out", str(tmp_path / "ok")]) == 0
     problems = pd.read_csv(tmp_path / "ok" / "problems.csv", encoding="utf-8-sig")
     assert not (problems["code"] == "datum_check").any()
+
+
+def test_each_input_has_its_own_datum():
+    """Following the datum advice for the stations (--stations-crs) never moves the demand."""
+    from yizhan.scripts.cli import build_parser
+    from yizhan.scripts.cmd_coverage import input_datums
+
+    parser = build_parser()
+    base = ["--network", "n.graphml", "--stations", "s.csv", "--demand", "d.csv", "--out", "o",
+            "--mode", "walk", "--cutoff", "500m"]
+    args = parser.parse_args(["coverage", *base, "--stations-crs", "GCJ-02"])
+    assert input_datums(args) == {"stations": "gcj02", "demand": "wgs84"}
+    args = parser.parse_args(["suggest", *base, "--crs", "bd09", "--demand-crs", "wgs84",
+                              "--candidates", "c.csv", "--sites", "2"])
+    assert input_datums(args) == {"stations": "bd09", "demand": "wgs84", "candidates": "bd09"}
