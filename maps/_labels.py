@@ -12,6 +12,7 @@ TIERS: tuple[tuple[str, str, str], ...] = (
     ("partial", "部分达标 partly compliant", "#f39c12"),
     ("low", "不达标 low compliance", "#d73027"),
     ("unknown", "未评估 not assessed", "#8c8c8c"),
+    ("not_recorded", "未记录，无法判定 not recorded", "#6c7a89"),
 )
 
 GROUPS: dict[str, str] = {

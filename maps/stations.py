@@ -75,19 +75,22 @@ def _required_matrix(
 
 
 def _flags(matrix: np.ndarray) -> list[str]:
-    """Return each row of a boolean matrix as a string of '1'/'0' (vectorised)."""
+    """Return each row as a string of '1' (true) / '0' (false) / '?' (-1: not recorded), vectorised."""
     n, k = matrix.shape
     if k == 0:
         return [""] * n
-    chars = np.ascontiguousarray(matrix.astype(np.uint8) + ord("0"))
+    codes = np.where(matrix < 0, ord("?"), matrix.astype(np.uint8) + ord("0")).astype(np.uint8)
+    chars = np.ascontiguousarray(codes)
     return [b.decode("ascii") for b in chars.view(f"S{k}").ravel()]
 
 
-def _bool_column(stations: gpd.GeoDataFrame, key: str) -> np.ndarray:
-    """Return an amenity column as booleans (a missing column or NaN means not recorded)."""
+def _amenity_state(stations: gpd.GeoDataFrame, key: str) -> np.ndarray:
+    """Return 1 (has), 0 (lacks) or -1 (not recorded: no column, or a blank value) per station."""
     if key not in stations.columns:
-        return np.zeros(len(stations), dtype=bool)
-    return stations[key].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        return np.full(len(stations), -1, dtype=np.int8)
+    values = stations[key].astype("boolean")
+    return np.where(values.isna().to_numpy(), -1,
+                    values.fillna(False).to_numpy(dtype=bool)).astype(np.int8)
 
 
 def add_stations(
@@ -139,10 +142,10 @@ def add_stations(
     keys: list[str] = list(standard.items) if standard is not None else []
     keys += [k for k in AMENITY_KEYS if (k in stations.columns or k in req_keys) and k not in keys]
     keys += [k for k in req_keys if k not in keys]
-    have = np.zeros((n, len(keys)), dtype=bool)
+    have = np.zeros((n, len(keys)), dtype=np.int8)
     required = np.zeros((n, len(keys)), dtype=bool)
     for j, key in enumerate(keys):
-        have[:, j] = _bool_column(stations, key)
+        have[:, j] = _amenity_state(stations, key)
         if key in req_keys:
             required[:, j] = req_matrix[:, req_keys.index(key)]
 
@@ -169,6 +172,7 @@ def add_stations(
         "amenities": [amenity_label(k) for k in keys],
         "checklist_title": "设施清单 Amenity checklist",
         "required_label": "= 必备 required",
+        "not_recorded_label": "未记录 not recorded",
     }
     add_overlay(m, Overlay(name=name, kind="stations", payload=payload, options=options,
                            show=show))
@@ -177,7 +181,7 @@ def add_stations(
     items = tuple(
         LegendItem(f"{label}（{counts[i]}）", "dot", color)
         for i, (_, label, color) in enumerate(TIERS)
-        if counts[i] or TIERS[i][0] != "unknown"
+        if counts[i] or TIERS[i][0] not in ("unknown", "not_recorded")
     )
     note = None
     if standard is not None:

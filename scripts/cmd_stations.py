@@ -173,8 +173,13 @@ def print_summary(inv: Inventory, console: Console) -> None:
     for key, label in TIER_LABELS.items():
         table.add_row(label, str(int(tiers.get(key, 0))))
     for key in inv.standard.required:
-        lacking = int((~st[key].astype(bool)).sum()) if key in st else len(st)
+        values = st[key].astype("boolean") if key in st else pd.Series(pd.NA, index=st.index,
+                                                                         dtype="boolean")
+        lacking = int((values == False).sum())  # noqa: E712 - recorded as lacking only
+        unknown = int(values.isna().sum())
         table.add_row(f"缺{AMENITIES[key].zh} lacking {AMENITIES[key].en}", str(lacking))
+        if unknown:
+            table.add_row(f"  {AMENITIES[key].zh}未记录 {AMENITIES[key].en} not recorded", str(unknown))
     console.print(table)
 
 

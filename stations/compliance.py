@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 from yizhan.stations.standards import Standard
 
-TIERS = ("full", "partial", "low")
+TIERS = ("full", "partial", "low", "not_recorded")
 TIER_LABELS = {
     "full": "达标 full",
     "partial": "部分达标 partial",
     "low": "不达标 low",
+    "not_recorded": "未记录，无法判定 not recorded",
 }
 
 
@@ -20,7 +21,8 @@ def compliance(stations: pd.DataFrame, standard: Standard) -> pd.DataFrame:
     Parameters
     ----------
     stations
-        Frame with one boolean column per amenity key; a missing column counts as not present.
+        Frame with one boolean column per amenity key; a missing column or a blank (NA) value
+        means "not recorded", not "lacking".
     standard
         The amenity standard.
 
@@ -28,31 +30,43 @@ def compliance(stations: pd.DataFrame, standard: Standard) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Same index as ``stations``, columns ``standard``, ``required_have``, ``required_missing``
-        (comma-joined keys in the standard's order), ``compliance_score`` (share of required items
-        present, 0–1) and ``compliance_tier`` (``full`` = every required item; ``partial`` = at
-        least ``standard.partial_share`` of them; ``low`` otherwise).
+        (recorded as lacking), ``required_not_recorded`` (comma-joined keys in the standard's
+        order), ``compliance_score`` (share of required items recorded as present, 0–1) and
+        ``compliance_tier`` (``full`` = every required item; ``partial`` = at least
+        ``standard.partial_share`` of them; ``low`` otherwise; ``not_recorded`` when the items
+        not recorded could make it either way).
     """
     required = list(standard.required)
-    have = np.column_stack(
-        [
-            stations[key].fillna(False).to_numpy(dtype=bool)
-            if key in stations
-            else np.zeros(len(stations), dtype=bool)
-            for key in required
-        ]
-    ) if len(stations) else np.zeros((0, len(required)), dtype=bool)
+    n = len(stations)
+    # per required item: 1 = has it, 0 = lacks it, -1 = not recorded (no column, or a blank value)
+    state = np.column_stack([_state(stations, key) for key in required]) \
+        if n and required else np.zeros((n, len(required)), dtype=np.int8)
     names = np.array(required, dtype=object)
-    have_text = [",".join(names[row]) for row in have]
-    missing_text = [",".join(names[~row]) for row in have]
-    score = have.sum(axis=1) / len(required) if required else np.ones(len(stations))
-    tier = np.where(score >= 1.0, "full", np.where(score >= standard.partial_share, "partial", "low"))
+    have, lack, unknown = state == 1, state == 0, state == -1
+    score = have.sum(axis=1) / len(required) if required else np.ones(n)
+    best = (have | unknown).sum(axis=1) / len(required) if required else np.ones(n)
+    tier = _tier(score, standard.partial_share)
+    tier = np.where(tier == _tier(best, standard.partial_share), tier, "not_recorded")
     return pd.DataFrame(
         {
             "standard": standard.name,
-            "required_have": have_text,
-            "required_missing": missing_text,
+            "required_have": [",".join(names[row]) for row in have],
+            "required_missing": [",".join(names[row]) for row in lack],
+            "required_not_recorded": [",".join(names[row]) for row in unknown],
             "compliance_score": np.round(score.astype(float), 4),
             "compliance_tier": tier,
         },
         index=stations.index,
     )
+
+
+def _tier(score: np.ndarray, partial_share: float) -> np.ndarray:
+    return np.where(score >= 1.0, "full", np.where(score >= partial_share, "partial", "low"))
+
+
+def _state(stations: pd.DataFrame, key: str) -> np.ndarray:
+    """Return 1 (has), 0 (lacks) or -1 (not recorded) per station for amenity ``key``."""
+    if key not in stations:
+        return np.full(len(stations), -1, dtype=np.int8)
+    values = stations[key].astype("boolean")
+    return np.where(values.isna().to_numpy(), -1, values.fillna(False).to_numpy(dtype=bool)).astype(np.int8)

@@ -14,7 +14,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import SupportsInt, cast
+from typing import Any, SupportsInt, cast
 
 import geopandas as gpd
 import numpy as np
@@ -126,7 +126,7 @@ def read_inventory(
 
     # Amenity checklist cells.
     amenity_keys = [k for k in AMENITIES if k in header_of]
-    amenity_values: dict[str, np.ndarray] = {}
+    amenity_values: dict[str, Any] = {}
     for key in amenity_keys:
         col = header_of[key]
         values = np.zeros(len(table), dtype=bool)
@@ -143,11 +143,13 @@ def read_inventory(
     for key in std.required:
         if key not in header_of:
             report(None, key, "",
-                   f"缺少标准 {std.name} 的必备项“{AMENITIES[key].zh}”这一列，所有站点按“无”计。",
+                   f"缺少标准 {std.name} 的必备项“{AMENITIES[key].zh}”这一列，所有站点记为“未记录”"
+                   "（不是“没有”）。",
                    f"No column for required item {AMENITIES[key].en!r} of standard {std.name};"
-                   " every station counts as lacking it. Add the column to the inventory.",
+                   " every station is 'not recorded' for it (not 'lacking'). Add the column to"
+                   " the inventory.",
                    "warning", "missing_amenity_column")
-            amenity_values[key] = np.zeros(len(table), dtype=bool)
+            amenity_values[key] = pd.array([pd.NA] * len(table), dtype="boolean")
 
     out = pd.DataFrame(index=table.index)
     file_ids = _file_ids(table, header_of, rows, report)

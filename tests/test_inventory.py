@@ -2,6 +2,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -126,6 +127,19 @@ def test_missing_required_column_is_reported(tmp_path):
     inv = read_inventory(path)
     missing = inv.problems.loc[inv.problems["code"] == "missing_amenity_column", "field"]
     assert set(missing) == {"drinking_water", "first_aid", "phone_charger", "wifi", "microwave", "seating"}
+    # an absent column is "not recorded", not "lacking"
+    row = inv.stations.iloc[0]
+    assert pd.isna(row["wifi"]) and row["required_missing"] == ""
+    assert row["required_not_recorded"] == "drinking_water,first_aid,phone_charger,wifi,microwave,seating"
+    assert row["compliance_tier"] == "not_recorded" and row["compliance_score"] == pytest.approx(1 / 7, abs=1e-4)
+
+
+def test_not_recorded_cannot_hide_a_known_lack(tmp_path):
+    path = _write_csv(tmp_path / "m.csv", ["name", "lon", "lat", "toilet", "drinking_water",
+                                           "first_aid", "phone_charger", "wifi", "microwave"],
+                      [["a", 113.0, 22.4, "no", "no", "no", "no", "no", "yes"]])
+    row = read_inventory(path).stations.iloc[0]  # seating not recorded; already low either way
+    assert row["compliance_tier"] == "low" and row["required_not_recorded"] == "seating"
 
 
 def test_no_coordinate_columns_is_a_file_error(tmp_path):

@@ -173,11 +173,14 @@
           for (var k = 0; k < o.amenities.length; k++) {
             var isReq = req.charAt(k) === "1";
             if (isReq !== wantRequired) continue;
-            var ok = have.charAt(k) === "1";
-            var li = el("li", ok ? "yz-have" : "yz-missing");
-            li.appendChild(el("span", "yz-mark", ok ? "✓" : "✗"));
+            var flag = have.charAt(k);
+            var ok = flag === "1";
+            var unknown = flag === "?";
+            var li = el("li", unknown ? "yz-unrecorded" : (ok ? "yz-have" : "yz-missing"));
+            li.appendChild(el("span", "yz-mark", unknown ? "?" : (ok ? "✓" : "✗")));
             if (isReq) li.appendChild(el("span", "yz-required", "★"));
             li.appendChild(el("span", null, o.amenities[k]));
+            if (unknown) li.appendChild(el("span", "yz-note", " · " + o.not_recorded_label));
             list.appendChild(li);
           }
         });

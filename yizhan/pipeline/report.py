@@ -56,7 +56,8 @@ SHEETS: tuple[str, ...] = ("概况 Summary", "驿站 Stations", "缺口 Gaps", "
                            "问题 Problems")
 
 _STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "capacity", "standard",
-                    "compliance_score", "compliance_tier", "required_missing")
+                    "compliance_score", "compliance_tier", "required_missing",
+                    "required_not_recorded")
 
 
 def write_report(
