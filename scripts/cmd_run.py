@@ -33,6 +33,11 @@ def run_command(args: argparse.Namespace) -> int:
 
     result = run(args.config, out=args.out, previous=args.previous)
     console = Console(stderr=True)
+    for row in result.coverage_summary.to_dict("records"):
+        console.print(
+            f"覆盖率 coverage {row['rule']}: {row['covered_pct']:.1f}% 全部需求 of all demand，"
+            f"{row['covered_pct_on_network']:.1f}% 路网内需求 of demand on the network"
+            f"（离路网 off the network {row['off_network_pct']:.1f}%）", highlight=False)
     print_warnings(result.warnings, console)
     console.print(f"已写入 written: {args.out}")
     return 0

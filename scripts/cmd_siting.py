@@ -20,6 +20,7 @@ A ``--config`` TOML gives the ``[[rules]]`` and, optionally, a ``[siting]`` tabl
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,10 @@ def run_suggest(args: argparse.Namespace) -> int:
         {"rule": r.name, "description": r.describe(), "demand_weight": row.demand_weight,
          "covered_weight_before": row.covered_weight, "covered_weight_after": row.covered_weight_after,
          "covered_share_before": row.covered_pct / 100 if row.demand_weight else None,
-         "covered_share_after": row.covered_pct_after / 100 if row.demand_weight else None}
+         "covered_share_after": row.covered_pct_after / 100 if row.demand_weight else None,
+         "off_network_share": row.off_network_pct / 100 if row.demand_weight else None,
+         "covered_share_on_network": None if math.isnan(row.covered_pct_on_network)
+         else row.covered_pct_on_network / 100}
         for r, row in zip(rules, per_rule.itertuples(index=False), strict=True)]}
     with output_files(out) as tmp:
         files = [out / f.name for f in write_suggestions(result, tmp, extra=extra)]

@@ -95,3 +95,19 @@ def test_map_is_self_contained_and_marked_as_sample(report: Path) -> None:
     page = (report / "map.html").read_text(encoding="utf-8")
     assert "示例数据" in page
     assert "cdn.jsdelivr" not in page and "unpkg.com" not in page
+
+
+def test_headline_numbers_separate_off_network_demand(report: Path, result: AnalysisResult) -> None:
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    table = result.coverage
+    for rule in summary["rules"]:
+        name = rule["rule"]
+        applies = table[f"{name}_applies"].astype(bool)
+        off = applies & table[f"{name}_off_network"].astype(bool)
+        total = table.loc[applies, "weight"].sum()
+        assert rule["off_network_pct"] == pytest.approx(100 * table.loc[off, "weight"].sum() / total, abs=1e-3)
+        on = total - table.loc[off, "weight"].sum()
+        assert rule["covered_pct_on_network"] == pytest.approx(100 * rule["covered_weight"] / on, abs=1e-3)
+        assert rule["covered_pct_on_network"] >= rule["covered_pct"]
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert "路网内覆盖率" in html and "off the network" in html

@@ -681,3 +681,20 @@ def test_models_come_from_one_registry(monkeypatch) -> None:
     assert opts.resolved().model == "mclp-greedy"
     with pytest.raises(ConfigError, match="nope"):
         parse_siting_options({"model": "nope"})
+
+
+@pytest.mark.slow
+def test_a_target_out_of_reach_because_of_off_network_demand_is_said(futian_world) -> None:
+    from yizhan.geo.coverage import compute_coverage
+
+    nets, stations, demand, _ = futian_world
+    far = demand.iloc[: len(demand) // 10].copy()  # a tenth of the demand moved 5 km east
+    far["demand_id"] = "far-" + far["demand_id"].astype(str)
+    far["geometry"] = far.geometry.translate(xoff=0.05)
+    demand = gpd.GeoDataFrame(pd.concat([demand, far], ignore_index=True), crs="EPSG:4326")
+    rule = make_rule(mode="walk", cutoff="500m")
+    cov = compute_coverage(nets, stations, demand, [rule])
+    off = cov.table[f"{rule.name}_off_network"].mean()
+    assert off > 0.05
+    with pytest.raises(ConfigError, match="out of reach"):
+        suggest_sites(nets, stations, cov, SitingOptions(target=0.99, model="lscp"))

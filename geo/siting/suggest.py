@@ -95,6 +95,8 @@ def suggest_sites(
     if opts.rule_weights is not None and len(opts.rule_weights) != n_rules:
         raise ConfigError(f"规则权重个数（{len(opts.rule_weights)}）须等于规则数（{n_rules}）。"
                           f" Give one rule weight per rule ({n_rules}), in rule order.")
+    if model.needs_target:
+        _check_target_reachable(coverage, float(opts.target or 0.0))
     if candidates is None:
         if gaps is None:
             gaps = gap_areas(coverage, opts, admin=admin)
@@ -107,6 +109,28 @@ def suggest_sites(
     problem, area = _problem(net_by_mode, coverage, cands, opts, admin=admin, capacity=model.capacity)
     result = model.solve(problem)
     return _full_result(result, coverage, cands, problem, area)
+
+
+def _check_target_reachable(coverage: CoverageResult, target: float) -> None:
+    """Raise when demand off the road network puts the target share out of reach of any site."""
+    table = coverage.table
+    weight = table["weight"].to_numpy(float)
+    for rule in coverage.rules:
+        applies = table[f"{rule.name}_applies"].fillna(False).to_numpy(bool)
+        off = applies & table[f"{rule.name}_off_network"].fillna(False).to_numpy(bool)
+        total = float(weight[applies].sum())
+        if total <= 0:
+            continue
+        reachable = 1.0 - float(weight[off].sum()) / total
+        if target > reachable + 1e-12:
+            raise ConfigError(
+                f"规则 {rule.name}：{100 * (1 - reachable):.1f}% 的需求离道路过远（超过"
+                f" {coverage.max_access_m:g} 米），任何新站都覆盖不到，目标 {100 * target:.1f}%"
+                f" 无法达到（最多 {100 * reachable:.1f}%）；请检查需求坐标系与路网范围，或降低目标。"
+                f" Rule {rule.name}: {100 * (1 - reachable):.1f}% of the demand lies farther than"
+                f" {coverage.max_access_m:g} m from any road, where no site can reach it, so the"
+                f" target {100 * target:.1f}% is out of reach (at most {100 * reachable:.1f}%);"
+                " check the demand's datum and the network's extent, or lower the target.")
 
 
 def gap_areas(
@@ -408,8 +432,10 @@ def rule_summary(coverage: CoverageResult, result: SitingResult | None = None) -
     One table for ``yizhan run`` (``coverage_summary``) and ``yizhan suggest`` (``summary.json``):
     ``rule``, ``group``, ``mode``, ``cutoff``, ``requires``, ``standard``, ``n_demand``,
     ``demand_weight``, ``covered_weight``, ``covered_pct``, ``covered_weight_after``,
-    ``covered_pct_after`` (percentages; NaN when a rule has no demand). Without ``result`` the
-    figures after equal today's.
+    ``covered_pct_after``, ``off_network_weight``, ``off_network_pct`` (demand too far from any
+    road to be reached) and ``covered_pct_on_network`` (covered share of the demand on the
+    network); percentages, NaN when a rule has no demand. Without ``result`` the figures after
+    equal today's.
     """
     table = coverage.table
     weight = table["weight"].to_numpy(float)
@@ -420,6 +446,9 @@ def rule_summary(coverage: CoverageResult, result: SitingResult | None = None) -
         applies = table[f"{rule.name}_applies"].fillna(False).to_numpy(bool)
         covered = table[f"{rule.name}_covered"].fillna(False).to_numpy(bool)
         covered_after = covered | after.get(rule.name, covered)
+        off = applies & table[f"{rule.name}_off_network"].fillna(False).to_numpy(bool) \
+            if f"{rule.name}_off_network" in table.columns else np.zeros(len(table), bool)
+        off_w = float(weight[off].sum())
         total = float(weight[applies].sum())
         before_w = float(weight[covered].sum())
         after_w = float(weight[covered_after].sum())
@@ -431,5 +460,9 @@ def rule_summary(coverage: CoverageResult, result: SitingResult | None = None) -
             "covered_pct": round(100.0 * before_w / total, 4) if total else np.nan,
             "covered_weight_after": round(after_w, 6),
             "covered_pct_after": round(100.0 * after_w / total, 4) if total else np.nan,
+            "off_network_weight": round(off_w, 6),
+            "off_network_pct": round(100.0 * off_w / total, 4) if total else np.nan,
+            "covered_pct_on_network": round(100.0 * before_w / (total - off_w), 4)
+            if total - off_w > 0 else np.nan,
         })
     return pd.DataFrame(rows)

@@ -269,6 +269,10 @@ def _summary_sheet(result: AnalysisResult) -> pd.DataFrame:
     for row in result.coverage_summary.to_dict("records"):
         rows.append((f"覆盖率 Coverage {row['rule']} (%)",
                      f"{fmt_value(row['covered_pct'])} → {fmt_value(row['covered_pct_after'])}"))
+        rows.append((f"路网内覆盖率 Coverage of demand on the network {row['rule']} (%)",
+                     fmt_value(row["covered_pct_on_network"])))
+        rows.append((f"离路网过远的需求 Demand off the network {row['rule']} (%)",
+                     fmt_value(row["off_network_pct"])))
     return pd.DataFrame(rows, columns=["项目 Item", "数值 Value"])
 
 
@@ -467,8 +471,11 @@ def report_html(
         "rule": "规则 rule", "group": "群体 group", "mode": "方式 mode", "cutoff": "阈值 cutoff",
         "demand_weight": "需求权重 demand weight", "covered_weight": "已覆盖 covered weight",
         "covered_pct": "覆盖率% covered %", "covered_pct_after": "建议后% after suggestions %",
+        "covered_pct_on_network": "路网内覆盖率% covered % of demand on the network",
+        "off_network_pct": "离路网% off the network %",
     })[["规则 rule", "群体 group", "方式 mode", "阈值 cutoff", "需求权重 demand weight",
-        "已覆盖 covered weight", "覆盖率% covered %", "建议后% after suggestions %"]]
+        "已覆盖 covered weight", "覆盖率% covered %", "路网内覆盖率% covered % of demand on the network",
+        "离路网% off the network %", "建议后% after suggestions %"]]
     sheets = workbook_sheets(result)
     parts = [
         f"<h2>覆盖率 Coverage</h2>{_table_html(cov)}",
