@@ -367,7 +367,7 @@ def compute_coverage(
                             nearest_beyond_cutoff=nearest_beyond_cutoff)
     # 3. per-point columns
     columns: dict[str, Any] = {}
-    summary_input: list[tuple[CoverageRule, int, np.ndarray, np.ndarray, np.ndarray,
+    summary_input: list[tuple[CoverageRule, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                               np.ndarray | None]] = []
     for i, rule in enumerate(log.progress(rules, desc="覆盖规则 coverage rules", unit="rule")):
         net = net_by_mode[rule.mode]
@@ -391,15 +391,16 @@ def compute_coverage(
         for name, values in cols.items():
             columns[f"{rule.name}_{name}"] = values
         summary_input.append(
-            (rule, len(fac_index), applies, cols["covered"], cols["off_network"],
+            (rule, fac_index, applies, cols["covered"], cols["off_network"],
              cols.get("e2sfca"))
         )
 
     area_names, area_codes = admin_codes(demand.geometry, admin)
     table = _build_table(demand, groups=groups, weight=weight, area_names=area_names,
                          area_codes=area_codes, columns=columns)
+    _, station_codes = admin_codes(stations.geometry, admin)
     summary = _build_summary(summary_input, weight, area_names, area_codes,
-                             has_admin=admin is not None)
+                             has_admin=admin is not None, station_codes=station_codes)
     return CoverageResult(table=table, summary=summary, rules=rules, max_access_m=max_access_m)
 
 
@@ -694,19 +695,28 @@ def _build_table(
 
 
 def _build_summary(
-    per_rule: list[tuple[CoverageRule, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]],
+    per_rule: list[tuple[CoverageRule, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                         np.ndarray | None]],
     weight: np.ndarray,
     area_names: list[str],
     area_codes: np.ndarray,
     *,
     has_admin: bool,
+    station_codes: np.ndarray,
 ) -> pd.DataFrame:
-    """Return the summary frame: one overall row per rule, then per-area rows."""
+    """Return the summary frame: one overall row per rule, then per-area rows.
+
+    ``n_stations`` counts the rule's qualifying stations on the network: all of them on the
+    overall row, each area's own on its row.
+    """
     n_areas = len(area_names)
     overall: list[dict[str, Any]] = []
     by_area: list[dict[str, Any]] = []
     with_e2 = any(item[5] is not None for item in per_rule)
-    for rule, n_stations, applies, covered, off, e2 in per_rule:
+    for rule, fac_index, applies, covered, off, e2 in per_rule:
+        n_stations = len(fac_index)
+        per_area = np.bincount(np.asarray(station_codes)[fac_index].astype(np.int64),
+                               minlength=n_areas) if len(fac_index) else np.zeros(n_areas, np.int64)
         w_app = np.where(applies, weight, 0.0)
         w_cov = np.where(covered, weight, 0.0)
         w_off = np.where(off, weight, 0.0)
@@ -737,6 +747,7 @@ def _build_summary(
                 if name == OUTSIDE_AREA and sums["n_demand"][code] == 0:
                     continue
                 by_area.append({**info, "level": "admin", "admin_name": name,
+                                "n_stations": int(per_area[code]),
                                 **_figures({k: float(v[code]) for k, v in sums.items()}, with_e2)})
     order = ["rule", "level", "admin_name", "group", "mode", "cutoff", "requires", "standard",
              "n_stations", "n_demand", "demand_weight", "n_covered", "covered_weight",

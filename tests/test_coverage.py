@@ -668,3 +668,20 @@ def test_cli_end_to_end(futian_graphml, taxi_csv, ev_stations_csv, shared_data, 
                  str(ev_stations_csv), "--demand", str(taxi_csv), "--mode", "walk",
                  "--cutoff", "800", "--out", str(tmp_path / "x")])
     assert code == 2
+
+
+def test_per_area_rows_count_the_area_own_stations(line) -> None:
+    """Station A lies in the west area, B in the east: each area row counts its own station."""
+    from shapely.geometry import box
+
+    net, stations, demand = line
+    rule = make_rule(mode="walk", cutoff="250m")
+    xs = stations.geometry.x.to_numpy()
+    mid = float(xs.mean())
+    admin = gpd.GeoDataFrame({"admin_name": ["西 W", "东 E"]},
+                             geometry=[box(-180, -90, mid, 90), box(mid, -90, 180, 90)],
+                             crs="EPSG:4326")
+    res = compute_coverage({"walk": net}, stations, demand, rule, admin=admin)
+    rows = res.summary[res.summary["level"] == "admin"].set_index("admin_name")
+    assert rows["n_stations"].to_dict() == {"西 W": 1, "东 E": 1}
+    assert int(res.summary.loc[res.summary["level"] == "overall", "n_stations"].iloc[0]) == 2
