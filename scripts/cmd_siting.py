@@ -149,6 +149,7 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
         for note in net.notes:
             log.warn(note)
     return {"rules": rules, "stations": inventory.stations, "demand": demand, "admin": admin,
+            "datums": datums,
             "nets": nets, "max_access": max_access}
 
 
@@ -208,7 +209,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     from yizhan.geo.siting import log_result, rule_summary, suggest_sites, write_suggestions
 
     rules = data["rules"]
-    candidates = (read_candidates(args.candidates, crs=input_datums(args)["candidates"])
+    candidates = (read_candidates(args.candidates, crs=data["datums"]["candidates"])
                   if args.candidates else None)
     coverage = compute_coverage(data["nets"], data["stations"], data["demand"], rules,
                                 admin=data["admin"], max_access_m=data["max_access"])

@@ -13,6 +13,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 from yizhan.geo.siting.constraints import INF, Rules
+from yizhan.geo.siting.problem import check_method
 
 #: ``method="auto"`` passes a reduced model to HiGHS only up to this many non-zeros; bigger
 #: models get greedy + swap + Lagrangian bound (HiGHS's root LP alone takes minutes there).
@@ -38,6 +39,13 @@ class SolverOptions:
     method: str = "auto"
     seed: int = 0
     rel_gap: float = DEFAULT_REL_GAP
+
+    @classmethod
+    def of(cls, solver: SolverOptions | None) -> SolverOptions:
+        """Return ``solver`` (defaults when None) after checking its method."""
+        settings = solver or cls()
+        check_method(settings.method)
+        return settings
 
 
 @contextlib.contextmanager

@@ -27,7 +27,6 @@ from yizhan.geo.siting.problem import (
     SitingModel,
     SitingProblem,
     as_list,
-    check_method,
     fixed_list,
     stack,
     weights_list,
@@ -71,10 +70,9 @@ def solve_lscp(
     ConfigError
         If the target cannot be reached even with every candidate, or constraints conflict.
     """
-    settings = solver or SolverOptions()
+    settings = SolverOptions.of(solver)
     method, time_limit, seed = settings.method, settings.time_limit, settings.seed
     rel_gap = settings.rel_gap
-    check_method(method)
     t0 = time.perf_counter()
     covers = as_list(cover)
     rows = [c.shape[0] for c in covers]

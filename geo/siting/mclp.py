@@ -34,7 +34,6 @@ from yizhan.geo.siting.problem import (
     SitingModel,
     SitingProblem,
     as_list,
-    check_method,
     fixed_list,
     stack,
     weights_list,
@@ -95,11 +94,10 @@ def solve_mclp(
     ConfigError
         If the constraints cannot all be met or an option is invalid.
     """
-    settings = solver or SolverOptions()
+    settings = SolverOptions.of(solver)
     method, time_limit, seed = settings.method, settings.time_limit, settings.seed
     rel_gap = settings.rel_gap
     budget = constraints.budget if constraints is not None else None
-    check_method(method)
     t0 = time.perf_counter()
     covers = as_list(cover)
     rows = [c.shape[0] for c in covers]

@@ -24,7 +24,7 @@ from yizhan.geo.siting.highs import (
     solve_mip,
     x_rows,
 )
-from yizhan.geo.siting.problem import SitingModel, SitingProblem, check_method, weights_list
+from yizhan.geo.siting.problem import SitingModel, SitingProblem, weights_list
 from yizhan.geo.siting.reduce import merge_identical_rows, row_of_entry, structure
 from yizhan.geo.siting.result import SitingResult, gap_max, gap_min
 
@@ -69,11 +69,10 @@ def solve_pmedian(
         ``mean_cost_after`` per rank, and ``weight_gained``/``covered_share_after`` count rows
         that get a stored pair (are within reach) of an open site.
     """
-    settings = solver or SolverOptions()
+    settings = SolverOptions.of(solver)
     method, time_limit, seed = settings.method, settings.time_limit, settings.seed
     rel_gap = settings.rel_gap
     budget = constraints.budget if constraints is not None else None
-    check_method(method)
     t0 = time.perf_counter()
     c = sp.csr_matrix(cost_matrix, copy=True)
     c.sum_duplicates()
