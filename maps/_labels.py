@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from yizhan.stations.amenities import AMENITIES
+from yizhan.stations.compliance import TIER_LABELS
 
-# Compliance tiers of the stations contract, plus stations whose tier is not known.
-TIERS: tuple[tuple[str, str, str], ...] = (
-    ("full", "达标 fully compliant", "#1a9850"),
-    ("partial", "部分达标 partly compliant", "#f39c12"),
-    ("low", "不达标 low compliance", "#d73027"),
-    ("unknown", "未评估 not assessed", "#8c8c8c"),
-    ("not_recorded", "未记录，无法判定 not recorded", "#6c7a89"),
+# Compliance tiers (labels from the stations package, one wording everywhere), plus stations
+# whose tier is not known; colours of the map, the legend and the report's overview picture.
+_TIER_COLOURS = {"full": "#1a9850", "partial": "#f39c12", "low": "#d73027",
+                 "unknown": "#8c8c8c", "not_recorded": "#6c7a89"}
+TIERS: tuple[tuple[str, str, str], ...] = tuple(
+    (key, {**TIER_LABELS, "unknown": "未评估 not assessed"}[key], colour)
+    for key, colour in _TIER_COLOURS.items()
 )
 
 GROUPS: dict[str, str] = {

@@ -141,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         nets[mode] = build_network(args.network, mode=mode, cache_dir=cache)
         for note in nets[mode].notes:
             log.warn(note)
+    warn_datums(nets, datums, {"stations": (inventory.stations, args.stations),
+                               "demand": (demand, args.demand)})
     result = compute_coverage(
         nets, inventory.stations, demand, rules, admin=admin, max_access_m=max_access.metres,
         accessibility=Accessibility(decay=args.decay) if args.accessibility else False,
@@ -151,6 +153,23 @@ def run(args: argparse.Namespace) -> int:
     print_summary(result)
     log.info(f"已写出 written: {out / 'coverage.csv'}, {out / 'summary.json'}")
     return 0
+
+
+def warn_datums(
+    nets: dict[str, Any], datums: dict[str, str],
+    inputs: dict[str, tuple[gpd.GeoDataFrame | None, str]],
+) -> None:
+    """Warn about every input whose coordinates fit the roads better in another datum.
+
+    :func:`yizhan.geo.datums.datum_warnings`, each input checked in its own datum; the message
+    names the flag that fixes it (``--stations-crs`` ...).
+    """
+    from yizhan.geo.datums import InputDatum, datum_warnings
+
+    items = [InputDatum(key, frame, datums[key], f"--{key}-crs", str(source))
+             for key, (frame, source) in inputs.items() if frame is not None]
+    for message in datum_warnings(nets, items):
+        log.warn(message)
 
 
 def print_summary(result: CoverageResult) -> None:

@@ -33,6 +33,7 @@ from yizhan.scripts.cmd_coverage import (
     read_admin_file,
     read_demand_file,
     rules_from_args,
+    warn_datums,
 )
 
 from yizhan import log
@@ -148,6 +149,8 @@ def _load(args: argparse.Namespace) -> dict[str, Any]:
     for net in nets.values():
         for note in net.notes:
             log.warn(note)
+    warn_datums(nets, datums, {"stations": (inventory.stations, args.stations),
+                               "demand": (demand, args.demand)})
     return {"rules": rules, "stations": inventory.stations, "demand": demand, "admin": admin,
             "datums": datums,
             "nets": nets, "max_access": max_access}
@@ -211,6 +214,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     rules = data["rules"]
     candidates = (read_candidates(args.candidates, crs=data["datums"]["candidates"])
                   if args.candidates else None)
+    warn_datums(data["nets"], data["datums"], {"candidates": (candidates, args.candidates)})
     coverage = compute_coverage(data["nets"], data["stations"], data["demand"], rules,
                                 admin=data["admin"], max_access_m=data["max_access"])
     result = suggest_sites(data["nets"], data["stations"], coverage, opts,

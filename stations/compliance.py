@@ -7,10 +7,11 @@ import pandas as pd
 from yizhan.stations.standards import Standard
 
 TIERS = ("full", "partial", "low", "not_recorded")
+#: What each tier is called wherever a user reads it (console, map legend, report), Chinese first.
 TIER_LABELS = {
-    "full": "达标 full",
-    "partial": "部分达标 partial",
-    "low": "不达标 low",
+    "full": "达标 fully compliant",
+    "partial": "部分达标 partly compliant",
+    "low": "不达标 low compliance",
     "not_recorded": "未记录，无法判定 not recorded",
 }
 

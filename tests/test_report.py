@@ -111,3 +111,44 @@ def test_headline_numbers_separate_off_network_demand(report: Path, result: Anal
         assert rule["covered_pct_on_network"] >= rule["covered_pct"]
     html = (report / "report.html").read_text(encoding="utf-8")
     assert "路网内覆盖率" in html and "off the network" in html
+
+
+def test_per_area_table_shows_each_area_own_figures(report: Path, result: AnalysisResult) -> None:
+    """Per rule and area: the area's own stations, covered share, off-network share."""
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    areas = pd.DataFrame(summary["areas"])
+    table = result.coverage
+    assert len(areas) == len(result.coverage_by_area) > 0
+    for rule in summary["rules"]:
+        name = rule["rule"]
+        rows = areas[areas["rule"] == name]
+        assert rows["demand_weight"].sum() == pytest.approx(rule["demand_weight"])
+        assert rows["off_network_weight"].sum() == pytest.approx(rule["off_network_weight"])
+        for row in rows.itertuples(index=False):
+            here = table["admin_name"].astype(str) == row.admin_name
+            applies = here & table[f"{name}_applies"].astype(bool)
+            off = applies & table[f"{name}_off_network"].astype(bool)
+            covered = applies & table[f"{name}_covered"].astype(bool)
+            total = table.loc[applies, "weight"].sum()
+            assert row.off_network_pct == pytest.approx(
+                100 * table.loc[off, "weight"].sum() / total, abs=1e-3)
+            assert row.covered_pct == pytest.approx(
+                100 * table.loc[covered, "weight"].sum() / total, abs=1e-3)
+    # the areas do not all have the same number of stations: each counts its own
+    assert areas.groupby("rule")["n_stations"].nunique().max() > 1
+    html = (report / "report.html").read_text(encoding="utf-8")
+    assert "分区覆盖 Coverage by area" in html
+    wb = openpyxl.load_workbook(report / "report.xlsx")
+    sheet = wb[SHEETS[5]]
+    header = [c.value for c in sheet[1]]
+    assert "离路网% off the network %" in header and "区域 area" in header
+    assert sheet.max_row == len(areas) + 1
+
+
+def test_summary_counts_every_compliance_tier(report: Path, result: AnalysisResult) -> None:
+    from yizhan.stations.compliance import TIERS
+
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    tiers = summary["counts"]["stations_by_tier"]
+    assert list(tiers) == list(TIERS)
+    assert sum(tiers.values()) == len(result.stations)

@@ -110,7 +110,9 @@ from yizhan.geo.siting.problem import METHODS, SitingModel, SitingProblem
 from yizhan.geo.siting.registry import MODELS, get_model
 from yizhan.geo.siting.result import SitingResult, Suggestions, log_result
 from yizhan.geo.siting.suggest import (
+    AREA_SUMMARY_COLUMNS,
     SUGGESTION_COLUMNS,
+    area_summary,
     gap_areas,
     no_suggestions,
     rule_summary,
@@ -121,6 +123,7 @@ from yizhan.geo.siting.suggest import (
 )
 
 __all__ = [
+    "AREA_SUMMARY_COLUMNS",
     "METHODS",
     "MODELS",
     "SITING_OPTION_KEYS",
@@ -132,6 +135,7 @@ __all__ = [
     "SitingResult",
     "SolverOptions",
     "Suggestions",
+    "area_summary",
     "check_siting_options",
     "gap_areas",
     "get_model",

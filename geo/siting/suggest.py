@@ -426,6 +426,50 @@ def write_suggestions(
     return [*files, js]
 
 
+def _shares(
+    weight: np.ndarray, applies: np.ndarray, covered: np.ndarray, covered_after: np.ndarray,
+    off: np.ndarray,
+) -> dict[str, Any]:
+    """Return the headline figures of one set of demand points (one rule, or one rule in one area).
+
+    ``covered_pct_on_network`` is the covered share of the demand that is on the network (demand
+    off the network cannot be reached by any station); percentages are NaN without demand.
+    """
+    off_w = float(weight[applies & off].sum())
+    total = float(weight[applies].sum())
+    before_w = float(weight[applies & covered].sum())
+    after_w = float(weight[applies & covered_after].sum())
+    return {
+        "n_demand": int(applies.sum()),
+        "demand_weight": round(total, 6), "covered_weight": round(before_w, 6),
+        "covered_pct": round(100.0 * before_w / total, 4) if total else np.nan,
+        "covered_weight_after": round(after_w, 6),
+        "covered_pct_after": round(100.0 * after_w / total, 4) if total else np.nan,
+        "off_network_weight": round(off_w, 6),
+        "off_network_pct": round(100.0 * off_w / total, 4) if total else np.nan,
+        "covered_pct_on_network": round(100.0 * before_w / (total - off_w), 4)
+        if total - off_w > 0 else np.nan,
+    }
+
+
+def _rule_masks(
+    coverage: CoverageResult, result: SitingResult | None
+) -> list[tuple[CoverageRule, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Return per rule its demand masks: applies, covered today, covered after, off network."""
+    table = coverage.table
+    after = dict(zip((r.name for r in coverage.rules), result.covered_after or (), strict=False)) \
+        if result is not None else {}
+    out = []
+    for rule in coverage.rules:
+        applies = table[f"{rule.name}_applies"].fillna(False).to_numpy(bool)
+        covered = table[f"{rule.name}_covered"].fillna(False).to_numpy(bool)
+        covered_after = covered | after.get(rule.name, covered)
+        off = table[f"{rule.name}_off_network"].fillna(False).to_numpy(bool) \
+            if f"{rule.name}_off_network" in table.columns else np.zeros(len(table), bool)
+        out.append((rule, applies, covered, covered_after, off))
+    return out
+
+
 def rule_summary(coverage: CoverageResult, result: SitingResult | None = None) -> pd.DataFrame:
     """Return, per rule, the demand covered today and once the suggested sites exist.
 
@@ -437,32 +481,42 @@ def rule_summary(coverage: CoverageResult, result: SitingResult | None = None) -
     network); percentages, NaN when a rule has no demand. Without ``result`` the figures after
     equal today's.
     """
-    table = coverage.table
-    weight = table["weight"].to_numpy(float)
-    after = dict(zip((r.name for r in coverage.rules), result.covered_after or (), strict=False)) \
-        if result is not None else {}
+    weight = coverage.table["weight"].to_numpy(float)
     rows = []
-    for rule in coverage.rules:
-        applies = table[f"{rule.name}_applies"].fillna(False).to_numpy(bool)
-        covered = table[f"{rule.name}_covered"].fillna(False).to_numpy(bool)
-        covered_after = covered | after.get(rule.name, covered)
-        off = applies & table[f"{rule.name}_off_network"].fillna(False).to_numpy(bool) \
-            if f"{rule.name}_off_network" in table.columns else np.zeros(len(table), bool)
-        off_w = float(weight[off].sum())
-        total = float(weight[applies].sum())
-        before_w = float(weight[covered].sum())
-        after_w = float(weight[covered_after].sum())
+    for rule, applies, covered, covered_after, off in _rule_masks(coverage, result):
         rows.append({
             "rule": rule.name, "group": rule.group or "all", "mode": rule.mode,
             "cutoff": rule.cutoff.label, "requires": ",".join(rule.requires),
-            "standard": rule.standard or "", "n_demand": int(applies.sum()),
-            "demand_weight": round(total, 6), "covered_weight": round(before_w, 6),
-            "covered_pct": round(100.0 * before_w / total, 4) if total else np.nan,
-            "covered_weight_after": round(after_w, 6),
-            "covered_pct_after": round(100.0 * after_w / total, 4) if total else np.nan,
-            "off_network_weight": round(off_w, 6),
-            "off_network_pct": round(100.0 * off_w / total, 4) if total else np.nan,
-            "covered_pct_on_network": round(100.0 * before_w / (total - off_w), 4)
-            if total - off_w > 0 else np.nan,
+            "standard": rule.standard or "",
+            **_shares(weight, applies, covered, covered_after, off),
         })
     return pd.DataFrame(rows)
+
+
+#: Columns of :func:`area_summary`.
+AREA_SUMMARY_COLUMNS = ("rule", "admin_name", "n_stations", "n_demand", "demand_weight",
+                        "covered_weight", "covered_pct", "covered_weight_after",
+                        "covered_pct_after", "off_network_weight", "off_network_pct",
+                        "covered_pct_on_network")
+
+
+def area_summary(coverage: CoverageResult, result: SitingResult | None = None) -> pd.DataFrame:
+    """Return, per rule and admin area, the figures of :func:`rule_summary` for the area's demand.
+
+    ``n_stations`` is the area's own qualifying stations (as in the coverage summary). Areas in
+    the order of the coverage summary; empty (:data:`AREA_SUMMARY_COLUMNS`) without admin areas.
+    """
+    areas = coverage.summary[coverage.summary["level"] == "admin"]
+    if not len(areas):
+        return pd.DataFrame(columns=list(AREA_SUMMARY_COLUMNS))
+    weight = coverage.table["weight"].to_numpy(float)
+    names = coverage.table["admin_name"].astype(str).to_numpy()
+    masks = {m[0].name: m for m in _rule_masks(coverage, result)}
+    rows = []
+    for area in areas.itertuples(index=False):
+        rule, applies, covered, covered_after, off = masks[str(area.rule)]
+        here = applies & (names == str(area.admin_name))
+        rows.append({"rule": rule.name, "admin_name": str(area.admin_name),
+                     "n_stations": int(area.n_stations),
+                     **_shares(weight, here, covered, covered_after, off)})
+    return pd.DataFrame(rows, columns=list(AREA_SUMMARY_COLUMNS))

@@ -23,7 +23,9 @@ from shapely.geometry.base import BaseGeometry
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
 from yizhan.geo.areas import buffer_area, in_area, read_admin_areas, read_areas, select_area
+from yizhan.geo.candidates import read_candidates
 from yizhan.geo.coverage import CoverageResult, compute_coverage, qualifying_stations
+from yizhan.geo.datums import InputDatum, datum_warnings
 from yizhan.geo.demand import combine_demand, read_layer
 from yizhan.geo.hotspots import find_hotspots
 from yizhan.geo.network import RoadNetwork
@@ -31,6 +33,7 @@ from yizhan.geo.rules import CoverageRule
 from yizhan.geo.service_areas import service_areas
 from yizhan.geo.siting import (
     SitingResult,
+    area_summary,
     gap_areas,
     log_result,
     no_suggestions,
@@ -72,7 +75,8 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
     next(steps)
     demand, demand_problems = read_demand(config)
     inputs = DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
-                            demand_problems=demand_problems, admin=read_admin(config))
+                            demand_problems=demand_problems, admin=read_admin(config),
+                            candidates=read_run_candidates(config))
     next(steps)
     cov = district_coverage(config, inputs, networks)
     next(steps)
@@ -105,6 +109,26 @@ def read_stations(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     inv = read_inventory(config.inventory.path, crs=config.inventory.crs,
                          standard=config.inventory.standard, sheet=config.inventory.sheet)
     return restrict_stations(inv.stations, inv.problems, district_area(config))
+
+
+def read_run_candidates(config: RunConfig) -> gpd.GeoDataFrame | None:
+    """Return the ``[candidates]`` sites of ``config`` inside its area, or None without them.
+
+    Their ids (``candidate_id``/编号 ...) are kept exactly: the suggestions and the map show them.
+    """
+    if config.candidates is None:
+        return None
+    cfg = config.candidates
+    log.info(f"读取候选点 reading candidate sites {cfg.path.name}")
+    candidates = read_candidates(cfg.path, crs=cfg.crs, sheet=cfg.sheet)
+    area = district_area(config)
+    if area is None:
+        return candidates
+    inside = in_area(candidates, area)
+    if not inside.all():
+        log.info(f"区域外候选点 {int((~inside).sum())} 个不计入本区。"
+                 f" {int((~inside).sum())} candidate sites lie outside the area and are left out.")
+    return candidates.loc[inside].reset_index(drop=True)
 
 
 def restrict_stations(
@@ -182,15 +206,17 @@ def finish_analysis(
 ) -> AnalysisResult:
     """Return the whole result: gap areas, suggested sites, service areas and hotspots."""
     gaps = gap_areas(cov, config.siting.options, admin=inputs.admin)
-    siting = _suggest(config, networks, inputs.stations, cov, gaps=gaps, admin=inputs.admin)
+    siting = _suggest(config, networks, inputs, cov, gaps=gaps)
     suggestions = siting.table if siting is not None else no_suggestions(config.rules)
     summary = rule_summary(cov, siting)
+    by_area = area_summary(cov, siting)
     problems = pd.concat([inputs.inventory_problems, inputs.demand_problems], ignore_index=True) \
         if len(inputs.demand_problems) else inputs.inventory_problems
     demand = inputs.demand
     return AnalysisResult(
         config=config, stations=inputs.stations, problems=problems, demand=demand,
-        admin=inputs.admin, coverage=cov.table, coverage_summary=summary, gaps=gaps,
+        admin=inputs.admin, coverage=cov.table, coverage_summary=summary,
+        coverage_by_area=by_area, gaps=gaps,
         suggestions=suggestions, networks=networks,
         service_areas=_service_areas(networks, inputs.stations, config.rules,
                                      config.max_access_m),
@@ -210,7 +236,8 @@ def input_warnings(
     """Return what the report must say about inputs that cannot belong together.
 
     Checked: the road networks' own notes (dropped pieces); no station at all, or none within
-    the bounds of any road network (plus the access distance); per rule, a worker group that
+    the bounds of any road network (plus the access distance); per input, coordinates that fit
+    the roads better in another datum (:mod:`yizhan.geo.datums`); per rule, a worker group that
     matches no demand point; per rule, more than :data:`OFF_NETWORK_WARN_SHARE` of the demand
     weight too far from any road to be snapped.
     """
@@ -238,6 +265,7 @@ def input_warnings(
                 f" None of the inventory's {len(stations)} stations lies within the road"
                 " network's area: check the inventory's datum (crs) and that the roads cover the"
                 " same place.")
+    out.extend(datum_warnings(networks, _input_datums(config, inputs)))
     table = cov.table
     weight = table["weight"].to_numpy(dtype=float)
     groups = sorted(str(g) for g in pd.unique(inputs.demand["group"])) if len(inputs.demand) \
@@ -262,6 +290,22 @@ def input_warnings(
                 f" farther than {config.max_access_m:g} m from any road and cannot be covered;"
                 " check the demand's datum and the road network's extent.")
     return tuple(out)
+
+
+def _input_datums(config: RunConfig, inputs: DistrictInputs) -> list[InputDatum]:
+    """Return the inputs of a run to check against the roads, each in its own datum."""
+    items = [InputDatum("stations", inputs.stations, config.inventory.crs,
+                        "crs = ... in [inventory]", config.inventory.path.name)]
+    demand = inputs.demand
+    if len(demand) and "layer" in demand.columns:
+        layer_of = demand["layer"].astype(str).to_numpy()
+        for layer in config.demand:
+            items.append(InputDatum("demand", demand.loc[layer_of == layer.name], layer.crs,
+                                    f"crs = ... in [[demand]] {layer.name}", layer.path.name))
+    if inputs.candidates is not None and config.candidates is not None:
+        items.append(InputDatum("candidates", inputs.candidates, config.candidates.crs,
+                                "crs = ... in [candidates]", config.candidates.path.name))
+    return items
 
 
 def _service_areas(
@@ -332,18 +376,19 @@ def run(
 
 
 def _suggest(
-    config: RunConfig, networks: dict[str, RoadNetwork], stations: gpd.GeoDataFrame,
-    cov: CoverageResult, *, gaps: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | None,
+    config: RunConfig, networks: dict[str, RoadNetwork], inputs: DistrictInputs,
+    cov: CoverageResult, *, gaps: gpd.GeoDataFrame,
 ) -> SitingResult | None:
     """Return the ranked new sites of the run, or None when the config asks for none.
 
     The sites come from :func:`yizhan.geo.siting.suggest_sites`, the function ``yizhan
-    suggest`` calls, with the same options and the same gap areas.
+    suggest`` calls, with the same options, the same gap areas and the user's candidates.
     """
     opts = config.siting.run_options()
     if opts is None:
         return None
-    result = suggest_sites(networks, stations, cov, opts, gaps=gaps, admin=admin)
+    result = suggest_sites(networks, inputs.stations, cov, opts, gaps=gaps, admin=inputs.admin,
+                           candidates=inputs.candidates)
     log_result(result)
     return result
 

@@ -34,6 +34,11 @@ Every path in the file is relative to the config file itself.  The format (see
     candidate_spacing_m = 150           # candidate sites: one network node per grid cell
     gap_buffer_m = 150                  # uncovered points closer than 2x this form one gap area
 
+    [candidates]                        # optional: the union's own possible sites
+    path = "sites.xlsx"                 # lon/lat (+ candidate_id/编号, name, cost, capacity);
+    crs = "gcj02"                       # their ids come out unchanged in suggestions and the map
+    sheet = "Sheet1"                    # (default: network nodes in and around the gap areas)
+
     [admin]
     path = "towns.geojson"              # polygons
     name_field = "admin_name"           # column holding the area name
@@ -71,11 +76,12 @@ from yizhan.io import read_toml
 PYROSM_PREFIX = "pyrosm:"
 
 _TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "windows", "rules",
-             "siting", "admin", "area"}
+             "siting", "candidates", "admin", "area"}
 _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
 _SITING_OPTION_KEYS = set(SITING_OPTION_KEYS)
 _ADMIN_KEYS = {"path", "name_field"}
+_CANDIDATES_KEYS = {"path", "crs", "sheet"}
 _AREA_KEYS = {"path", "name", "name_field", "network_buffer_m"}
 #: Sites the yearly run suggests when ``[siting]`` asks for no number (``n_sites = 0``: none).
 DEFAULT_RUN_SITES = 5
@@ -91,6 +97,15 @@ class InventoryConfig:
     path: Path
     crs: str = "wgs84"
     standard: str = "xinhui-7"
+    sheet: str | None = None
+
+
+@dataclass(frozen=True)
+class CandidatesConfig:
+    """The user's candidate sites (:func:`yizhan.geo.candidates.read_candidates`)."""
+
+    path: Path
+    crs: str = "wgs84"
     sheet: str | None = None
 
 
@@ -157,6 +172,9 @@ class RunConfig:
         Whether the inputs are sample data (reports then say so).
     inventory, network_source, max_access_m, demand, rules, siting, admin, area
         The sections of the file, validated.
+    candidates
+        ``[candidates]``: the user's own candidate sites, or None (network nodes in and around
+        the gap areas are the candidates).
     windows
         ``[windows]``: time windows of the demand, the same table as ``yizhan demand build``
         reads (rows outside every window are left out unless ``keep_outside = true``).
@@ -175,12 +193,15 @@ class RunConfig:
     admin: AdminConfig | None
     area: AreaConfig | None = None
     windows: TimeWindows = field(default_factory=TimeWindows)
+    candidates: CandidatesConfig | None = None
 
     def input_files(self) -> dict[str, Path]:
         """Return every input file by role (``inventory``, ``network``, ``demand[0]``, ...)."""
         files: dict[str, Path] = {"inventory": self.inventory.path, "network": self.network_source}
         for i, layer in enumerate(self.demand):
             files[f"demand[{i}]"] = layer.path
+        if self.candidates is not None:
+            files["candidates"] = self.candidates.path
         if self.admin is not None:
             files["admin"] = self.admin.path
         if self.area is not None:
@@ -289,6 +310,16 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     check_keys(sit, _SITING_OPTION_KEYS, where, "siting.")
     siting = SitingConfig(options=parse_siting_options(sit, source=where))
 
+    cand = _table(doc, "candidates", where, required=False)
+    candidates = None
+    if cand:
+        check_keys(cand, _CANDIDATES_KEYS, where, "candidates.")
+        candidates = CandidatesConfig(
+            path=_file(cand, "path", base, where, "candidates."),
+            crs=_get(cand, "crs", str, where, "candidates.", default="wgs84"),
+            sheet=_get(cand, "sheet", str, where, "candidates.", default=None),
+        )
+
     adm = _table(doc, "admin", where, required=False)
     admin = None
     if adm:
@@ -314,6 +345,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         source=source, district=district, year=year, sample=sample, inventory=inventory,
         network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),
         rules=rules, siting=siting, admin=admin, area=area, windows=windows,
+        candidates=candidates,
     )
 
 

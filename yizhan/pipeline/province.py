@@ -99,6 +99,7 @@ from yizhan.pipeline.analysis import (
     network_area,
     read_admin,
     read_demand,
+    read_run_candidates,
     read_stations,
     restrict_admin,
     restrict_stations,
@@ -128,7 +129,7 @@ STEP_LABELS: dict[str, str] = {
 }
 
 _PROVINCE_KEYS = {"province", "year", "sample", "inventory", "network", "demand", "rules",
-                  "siting", "admin", "districts"}
+                  "siting", "candidates", "admin", "districts"}
 _DISTRICTS_KEYS = {"path", "name_field", "only", "network_buffer_m"}
 
 #: Rows of a shared Parquet demand table read at a time when splitting it by district.
@@ -282,6 +283,7 @@ def _absolute_paths(doc: dict[str, Any], base: Path) -> None:
     fix(doc.get("inventory"), "standard", only_toml=True)
     fix(doc.get("network"), "source", keep_prefix="pyrosm:")
     fix(doc.get("admin"), "path")
+    fix(doc.get("candidates"), "path")
     for layer in doc.get("demand") or []:
         fix(layer, "path")
     for rule in doc.get("rules") or []:
@@ -627,7 +629,8 @@ def task_inputs(config: RunConfig, parts: DistrictParts) -> DistrictInputs:
         else read_demand(config)
     admin = parts.admin[0] if parts.admin is not None else read_admin(config)
     return DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
-                          demand_problems=demand_problems, admin=admin)
+                          demand_problems=demand_problems, admin=admin,
+                          candidates=read_run_candidates(config))
 
 
 def task_networks(config: RunConfig, area: BaseGeometry | None, clipped_xml: Path | None

@@ -32,7 +32,11 @@ import shapely
 
 from yizhan import log
 from yizhan.geo.coverage import write_coverage_csv
-from yizhan.geo.siting import suggestions_csv_frame, write_suggestion_tables
+from yizhan.geo.siting import (
+    AREA_SUMMARY_COLUMNS,
+    suggestions_csv_frame,
+    write_suggestion_tables,
+)
 from yizhan.io import (
     excel_safe,
     sha256_file,
@@ -41,8 +45,10 @@ from yizhan.io import (
     write_text_atomic,
     write_with,
 )
+from yizhan.maps._labels import TIERS as MAP_TIERS
 from yizhan.outdir import report_folder
 from yizhan.stations import diff_inventories
+from yizhan.stations.compliance import TIERS
 from yizhan.stations.output import write_problems
 
 if TYPE_CHECKING:
@@ -53,7 +59,16 @@ SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
 
 #: Sheets of ``report.xlsx`` in order.
 SHEETS: tuple[str, ...] = ("概况 Summary", "驿站 Stations", "缺口 Gaps", "建议 Suggestions",
-                           "问题 Problems")
+                           "问题 Problems", "分区 By area")
+
+#: Headers of the per-area table (report.html and the workbook), Chinese first.
+AREA_HEADERS = {
+    "rule": "规则 rule", "admin_name": "区域 area", "n_stations": "驿站 stations",
+    "demand_weight": "需求权重 demand weight", "covered_pct": "覆盖率% covered %",
+    "covered_pct_on_network": "路网内覆盖率% covered % of demand on the network",
+    "off_network_pct": "离路网% off the network %",
+    "covered_pct_after": "建议后% after suggestions %",
+}
 
 _STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "capacity", "standard",
                     "compliance_score", "compliance_tier", "required_missing",
@@ -153,7 +168,7 @@ def summary_dict(
         "inputs": inputs,
         "counts": {
             "stations": len(result.stations),
-            "stations_by_tier": {t: int(tiers.get(t, 0)) for t in ("full", "partial", "low")},
+            "stations_by_tier": {t: int(tiers.get(t, 0)) for t in TIERS},
             "problems": len(result.problems),
             "demand_points": len(result.demand),
             "demand_weight": round(float(result.demand["weight"].sum()), 6),
@@ -161,11 +176,28 @@ def summary_dict(
             "suggestions": len(result.suggestions),
         },
         "rules": rules,
+        "areas": [{k: json_value(v) for k, v in row.items()}
+                  for row in _by_area(result).to_dict("records")],
         "warnings": list(result.warnings),
     }
     if comparison is not None:
         summary["comparison"] = comparison["summary"]
     return summary
+
+
+def _by_area(result: AnalysisResult) -> pd.DataFrame:
+    """Return the per-area coverage table (empty, with its columns, without admin areas)."""
+    frame = result.coverage_by_area
+    return frame if frame is not None else pd.DataFrame(columns=list(AREA_SUMMARY_COLUMNS))
+
+
+def area_table(result: AnalysisResult) -> pd.DataFrame:
+    """Return the per-area table as shown in the report: bilingual headers, one decimal."""
+    frame = _by_area(result)[list(AREA_HEADERS)].copy()
+    for col in ("demand_weight", "covered_pct", "covered_pct_on_network", "off_network_pct",
+                "covered_pct_after"):
+        frame[col] = [fmt_value(v) for v in frame[col]]
+    return frame.rename(columns=AREA_HEADERS)
 
 
 def json_value(value: object) -> object:
@@ -296,6 +328,7 @@ def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
         SHEETS[2]: gaps,
         SHEETS[3]: suggestions_csv_frame(result.suggestions),
         SHEETS[4]: pd.DataFrame(result.problems),
+        SHEETS[5]: area_table(result),
     }
     return {name: frame.reset_index(drop=True) for name, frame in sheets.items()}
 
@@ -404,9 +437,9 @@ def write_overview_png(result: AnalysisResult, path: Path) -> Path:
     ax.scatter(d.geometry.x, d.geometry.y, s=4 + 2 * d["weight"].to_numpy(float), c="#e67e22",
                alpha=0.6, label="demand")
     s = result.stations
-    tier_color = {"full": "#27ae60", "partial": "#f1c40f", "low": "#c0392b"}
+    tier_color = {key: color for key, _, color in MAP_TIERS}  # the map's colours
     ax.scatter(s.geometry.x, s.geometry.y, s=80, marker="s", edgecolors="black",
-               c=[tier_color.get(str(t), "#7f8c8d") for t in s["compliance_tier"]],
+               c=[tier_color.get(str(t), tier_color["unknown"]) for t in s["compliance_tier"]],
                label="stations")
     g = result.suggestions
     if len(g):
@@ -479,6 +512,8 @@ def report_html(
     sheets = workbook_sheets(result)
     parts = [
         f"<h2>覆盖率 Coverage</h2>{_table_html(cov)}",
+        *([f"<h2>分区覆盖 Coverage by area</h2>{_table_html(sheets[SHEETS[5]])}"]
+          if len(sheets[SHEETS[5]]) else []),
         "<h2>总览图 Overview</h2><img class='overview' src='overview.png' "
         "alt='总览图 overview map'><p>交互地图见 Interactive map: <a href='map.html'>map.html</a>"
         "</p>",

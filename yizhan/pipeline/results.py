@@ -56,6 +56,10 @@ class AnalysisResult:
         :func:`yizhan.geo.service_areas.service_areas`).
     hotspots
         Demand hotspots (:func:`yizhan.geo.hotspots.find_hotspots`, default parameters).
+    coverage_by_area
+        Per rule and admin area (:func:`yizhan.geo.siting.area_summary`): the area's own
+        stations, covered share today and after the suggestions, share off the network and
+        covered share of the demand on it; None or empty without admin areas.
     warnings
         Bilingual sentences about inputs that cannot mean what the user asked (stations outside
         the roads, a rule whose group has no workers, demand mostly off the roads, dropped road
@@ -74,6 +78,7 @@ class AnalysisResult:
     networks: dict[str, RoadNetwork]
     service_areas: gpd.GeoDataFrame | None = None
     hotspots: gpd.GeoDataFrame | None = None
+    coverage_by_area: pd.DataFrame | None = None
     warnings: tuple[str, ...] = ()
 
 
@@ -89,6 +94,8 @@ class DistrictInputs:
         Demand points of all layers and the rows left out of them.
     admin
         Admin polygons (``admin_name``) or None.
+    candidates
+        The user's candidate sites (``[candidates]``) inside the area, or None.
     """
 
     stations: gpd.GeoDataFrame
@@ -96,6 +103,7 @@ class DistrictInputs:
     demand: gpd.GeoDataFrame
     demand_problems: pd.DataFrame
     admin: gpd.GeoDataFrame | None
+    candidates: gpd.GeoDataFrame | None = None
 
 
 @dataclass(frozen=True)
