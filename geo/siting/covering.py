@@ -177,6 +177,7 @@ def cover_model(
     alpha: np.ndarray | None,
     floors: dict[int, float] | None = None,
     minimize_cost: bool = False,
+    must: np.ndarray | None = None,
 ) -> tuple[MipModel, int]:
     """Return the covering MIP on a reduced instance and the number of ``x`` columns.
 
@@ -184,7 +185,9 @@ def cover_model(
     class covered by two or more candidates. A class with a single candidate ``j`` needs no
     ``y``: it is covered exactly when ``x_j = 1``, so its weight moves onto ``x_j``.
     Rows: ``y_k - sum_{j in N_k} x_j <= 0``; the rule floors
-    ``sum_k W_kr y_k + sum_j B_jr x_j >= floor_r``; then the constraints of :func:`x_rows`.
+    ``sum_k W_kr y_k + sum_j B_jr x_j >= floor_r``; the set-cover rows
+    ``sum_{j in N_k} x_j >= 1`` of every class in ``must`` (a rule whose target is all of its
+    demand: no weighted floor, so no tolerance on it); then the constraints of :func:`x_rows`.
     Maximises ``alpha``-weighted covered weight, or (``minimize_cost``) minimises total cost.
     With capacities the assignment model of :func:`capacity_model` is used instead.
     """
@@ -210,6 +213,11 @@ def cover_model(
         blocks.append(sp.csr_matrix(row[None, :]))
         lo.append(np.array([floor]))
         hi.append(np.array([INF]))
+    if must is not None and must.any():
+        rows = a[np.flatnonzero(must)]
+        blocks.append(sp.hstack([rows, sp.csr_matrix((rows.shape[0], k))], format="csr"))
+        lo.append(np.ones(rows.shape[0]))
+        hi.append(np.full(rows.shape[0], INF))
     xb, xl, xh = x_rows(red.rules, n_col)
     blocks += xb
     lo += xl

@@ -119,7 +119,55 @@ def solve_mip(
     start: np.ndarray | None = None,
     relax: bool = False,
 ) -> MipResult:
-    """Pass ``model`` to HiGHS in one call (CSR arrays), solve, and return the outcome."""
+    """Pass ``model`` to HiGHS in one call (CSR arrays), solve, and return the checked outcome.
+
+    HiGHS's answer is checked against the model before it is believed: the returned column
+    values must meet every row and bound (within 1e-6) and give the objective HiGHS reports.
+    highspy 1.16 may return the warm start's values beside the objective of a better solution;
+    then the model is solved again without the start. An answer that still fails the check is
+    returned without values and with status ``"Unverified"``, so no caller can take it.
+    """
+    t0 = time.perf_counter()
+    res = _solve_once(model, time_limit=time_limit, seed=seed, rel_gap=rel_gap, start=start,
+                      relax=relax)
+    if start is not None and not _consistent(model, res, relax=relax):
+        remaining = max(time_limit - (time.perf_counter() - t0), 1.0)
+        res = _solve_once(model, time_limit=remaining, seed=seed, rel_gap=rel_gap, start=None,
+                          relax=relax)
+    if not _consistent(model, res, relax=relax):
+        nan = float("nan")
+        return MipResult("Unverified", None, nan, nan, time.perf_counter() - t0)
+    return MipResult(res.status, res.values, res.objective, res.bound, time.perf_counter() - t0)
+
+
+#: Largest row or bound violation, and relative objective mismatch, accepted from HiGHS.
+CHECK_TOL = 1e-6
+
+
+def _consistent(model: MipModel, res: MipResult, *, relax: bool = False) -> bool:
+    """Return whether HiGHS's values satisfy ``model`` and give the objective it reported."""
+    if res.values is None:
+        return True
+    x = res.values
+    act = model.a @ x
+    scale = 1.0 + np.abs(act)
+    if ((model.row_lower - act) > CHECK_TOL * scale).any() or \
+            ((act - model.row_upper) > CHECK_TOL * scale).any():
+        return False
+    if ((model.col_lower - x) > CHECK_TOL).any() or ((x - model.col_upper) > CHECK_TOL).any():
+        return False
+    ints = x[model.integer] if not relax else x[:0]
+    if ints.size and np.abs(ints - np.round(ints)).max() > CHECK_TOL:
+        return False
+    value = float(model.col_cost @ x) + float(model.offset)
+    return abs(value - res.objective) <= CHECK_TOL * max(1.0, abs(value), abs(res.objective))
+
+
+def _solve_once(
+    model: MipModel, *, time_limit: float, seed: int, rel_gap: float,
+    start: np.ndarray | None, relax: bool,
+) -> MipResult:
+    """Run HiGHS once on ``model`` and return what it says (unchecked)."""
     t0 = time.perf_counter()
     h = new_highs(time_limit=time_limit, seed=seed, rel_gap=rel_gap)
     lp = highspy.HighsLp()

@@ -32,6 +32,7 @@ from yizhan.geo.siting.problem import (
     weights_list,
 )
 from yizhan.geo.siting.result import SitingResult, gap_min
+from yizhan.geo.siting.verify import covered_rows, target_shortfalls
 
 from yizhan.errors import ConfigError
 
@@ -85,25 +86,32 @@ def solve_lscp(
     if ((targets <= 0) | (targets > 1)).any():
         raise ConfigError(f"目标覆盖率须在 0 到 100% 之间：{target!r}。The target share must be in (0, 100%].")
     rules, _labels = build_rules(n, p=None, constraints=constraints, model="lscp")
+    w_row = w[np.arange(w.shape[0]), rule_of]  # each row's weight under its own rule
     with threadpool_limits(1):
+        _check_reachable(a, w_row, fx, rule_of, targets, rules=rules)
         red = reduce_cover(a, w, fx, rules)
-        need = targets * red.total - red.fixed - 1e-9 * np.maximum(red.total, 1.0)
-        reachable = red.fixed + red.weights.sum(axis=0)
-        short = np.flatnonzero((need > 0) & (red.weights.sum(axis=0) < need))
-        if short.size:
-            r = int(short[0])
-            best = reachable[r] / red.total[r] if red.total[r] > 0 else 0.0
-            raise ConfigError(
-                f"目标覆盖率 {targets[r]:.1%} 无法达到：即使建设全部候选点，规则 {r + 1} 也只能覆盖"
-                f" {best:.1%}；请降低目标或增加候选点。 The target share {targets[r]:.1%} cannot be"
-                f" reached: even every candidate covers only {best:.1%} under rule {r + 1};"
-                " lower the target or add candidates."
-            )
+        full = targets >= 1.0
+        # A 100 % target is a set cover of every row with weight (however small): counted in
+        # rows, not weighed, so no tolerance can leave a row out.
+        weights = red.weights.copy()
+        weights[:, full] = red.weights[:, full] > 0
+        # A share below 100 % is a weighted floor; floats put 0.8 x total a hair away from the
+        # decimal the user meant, so the floor gives way by 1e-9 of the total and every answer
+        # is then checked exactly against the decimal target (completed if it falls short).
+        partial = targets * red.total - red.fixed - 1e-9 * np.maximum(red.total, 1.0)
+        need = np.where(full, weights.sum(axis=0), partial)
         need = np.maximum(need, 0.0)
         chosen, value, bound, used, status, size = _min_cover(
-            red, need, deadline=t0 + time_limit, method=method, seed=seed, rel_gap=rel_gap
+            red, weights, need, full=full, deadline=t0 + time_limit, method=method, seed=seed,
+            rel_gap=rel_gap,
         )
         chosen_orig = red.cols[np.asarray(chosen, np.int64)]
+        if target_shortfalls(a, w_row, fx, rule_of, targets, chosen=chosen_orig):
+            # the solver met a floor only within its tolerance: complete it, and say so
+            chosen_orig = _repair(a, w_row, fx, rule_of, targets, chosen=chosen_orig, rules=rules)
+            value = float(rules.cost[chosen_orig].sum())
+            used += "+repair"
+            status = "optimal" if value - bound <= max(rel_gap * abs(value), 1e-7) else "feasible"
         problems = rules.violations(chosen_orig)
         if problems:
             raise infeasible(rules, "; ".join(problems[:3]))
@@ -119,25 +127,69 @@ def solve_lscp(
     )
 
 
+def _check_reachable(
+    a: sp.csr_matrix, w: np.ndarray, fx: np.ndarray, rule_of: np.ndarray, targets: np.ndarray,
+    *, rules: Rules,
+) -> None:
+    """Raise a clear error when even every affordable candidate cannot reach a rule's target."""
+    every = np.flatnonzero(rules.cost <= rules.budget + TOL)
+    short = target_shortfalls(a, w, fx, rule_of, targets, chosen=every)
+    if not short:
+        return
+    r = int(short[0])
+    rows = rule_of == r
+    total = float(w[rows].sum())
+    best = float(w[rows][covered_rows(a, every, fx)[rows]].sum()) / total if total > 0 else 0.0
+    raise ConfigError(
+        f"目标覆盖率 {targets[r]:.1%} 无法达到：即使建设全部候选点，规则 {r + 1} 也只能覆盖"
+        f" {best:.1%}；请降低目标或增加候选点。 The target share {targets[r]:.1%} cannot be"
+        f" reached: even every candidate covers only {best:.1%} under rule {r + 1};"
+        " lower the target or add candidates."
+    )
+
+
+def _repair(
+    a: sp.csr_matrix, w: np.ndarray, fx: np.ndarray, rule_of: np.ndarray, targets: np.ndarray,
+    *, chosen: np.ndarray, rules: Rules,
+) -> np.ndarray:
+    """Return ``chosen`` completed, site by site, until every target is met exactly."""
+    chosen = np.asarray(chosen, np.int64)
+    at = a.T.tocsr()
+    while short := target_shortfalls(a, w, fx, rule_of, targets, chosen=chosen):
+        open_rows = ~covered_rows(a, chosen, fx) & np.isin(rule_of, short) & (w > 0)
+        scale = max(float(w[open_rows].max(initial=0.0)), TOL)
+        gain = at @ np.where(open_rows, 1.0 + w / scale, 0.0)
+        gain[chosen] = 0.0
+        for j in np.argsort(-gain, kind="stable"):
+            if gain[j] <= 0:
+                raise infeasible(rules, "no candidate completes the target")
+            if not rules.violations(np.append(chosen, j)):
+                chosen = np.append(chosen, j)
+                break
+    return chosen
+
+
 def _min_cover(
-    red: CoverReduction, need: np.ndarray, *, deadline: float, method: str, seed: int, rel_gap: float
+    red: CoverReduction, weights: np.ndarray, need: np.ndarray, *, full: np.ndarray,
+    deadline: float, method: str, seed: int, rel_gap: float,
 ) -> tuple[list[int], float, float, str, str, dict[str, int] | None]:
     a = red.cover
     rules = red.rules
     if (need <= 0).all() and not rules.has_area_min:
         return [], 0.0, 0.0, "trivial", "optimal", None
     at = a.T.tocsr()
-    order, ok = greedy_lscp(a, at, red.weights, need, rules, deadline=deadline)
+    order, ok = greedy_lscp(a, at, weights, need, rules, deadline=deadline)
     chosen = order if ok else []
     value = float(rules.cost[chosen].sum()) if ok else math.inf
     solver = "greedy"
-    bound = lscp_lower_bound(at, red.weights, need, rules)
+    bound = lscp_lower_bound(at, weights, need, rules)
     integral = bool(np.allclose(rules.cost, np.round(rules.cost)))
     size = None
     small = a.nnz + a.shape[0] <= AUTO_MIP_NONZEROS
     if method == "exact" or (method == "auto" and (small or not ok)):
-        floors = {r: float(need[r]) for r in range(need.size) if need[r] > 0}
-        model, nx = cover_model(red, alpha=None, floors=floors, minimize_cost=True)
+        floors = {r: float(need[r]) for r in range(need.size) if need[r] > 0 and not full[r]}
+        must = (red.weights[:, full] > 0).any(axis=1) if full.any() else None
+        model, nx = cover_model(red, alpha=None, floors=floors, minimize_cost=True, must=must)
         size = model.size
         start = cover_start(red, np.asarray(chosen, np.int64), capacity=False) if ok else None
         res = solve_mip(model, time_limit=max(deadline - time.perf_counter(), 1.0), seed=seed,

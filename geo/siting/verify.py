@@ -1,0 +1,65 @@
+"""Exact checks of a siting answer against its model, so that no answer is called what it is not.
+
+A MIP solver works in floating point with tolerances (HiGHS: primal feasibility 1e-7, relative
+gap 1e-4 by default): a coverage floor may be met "within tolerance" and a bound may be off. Every
+solution a covering model returns is checked here in exact rational arithmetic
+(:class:`fractions.Fraction` of the float weights, which are exact binary fractions): the covered
+weight of each rule against its target, the full cover of every demand row when the target is
+100 %. A result is labelled ``optimal`` only when its solution passes these checks and the bound
+(proven on the same exact model, or by yizhan's own relaxation) closes the gap; otherwise it is
+``feasible`` with the gap it has.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import scipy.sparse as sp
+from yizhan.geo.siting.reduce import structure
+
+
+def exact_sum(values: np.ndarray) -> Fraction:
+    """Return the exact sum of float ``values`` (no rounding at any step)."""
+    vals, counts = np.unique(np.asarray(values, np.float64), return_counts=True)
+    return sum((Fraction(float(v)) * int(c) for v, c in zip(vals, counts, strict=True)),
+               Fraction(0))
+
+
+def decimal_fraction(share: float) -> Fraction:
+    """Return ``share`` as the decimal the user wrote: 0.8 is 4/5, not the float just above it."""
+    return Fraction(repr(float(share)))
+
+
+def covered_rows(cover: sp.csr_matrix, chosen: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """Return which demand rows are covered by ``fixed`` stations or a ``chosen`` candidate.
+
+    A stored entry of ``cover`` means "covers", whatever its value (a distance of 0 included).
+    """
+    x = np.zeros(cover.shape[1])
+    x[np.asarray(chosen, np.int64)] = 1.0
+    return np.asarray(fixed, bool) | ((structure(cover) @ x) > 0.5)
+
+
+def target_shortfalls(
+    cover: sp.csr_matrix, weight: np.ndarray, fixed: np.ndarray, rule_of: np.ndarray,
+    targets: np.ndarray, *, chosen: np.ndarray,
+) -> list[int]:
+    """Return the rules whose target the choice misses, checked exactly.
+
+    A target of 1 (100 %) requires every row of the rule with a positive weight to be covered,
+    however small its weight; a smaller target requires the covered weight (existing stations
+    included) to be at least ``target`` times the rule's total weight, in exact arithmetic
+    (the target read as the decimal it was written as, :func:`decimal_fraction`).
+    """
+    covered = covered_rows(cover, chosen, fixed)
+    short = []
+    for r, target in enumerate(np.asarray(targets, np.float64)):
+        rows = rule_of == r
+        w = weight[rows]
+        if target >= 1.0:
+            if (~covered[rows] & (w > 0)).any():
+                short.append(r)
+        elif exact_sum(w[covered[rows]]) < decimal_fraction(target) * exact_sum(w):
+            short.append(r)
+    return short
