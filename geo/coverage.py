@@ -83,7 +83,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -458,6 +458,75 @@ def e2sfca(
         population=demand["weight"].to_numpy(dtype=float),
         cutoff=cut, decay=decay,
     )
+
+
+def e2sfca_matrix(
+    cost: Any,
+    supply: Any,
+    demand: Any,
+    *,
+    cutoff: float,
+    decay: str | Callable[[np.ndarray], np.ndarray] = "gaussian",
+    sigma: float | None = None,
+    unreachable: float = math.nan,
+) -> np.ndarray:
+    """Return the E2SFCA score per demand point from a plain cost matrix (no network).
+
+    The same two steps as :func:`e2sfca` (module docstring), for costs computed elsewhere, e.g.
+    to compare with PySAL ``access``:
+
+        R_j = S_j / sum_i P_i W(d_ij),    A_i = sum_j R_j W(d_ij),    over pairs with d_ij <= d0.
+
+    Parameters
+    ----------
+    cost
+        ``demand x supply`` travel costs: a NumPy array (``inf``/NaN = no path) or a sparse
+        matrix whose stored entries are the pairs with a path (explicit zeros = cost 0).
+    supply
+        Capacity ``S_j`` per supply point (seats).
+    demand
+        Population ``P_i`` per demand point.
+    cutoff
+        Catchment ``d0`` in the unit of ``cost``; pairs with ``d_ij <= d0`` count.
+    decay
+        ``"gaussian"``, ``"step"``, ``"uniform"`` (as :func:`e2sfca`), or a callable mapping an
+        array of costs to weights (e.g. ``access.weights.step_fn``-like, vectorised).
+    sigma
+        With ``decay="gaussian"``: ``W(d) = exp(-d²/(2σ²))`` (1 at the door, not forced to 0 at
+        the cutoff; ``access.weights.gaussian(sigma)``). Without it, the truncated Gaussian of
+        :func:`decay_weights` (0 at the cutoff).
+    unreachable
+        Score of a demand point with no supply point within the cutoff: NaN (default; "no
+        access" is not a ratio of 0 seats per worker) or a number such as 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64`` score per demand point (input order).
+    """
+    from yizhan.geo.siting.problem import cost_csr
+
+    pairs = cost_csr(cost)
+    capacity = np.asarray(supply, np.float64).ravel()
+    population = np.asarray(demand, np.float64).ravel()
+    if pairs.shape != (population.size, capacity.size):
+        raise ValueError(f"cost is {pairs.shape}, expected (demand, supply) ="
+                         f" ({population.size}, {capacity.size})")
+    coo = pairs.tocoo()
+    inside = coo.data <= cutoff  # the catchment
+    pairs = sp.csr_matrix((coo.data[inside], (coo.row[inside], coo.col[inside])),
+                          shape=pairs.shape)
+    weights = pairs.copy()
+    if callable(decay):
+        weights.data = np.asarray(decay(pairs.data), np.float64)
+    elif decay == "gaussian" and sigma is not None:
+        weights.data = np.exp(-0.5 * (pairs.data / float(sigma)) ** 2)
+    else:
+        weights.data = decay_weights(pairs.data / float(cutoff), decay) if cutoff > 0 else \
+            np.ones_like(pairs.data)
+    reached = np.diff(pairs.indptr) > 0
+    score = _e2sfca_from_weights(weights, population=population, capacity=capacity)
+    return np.where(reached, score, unreachable)
 
 
 def decay_weights(ratio: np.ndarray, decay: str) -> np.ndarray:

@@ -85,6 +85,8 @@ def register(subparsers: Any) -> None:
     g.add_argument("--rule-weights", metavar="W1,W2", help="多规则权重 weight of each rule, comma-separated")
     g.add_argument("--hierarchical", action="store_true", default=None,
                    help="按规则顺序逐级优化 / optimise the rules in order (lexicographic)")
+    g.add_argument("--sites-exactly", action="store_true", default=None,
+                   help="恰好 --sites 个新站（默认至多）/ exactly --sites new sites (default: at most)")
     s.set_defaults(func=run_suggest, method=None, upgrades=None)
 
     gp = subparsers.add_parser(
@@ -184,7 +186,7 @@ def _options(args: argparse.Namespace) -> Any:
     for flag, key in (("time_limit", "time_limit"), ("min_per_area", "min_per_area"),
                       ("budget", "budget"), ("build_cost", "build_cost"),
                       ("upgrade_cost", "upgrade_cost"), ("upgrades", "upgrades"),
-                      ("hierarchical", "hierarchical")):
+                      ("hierarchical", "hierarchical"), ("sites_exactly", "sites_exactly")):
         if getattr(args, flag) is not None:
             over[key] = getattr(args, flag)
     if args.min_spacing:

@@ -198,15 +198,17 @@ class SiteConstraints:
 
 def build_rules(
     n: int, *, p: int | None, constraints: SiteConstraints | None, model: str,
+    p_exactly: bool = False,
 ) -> tuple[Rules, list[str]]:
     """Return solver rules and the area labels (code -> label), validating user values.
 
     Raises
     ------
     ConfigError
-        For values out of range, and for a budget or capacities given to a ``model`` that
-        cannot honour them (LSCP minimises the cost, so a budget does not apply; only the
-        MCLP has the capacity form).
+        For values out of range, ``p = 0`` when only new sites could be chosen (nothing to
+        place), exactly ``p`` sites asked of fewer candidates, and a budget or capacities given
+        to a ``model`` that cannot honour them (LSCP minimises the cost, so a budget does not
+        apply; only the MCLP has the capacity form).
     """
     c = constraints or SiteConstraints()
     cost, budget, counts_toward_p, conflicts = c.cost, c.budget, c.counts_toward_p, c.conflicts
@@ -225,6 +227,7 @@ def build_rules(
     if cost_arr.size != n or not np.isfinite(cost_arr).all() or (cost_arr < 0).any():
         raise ConfigError("候选点费用须为非负数。Candidate costs must be numbers >= 0, one per candidate.")
     counts = np.ones(n, bool) if counts_toward_p is None else np.asarray(counts_toward_p, bool).ravel()
+    _check_p(p, counts, exactly=p_exactly)
     area, area_min, labels = _areas(n, area_of_candidate, min_per_area)
     if (area_min < 0).any():
         raise ConfigError("每区最少新站数须 >= 0。The minimum per admin area must be >= 0.")
@@ -239,6 +242,48 @@ def build_rules(
     )
     check_area_feasible(rules, labels)
     return rules, labels
+
+
+def _check_p(p: int | None, counts: np.ndarray, *, exactly: bool) -> None:
+    """Raise a clear error for a number of sites that cannot be placed."""
+    if p is None:
+        if exactly:
+            raise ConfigError("“恰好 p 个”需要给出 p。Exactly p sites needs p.")
+        return
+    if p == 0 and counts.all():
+        raise ConfigError("新站数 p 须至少为 1。The number of new sites p must be at least 1.")
+    n_new = int(counts.sum())
+    if exactly and p > n_new:
+        raise ConfigError(
+            f"要求恰好 {int(p)} 个新站，但只有 {n_new} 个候选点；请减少 p 或增加候选点。"
+            f" Exactly {int(p)} new sites were asked for, but there are only {n_new} candidate"
+            " sites; lower p or add candidates.")
+
+
+def pad_to_p(chosen: np.ndarray, rules: Rules) -> np.ndarray:
+    """Return ``chosen`` plus new sites (lowest index first) until exactly ``rules.p`` count.
+
+    Used for "exactly p": adding a site never lowers the covered weight nor raises a travel
+    cost, so an optimal "at most p" choice padded this way is optimal for "exactly p".
+
+    Raises
+    ------
+    ConfigError
+        When no further site can be added without breaking the budget or the spacing.
+    """
+    chosen = np.asarray(chosen, np.int64)
+    missing = int(rules.p) - int(rules.counts[chosen].sum())
+    for j in range(rules.n):
+        if missing <= 0:
+            break
+        if not rules.counts[j] or j in chosen or rules.violations(np.append(chosen, j)):
+            continue
+        chosen = np.append(chosen, j)
+        missing -= 1
+    if missing > 0:
+        raise infeasible(rules, f"only {int(rules.p) - missing} new sites fit together, not"
+                                f" exactly p={int(rules.p)}")
+    return chosen
 
 
 def _areas(

@@ -93,16 +93,16 @@ def solve_lscp(
         full = targets >= 1.0
         # A 100 % target is a set cover of every row with weight (however small): counted in
         # rows, not weighed, so no tolerance can leave a row out.
-        weights = red.weights.copy()
-        weights[:, full] = red.weights[:, full] > 0
+        cover_w = red.weights.copy()
+        cover_w[:, full] = red.weights[:, full] > 0
         # A share below 100 % is a weighted floor; floats put 0.8 x total a hair away from the
         # decimal the user meant, so the floor gives way by 1e-9 of the total and every answer
         # is then checked exactly against the decimal target (completed if it falls short).
         partial = targets * red.total - red.fixed - 1e-9 * np.maximum(red.total, 1.0)
-        need = np.where(full, weights.sum(axis=0), partial)
+        need = np.where(full, cover_w.sum(axis=0), partial)
         need = np.maximum(need, 0.0)
         chosen, value, bound, used, status, size = _min_cover(
-            red, weights, need, full=full, deadline=t0 + time_limit, method=method, seed=seed,
+            red, cover_w, need, full=full, deadline=t0 + time_limit, method=method, seed=seed,
             rel_gap=rel_gap,
         )
         chosen_orig = red.cols[np.asarray(chosen, np.int64)]
@@ -188,7 +188,7 @@ def _min_cover(
     small = a.nnz + a.shape[0] <= AUTO_MIP_NONZEROS
     if method == "exact" or (method == "auto" and (small or not ok)):
         floors = {r: float(need[r]) for r in range(need.size) if need[r] > 0 and not full[r]}
-        must = (red.weights[:, full] > 0).any(axis=1) if full.any() else None
+        must = np.asarray((red.weights[:, full] > 0).any(axis=1)) if full.any() else None
         model, nx = cover_model(red, alpha=None, floors=floors, minimize_cost=True, must=must)
         size = model.size
         start = cover_start(red, np.asarray(chosen, np.int64), capacity=False) if ok else None

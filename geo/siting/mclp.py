@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
-from yizhan.geo.siting.constraints import SiteConstraints, build_rules, infeasible
+from yizhan.geo.siting.constraints import SiteConstraints, build_rules, infeasible, pad_to_p
 from yizhan.geo.siting.covering import (
     CoverReduction,
     capacity_model,
@@ -39,6 +39,7 @@ from yizhan.geo.siting.problem import (
     weights_list,
 )
 from yizhan.geo.siting.result import SitingResult, gap_max
+from yizhan.geo.siting.verify import confirmed, exact_covered_value
 
 from yizhan.errors import ConfigError
 
@@ -56,6 +57,7 @@ def solve_mclp(
     rule_weights: Sequence[float] | None = None,
     hierarchical: bool = False,
     solver: SolverOptions | None = None,
+    p_exactly: bool = False,
 ) -> SitingResult:
     """Return the maximal-covering choice of sites (model in the module docstring), ranked.
 
@@ -83,6 +85,11 @@ def solve_mclp(
         Time limit, method (``"auto"``, ``"exact"`` = HiGHS, ``"greedy"`` = greedy + swap +
         Lagrangian bound), seed and relative gap
         (:class:`~yizhan.geo.siting.highs.SolverOptions`).
+    p_exactly
+        Place exactly ``p`` new sites (spopt's form) instead of at most ``p``. Extra sites never
+        lower the covered weight, so the answer is the "at most" one plus sites that add
+        nothing (lowest index first); an error when they cannot fit (budget, spacing) or when
+        there are fewer than ``p`` candidates.
 
     Returns
     -------
@@ -107,7 +114,7 @@ def solve_mclp(
     n = a.shape[1]
     if p is None and budget is None:
         raise ConfigError("请给出新站数 p 或预算。Give the number of sites p or a budget.")
-    rules, _labels = build_rules(n, p=p, constraints=constraints, model="mclp")
+    rules, _labels = build_rules(n, p=p, constraints=constraints, model="mclp", p_exactly=p_exactly)
     n_rules = len(covers)
     alpha = np.ones(n_rules) if rule_weights is None else np.asarray(rule_weights, np.float64)
     if alpha.size != n_rules or (alpha < 0).any():
@@ -126,13 +133,27 @@ def solve_mclp(
             )
             alpha_rank = alpha
         chosen_orig = red.cols[np.asarray(chosen, np.int64)]
+        if p_exactly:
+            chosen_orig = pad_to_p(chosen_orig, rules)
         problems = rules.violations(chosen_orig)
         if problems:
             raise infeasible(rules, "; ".join(problems[:3]))
         table, covered = rank_cover(a, w, fx, rule_of=rule_of, alpha=alpha_rank, chosen=chosen_orig, rules=rules)
-    const = float(red.fixed @ alpha) if not (hierarchical and n_rules > 1) else float(red.fixed[0])
-    objective = value + const
-    full_bound = bound + const
+    lex = hierarchical and n_rules > 1
+    const = float(red.fixed @ alpha) if not lex else float(red.fixed[0])
+    # The objective is recomputed from the chosen sites in exact arithmetic; "optimal" only
+    # when that value and the bound agree (a solver's word alone is not taken).
+    obj_alpha = alpha if not lex else np.eye(n_rules)[0]
+    if rules.has_capacity:  # served weight is the assignment's, checked by rank_cover's table
+        objective = value + const
+    else:
+        objective = exact_covered_value(a, w[np.arange(w.shape[0]), rule_of], fx, rule_of,
+                                        obj_alpha, chosen=chosen_orig)
+    value = objective - const
+    full_bound = max(bound + const, objective)
+    if status == "optimal" and not confirmed(objective, full_bound, maximize=True,
+                                             rel_gap=rel_gap):
+        status = "feasible"
     sizes: dict[str, Any] = dict(red.sizes)
     if mip_size:
         sizes["mip"] = mip_size
@@ -385,7 +406,7 @@ def solve_problem(problem: SitingProblem) -> SitingResult:
     return solve_mclp(
         list(problem.covers), list(problem.weights), p=o.n_sites, fixed_covered=list(problem.fixed),
         constraints=problem.constraints, rule_weights=o.rule_weights, hierarchical=o.hierarchical,
-        solver=o.solver(),
+        solver=o.solver(), p_exactly=o.sites_exactly,
     )
 
 

@@ -23,7 +23,8 @@ class SitingOptions:
     (``mclp``/``lscp``/``pmedian``), ``budget``, ``build_cost``, ``upgrade_cost`` (number or
     ``{amenity = cost}``), ``upgrades`` (bool), ``min_per_area``, ``min_spacing`` (``"300m"``),
     ``rule_weights`` (one number per rule, in rule order), ``hierarchical`` (bool: rules in
-    priority order), ``method`` (``auto``/``exact``/``greedy``), ``time_limit`` (seconds),
+    priority order), ``sites_exactly`` (bool: exactly ``n_sites`` new sites, not at most),
+    ``method`` (``auto``/``exact``/``greedy``), ``time_limit`` (seconds),
     ``candidate_spacing_m``, ``candidate_buffer_m``, ``gap_buffer_m`` (uncovered points closer
     than twice this form one gap area), ``unreached_factor`` (p-median: demand no station
     reaches costs this many times the longest cutoff; default 2), ``seed``.
@@ -44,6 +45,7 @@ class SitingOptions:
     min_spacing_m: float | None = None
     rule_weights: tuple[float, ...] | None = None
     hierarchical: bool = False
+    sites_exactly: bool = False
     method: str = "auto"
     time_limit: float = 60.0
     candidate_spacing_m: float | None = None
@@ -130,7 +132,7 @@ def check_siting_options(opts: SitingOptions, *, where: str) -> SitingOptions:
 
 _OPTION_KEYS = {
     "n_sites", "sites", "target", "model", "budget", "build_cost", "upgrade_cost", "upgrades",
-    "min_per_area", "min_spacing", "min_spacing_m", "rule_weights", "hierarchical", "method",
+    "min_per_area", "min_spacing", "min_spacing_m", "rule_weights", "hierarchical", "sites_exactly", "method",
     "time_limit", "candidate_spacing_m", "candidate_buffer_m", "gap_buffer_m", "unreached_factor", "seed",
 }
 #: Keys a ``[siting]`` table may hold (for config readers that validate the table themselves).
@@ -190,7 +192,7 @@ def parse_siting_options(table: Mapping[str, Any], *, source: str | None = None)
     weights = table.get("rule_weights")
     if weights is not None and (not isinstance(weights, list) or not all(isinstance(x, int | float) for x in weights)):
         raise ConfigError(f"{where}[siting] rule_weights 须为数字列表。rule_weights must be a list of numbers.")
-    for key in ("hierarchical", "upgrades"):
+    for key in ("hierarchical", "upgrades", "sites_exactly"):
         if key in table and not isinstance(table[key], bool):
             raise ConfigError(f"{where}[siting] {key} 须为 true/false。[siting] {key} must be true or false.")
     upgrade_cost = table.get("upgrade_cost")
@@ -215,6 +217,7 @@ def parse_siting_options(table: Mapping[str, Any], *, source: str | None = None)
         min_spacing_m=spacing_m,
         rule_weights=tuple(float(x) for x in weights) if weights is not None else None,
         hierarchical=bool(table.get("hierarchical", False)),
+        sites_exactly=bool(table.get("sites_exactly", False)),
         method=method,
         time_limit=num("time_limit") if "time_limit" in table else 60.0,
         candidate_spacing_m=num("candidate_spacing_m"),

@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
-from yizhan.geo.siting.constraints import INF, TOL, Rules, SiteConstraints, build_rules, infeasible
+from yizhan.geo.siting.constraints import (
+    INF,
+    TOL,
+    Rules,
+    SiteConstraints,
+    build_rules,
+    infeasible,
+    pad_to_p,
+)
 from yizhan.geo.siting.heuristics import Choice, relaxed_x
 from yizhan.geo.siting.highs import (
     AUTO_MIP_NONZEROS,
@@ -24,9 +32,10 @@ from yizhan.geo.siting.highs import (
     solve_mip,
     x_rows,
 )
-from yizhan.geo.siting.problem import SitingModel, SitingProblem, weights_list
+from yizhan.geo.siting.problem import SitingModel, SitingProblem, cost_csr, weights_list
 from yizhan.geo.siting.reduce import merge_identical_rows, row_of_entry, structure
 from yizhan.geo.siting.result import SitingResult, gap_max, gap_min
+from yizhan.geo.siting.verify import confirmed, median_cost
 
 from yizhan.errors import ConfigError
 
@@ -40,14 +49,16 @@ def solve_pmedian(
     unreached_cost: float | None = None,
     constraints: SiteConstraints | None = None,
     solver: SolverOptions | None = None,
+    p_exactly: bool = False,
 ) -> SitingResult:
     """Return the p-median choice of sites (weighted travel cost to the nearest station), ranked.
 
     Parameters
     ----------
     cost_matrix
-        Sparse ``demand x candidates`` travel costs; stored entries are the reachable pairs
-        (explicit zeros are kept and mean cost 0).
+        ``demand x candidates`` travel costs. Sparse: stored entries are the reachable pairs
+        (explicit zeros are kept and mean cost 0). Dense (a NumPy array): every finite entry is
+        a reachable pair, zeros included; ``inf`` or NaN = out of reach.
     weight
         Demand weight per row.
     p
@@ -61,11 +72,14 @@ def solve_pmedian(
         As for :func:`~yizhan.geo.siting.mclp.solve_mclp` (capacities are refused).
     solver
         As for :func:`~yizhan.geo.siting.mclp.solve_mclp`.
+    p_exactly
+        Open exactly ``p`` new sites instead of at most ``p`` (as for
+        :func:`~yizhan.geo.siting.mclp.solve_mclp`).
 
     Returns
     -------
     SitingResult
-        ``objective`` = total weighted travel cost; the table adds ``cost_saved`` and
+        ``objective`` = total weighted travel cost (recomputed exactly from the chosen sites); the table adds ``cost_saved`` and
         ``mean_cost_after`` per rank, and ``weight_gained``/``covered_share_after`` count rows
         that get a stored pair (are within reach) of an open site.
     """
@@ -74,18 +88,14 @@ def solve_pmedian(
     rel_gap = settings.rel_gap
     budget = constraints.budget if constraints is not None else None
     t0 = time.perf_counter()
-    c = sp.csr_matrix(cost_matrix, copy=True)
-    c.sum_duplicates()
+    c = cost_csr(cost_matrix)
     n_rows, n = c.shape
     w = weights_list(weight, 1, [n_rows])[0]
     if p is None and budget is None:
         raise ConfigError("请给出新站数 p 或预算。Give the number of sites p or a budget.")
-    if c.nnz and (not np.isfinite(c.data).all() or (c.data < 0).any()):
-        raise ValueError("stored costs must be finite and >= 0")
-    unreached = float(c.data.max()) if unreached_cost is None and c.nnz else float(unreached_cost or 0.0)
-    fc = np.full(n_rows, np.inf) if fixed_cost is None else np.asarray(fixed_cost, np.float64).ravel()
-    fallback = np.where(np.isfinite(fc), fc, unreached)
-    rules, _labels = build_rules(n, p=p, constraints=constraints, model="pmedian")
+    fc, fallback = _fallback(c, fixed_cost, unreached_cost)
+    rules, _labels = build_rules(n, p=p, constraints=constraints, model="pmedian",
+                                 p_exactly=p_exactly)
     with threadpool_limits(1):
         red = reduce_median(c, w, fallback, rules)
         deadline = t0 + time_limit
@@ -121,12 +131,17 @@ def solve_pmedian(
             raise infeasible(rules, "no feasible choice")
         bound = min(bound, value)
         chosen_orig = red.cols[np.asarray(chosen, np.int64)]
+        if p_exactly:
+            chosen_orig = pad_to_p(chosen_orig, rules)
         problems = rules.violations(chosen_orig)
         if problems:
             raise infeasible(rules, "; ".join(problems[:3]))
         table, covered = _rank_median(c, w, fallback=fallback, fixed_cost=fc, chosen=chosen_orig, rules=rules)
     start_value = float(w @ fallback)
-    status = "optimal" if value - bound <= max(rel_gap * abs(value), 1e-7) else "feasible"
+    # the objective is the chosen sites' cost summed exactly; optimal only if the bound agrees
+    value = median_cost(c, w, fallback, chosen=chosen_orig)
+    bound = min(bound, value)
+    status = "optimal" if confirmed(value, bound, maximize=False, rel_gap=rel_gap) else "feasible"
     return SitingResult(
         table=table, chosen=table["candidate"].to_numpy(np.int64), objective=value, bound=bound,
         gap=gap_min(value, bound),
@@ -135,6 +150,18 @@ def solve_pmedian(
         sizes={**red.sizes, **({"mip": size} if size else {})}, model="pmedian",
         covered_after=(covered,),
     )
+
+
+def _fallback(
+    c: sp.csr_matrix, fixed_cost: Any, unreached_cost: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each row's cost to the nearest existing station and its cost with no new site."""
+    if c.nnz and (not np.isfinite(c.data).all() or (c.data < 0).any()):
+        raise ValueError("stored costs must be finite and >= 0")
+    unreached = float(c.data.max()) if unreached_cost is None and c.nnz else float(unreached_cost or 0.0)
+    n_rows = c.shape[0]
+    fc = np.full(n_rows, np.inf) if fixed_cost is None else np.asarray(fixed_cost, np.float64).ravel()
+    return fc, np.where(np.isfinite(fc), fc, unreached)
 
 
 def _row_min(c: sp.csr_matrix) -> np.ndarray:
@@ -562,7 +589,7 @@ def solve_problem(problem: SitingProblem) -> SitingResult:
     result = solve_pmedian(
         stacked, weight, p=o.n_sites, fixed_cost=np.concatenate(problem.fixed_cost),
         unreached_cost=o.unreached_factor * max(problem.limits), constraints=problem.constraints,
-        solver=o.solver(),
+        solver=o.solver(), p_exactly=o.sites_exactly,
     )
     sel = np.zeros(stacked.shape[1])
     sel[result.chosen] = 1.0

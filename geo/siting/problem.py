@@ -72,11 +72,52 @@ class SitingModel:
     solve: Callable[[SitingProblem], SitingResult]
 
 
+def cover_csr(matrix: Any) -> sp.csr_matrix:
+    """Return one cover matrix as CSR.
+
+    Sparse: as given (a stored entry covers, whatever its value). Dense (NumPy, 0/1 or bool):
+    ``True`` / non-zero entries cover; give travel costs as a sparse matrix of the pairs within
+    the cutoff (or build the cover with ``costs <= cutoff``).
+    """
+    if sp.issparse(matrix):
+        return sp.csr_matrix(matrix)
+    arr = np.asarray(matrix)
+    if arr.ndim != 2:
+        raise ValueError(f"a cover matrix must be 2-D (demand x candidates), not {arr.ndim}-D")
+    mask = arr.astype(bool) if arr.dtype == bool else (arr != 0) & ~np.isnan(arr.astype(float))
+    rows, cols = np.nonzero(mask)
+    return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=arr.shape)
+
+
+def cost_csr(matrix: Any) -> sp.csr_matrix:
+    """Return a travel-cost matrix as CSR whose stored entries are the reachable pairs.
+
+    Sparse: as given (explicit zeros kept: cost 0), duplicates summed. Dense (NumPy): every
+    finite entry is stored, zeros included (``scipy.sparse.csr_matrix(dense)`` would drop them
+    and turn "cost 0" into "out of reach"); ``inf`` and NaN are out of reach.
+    """
+    if sp.issparse(matrix):
+        c = sp.csr_matrix(matrix, copy=True)
+        c.sum_duplicates()
+        return c
+    arr = np.asarray(matrix, np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"a cost matrix must be 2-D (demand x candidates), not {arr.ndim}-D")
+    rows, cols = np.nonzero(np.isfinite(arr))
+    return sp.csr_matrix((arr[rows, cols], (rows, cols)), shape=arr.shape)
+
+
 def as_list(cover: Any) -> list[sp.csr_matrix]:
-    """Return one cover matrix or a sequence of them as a list of CSR matrices."""
-    if sp.issparse(cover):
-        return [sp.csr_matrix(cover)]
-    return [sp.csr_matrix(c) for c in cover]
+    """Return one cover matrix, or a sequence of them (one per rule), as a list of CSR matrices.
+
+    One dense 2-D array is one matrix (not one rule per row).
+    """
+    if sp.issparse(cover) or isinstance(cover, np.ndarray):
+        return [cover_csr(cover)]
+    items = list(cover)
+    if items and all(sp.issparse(c) or (isinstance(c, np.ndarray) and c.ndim == 2) for c in items):
+        return [cover_csr(c) for c in items]
+    return [cover_csr(np.asarray(items))]
 
 
 def weights_list(weight: Any, n_rules: int, rows: list[int]) -> list[np.ndarray]:

@@ -63,3 +63,42 @@ def target_shortfalls(
         elif exact_sum(w[covered[rows]]) < decimal_fraction(target) * exact_sum(w):
             short.append(r)
     return short
+
+
+def exact_covered_value(
+    cover: sp.csr_matrix, weight: np.ndarray, fixed: np.ndarray, rule_of: np.ndarray,
+    alpha: np.ndarray, *, chosen: np.ndarray,
+) -> float:
+    """Return the ``alpha``-weighted covered weight of a choice (existing coverage included).
+
+    ``weight`` is one value per row (under the row's own rule); summed exactly, rounded once.
+    """
+    covered = covered_rows(cover, chosen, fixed)
+    total = Fraction(0)
+    for r, a in enumerate(np.asarray(alpha, np.float64)):
+        rows = covered & (rule_of == r)
+        total += Fraction(float(a)) * exact_sum(weight[rows])
+    return float(total)
+
+
+def median_cost(
+    cost: sp.csr_matrix, weight: np.ndarray, fallback: np.ndarray, *, chosen: np.ndarray,
+) -> float:
+    """Return the weighted travel cost of a choice, summed exactly and rounded once.
+
+    Each row travels to its nearest open site or to its ``fallback`` (the existing station, or
+    the unreached cost).
+    """
+    sub = sp.csr_matrix(cost[:, np.asarray(chosen, np.int64)])
+    best = np.asarray(fallback, np.float64).copy()
+    if sub.nnz:
+        rows = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
+        np.minimum.at(best, rows, sub.data)
+    return float(sum((Fraction(float(w)) * Fraction(float(b))
+                      for w, b in zip(weight, best, strict=True) if w and b), Fraction(0)))
+
+
+def confirmed(value: float, bound: float, *, maximize: bool, rel_gap: float) -> bool:
+    """Return whether ``bound`` proves ``value`` optimal within ``rel_gap`` (or 1e-7)."""
+    gap = (bound - value) if maximize else (value - bound)
+    return bool(gap <= max(rel_gap * abs(value), 1e-7))
