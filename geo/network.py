@@ -478,6 +478,42 @@ def _cheapest_per_pair(pair: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return order[pick]
 
 
+def reversed_network(net: RoadNetwork) -> RoadNetwork:
+    """Return ``net`` with every edge turned around (built once per network and kept).
+
+    Edge ``e`` of the result runs ``edge_v[e] -> edge_u[e]`` of ``net``, with the same length,
+    time, road class and (reversed) geometry; node indices and the pairing of two-way roads stay
+    the same. A search *from* the stations on this network is a search *to* the stations on
+    ``net``: how a worker reaches a station along one-way streets (:mod:`yizhan.geo.paths`).
+    A point at fraction ``f`` of edge ``e`` is at ``1 - f`` of the turned edge.
+    """
+
+    def build() -> RoadNetwork:
+        xy, ptr = net.edge_coords()
+        counts = np.diff(ptr)
+        edge_of = np.repeat(np.arange(net.n_edges), counts)
+        pos = np.arange(len(xy)) - ptr[edge_of]
+        out = RoadNetwork(
+            mode=net.mode, crs=net.crs, node_id=net.node_id, x=net.x, y=net.y, lon=net.lon,
+            lat=net.lat, edge_u=net.edge_v, edge_v=net.edge_u, edge_length=net.edge_length,
+            edge_time=net.edge_time, edge_geometry=None, edge_highway=net.edge_highway,
+            source=net.source, notes=net.notes,
+        )
+        out._cache["coords"] = (xy[ptr[edge_of] + counts[edge_of] - 1 - pos], ptr)
+        out._cache["lazy_geometry"] = True
+        out._cache["reverse"] = net.edge_reverse
+        return out
+
+    result: RoadNetwork = net.memo("reversed", build)
+    return result
+
+
+def has_one_way(net: RoadNetwork) -> bool:
+    """Return whether some edge of ``net`` cannot be travelled the other way (one-way roads)."""
+    flag: bool = net.memo("has_one_way", lambda: bool((net.edge_reverse < 0).any()))
+    return flag
+
+
 def _get_edge_geometry(self: RoadNetwork) -> np.ndarray | None:
     geom = self.__dict__.get("_edge_geometry")
     cache = self.__dict__.get("_cache")

@@ -9,7 +9,15 @@ listed by :func:`unsnapped`, never silently snapped.
 
 The travel cost between a facility ``f`` and a target ``t`` is::
 
-    total = access(f) + network(f -> t) + access(t)
+    total = access(t) + network(t -> f) + access(f)
+
+*Direction.* A worker travels to the station, so ``network(t -> f)`` follows one-way roads the
+way they run from the worker to the station (``direction="to_facility"``, the default of every
+search here). It is computed as a search from the stations on the network with every edge
+turned around (:func:`yizhan.geo.network.reversed_network`, :func:`orient`); on networks
+without one-way roads (walking) both ways are the same and nothing is turned.
+``direction="from_facility"`` gives the station-to-worker cost. A point snapped within
+:data:`AT_NODE_M` of an end of a one-way road is at that node and may use all its roads.
 
 where ``network`` runs along the roads in the mode's directions and includes the partial edges
 at both ends (from the facility's position to an end of its edge, and from an end of the
@@ -43,7 +51,7 @@ import math
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import geopandas as gpd
@@ -55,7 +63,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 from yizhan.geo._kernels import grid_nearest, nearest_ends, nearest_source_tree
-from yizhan.geo.network import RoadNetwork, Weight
+from yizhan.geo.network import RoadNetwork, Weight, has_one_way, reversed_network
 
 from yizhan import log, settings
 
@@ -117,6 +125,13 @@ class Snapped:
     def snapped(self) -> np.ndarray:
         """Return the mask of points that were snapped."""
         return ~self.too_far
+
+    def on_reversed(self, net: RoadNetwork) -> Snapped:
+        """Return the same positions on :func:`yizhan.geo.network.reversed_network` of ``net``."""
+        ok = self.edge >= 0
+        length = net.edge_length[np.maximum(self.edge, 0)]
+        return replace(self, fraction=np.where(ok, 1.0 - self.fraction, self.fraction),
+                       offset_m=np.where(ok, length - self.offset_m, self.offset_m))
 
     def subset(self, rows: np.ndarray) -> Snapped:
         """Return the rows ``rows`` (indices or a boolean mask) as a new :class:`Snapped`."""
@@ -583,6 +598,34 @@ def unsnapped(
 # --------------------------------------------------------------------------------------------
 
 
+#: Which way paths run: ``"to_facility"`` (a worker travels to the station: the default) or
+#: ``"from_facility"`` (from the station outward).
+DIRECTIONS: tuple[str, ...] = ("to_facility", "from_facility")
+
+AT_NODE_M = 0.5
+"""A point snapped within this many metres of an end of its road is at that node: it reaches
+(and is reached by) every road of the node, not only along its own road's direction."""
+
+
+def orient(
+    net: RoadNetwork, facilities: Snapped, targets: Snapped | None, direction: str
+) -> tuple[RoadNetwork, Snapped, Snapped | None]:
+    """Return the network and positions on which a search *from* the facilities is wanted.
+
+    ``"to_facility"`` on a network with one-way roads turns the network around
+    (:func:`yizhan.geo.network.reversed_network`) and the positions with it, so that the
+    search from the stations follows the roads the way workers drive them *to* the stations.
+    Networks without one-way roads (walking) are the same both ways and are returned as given.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+    if direction == "from_facility" or not has_one_way(net):
+        return net, facilities, targets
+    rev = reversed_network(net)
+    return (rev, facilities.on_reversed(net),
+            targets.on_reversed(net) if targets is not None else None)
+
+
 def _other(weight: str) -> str:
     return "time" if weight == "length" else "length"
 
@@ -619,10 +662,14 @@ def _seeds(
     r = net.edge_reverse[e]
     j = np.arange(k)
     has_r = r >= 0
-    row = np.concatenate([j, j[has_r]])
-    node = np.concatenate([net.edge_v[e], net.edge_u[e[has_r]]]).astype(np.int64)
-    cost = np.concatenate([offset + (1 - f) * w[e], offset[has_r] + f[has_r] * w[r[has_r]]])
-    other = np.concatenate([(1 - f) * wo[e], f[has_r] * wo[r[has_r]]])
+    # a point at the start node of a one-way road is at that node: it may take its other roads
+    at_u = ~has_r & (facilities.offset_m[fac] <= AT_NODE_M)
+    row = np.concatenate([j, j[has_r], j[at_u]])
+    node = np.concatenate([net.edge_v[e], net.edge_u[e[has_r]], net.edge_u[e[at_u]]]
+                          ).astype(np.int64)
+    cost = np.concatenate([offset + (1 - f) * w[e], offset[has_r] + f[has_r] * w[r[has_r]],
+                           offset[at_u] + f[at_u] * w[e[at_u]]])
+    other = np.concatenate([(1 - f) * wo[e], f[has_r] * wo[r[has_r]], f[at_u] * wo[e[at_u]]])
     order = np.lexsort((cost, node, row))
     row, node, cost, other = row[order], node[order], cost[order], other[order]
     keep = np.ones(len(row), dtype=bool)  # self-loop roads: both ends are one node
@@ -727,6 +774,9 @@ class FacilityTree:
         for facilities that are not snapped).
     weight
         ``"length"`` or ``"time"``.
+    direction
+        ``"to_facility"``: costs from each node to its nearest facility (the way workers travel);
+        ``"from_facility"``: from the nearest facility to each node.
     """
 
     cost: np.ndarray
@@ -734,6 +784,7 @@ class FacilityTree:
     facility: np.ndarray
     offset: np.ndarray
     weight: str
+    direction: str = "to_facility"
 
 
 def facility_tree(
@@ -743,6 +794,7 @@ def facility_tree(
     weight: str,
     limit: float = np.inf,
     include_access: bool = True,
+    direction: str = "to_facility",
 ) -> FacilityTree:
     """Return every node's nearest facility, cost and other weight (one Dijkstra run).
 
@@ -751,8 +803,12 @@ def facility_tree(
     and partial edge, stopping at ``limit``; the other weight is summed along the same
     paths. Facilities too far from the roads take no part. The search releases the GIL, so
     searches for several rules can run in threads at once (see ``yizhan.geo.coverage``).
+    With ``direction="to_facility"`` (the default) the costs are those of travelling from the
+    node to the facility, one-way roads followed the way they run (a search from the
+    facilities on the reversed network, :func:`orient`).
     """
     _check(net, weight, limit)
+    net, facilities, _ = orient(net, facilities, None, direction)
     n = net.n_nodes
     fac = np.flatnonzero(facilities.snapped)
     cost = np.full(n, np.inf)
@@ -770,7 +826,7 @@ def facility_tree(
                             seeds.cost, seeds.other, fac[seeds.row], float(limit), cost, other,
                             facility)
     return FacilityTree(cost=cost, other=other, facility=facility, offset=offset,
-                        weight=weight)
+                        weight=weight, direction=direction)
 
 
 def nearest_facility(
@@ -782,6 +838,7 @@ def nearest_facility(
     limit: float = np.inf,
     include_access: bool = True,
     tree: FacilityTree | None = None,
+    direction: str = "to_facility",
 ) -> Nearest:
     """Return the nearest facility of every target along the network, within ``limit``.
 
@@ -803,8 +860,12 @@ def nearest_facility(
     include_access
         Whether the access legs count toward the choice and the limit (door to door).
     tree
-        The :func:`facility_tree` of these facilities with the same ``weight``, ``limit`` and
-        ``include_access``, if already computed (e.g. several in threads at once).
+        The :func:`facility_tree` of these facilities with the same ``weight``, ``limit``,
+        ``include_access`` and ``direction``, if already computed (e.g. several in threads).
+    direction
+        ``"to_facility"`` (default): the cost of the target travelling to the facility, one-way
+        roads followed the way they run; ``"from_facility"``: from the facility to the target.
+        The same on networks without one-way roads (walking).
 
     Returns
     -------
@@ -813,8 +874,14 @@ def nearest_facility(
     """
     _check(net, weight, limit)
     if tree is not None and (tree.weight != weight or len(tree.cost) != net.n_nodes
-                             or len(tree.offset) != len(facilities)):
-        raise ValueError("tree was computed for another network, weight or facilities")
+                             or len(tree.offset) != len(facilities)
+                             or tree.direction != direction):
+        raise ValueError("tree was computed for another network, weight, direction or facilities")
+    if tree is None and len(facilities) and len(targets):
+        tree = facility_tree(net, facilities, weight=weight, limit=limit,
+                             include_access=include_access, direction=direction)
+    oriented, facilities, turned = orient(net, facilities, targets, direction)
+    net, targets = oriented, cast("Snapped", turned)
     n_t = len(targets)
     facility = np.full(n_t, -1, dtype=np.int64)
     best = np.full(n_t, np.inf)
@@ -826,9 +893,9 @@ def nearest_facility(
     t_access = np.where(targets.snapped, t_access, np.inf)
     offset = np.zeros(len(facilities))
     if len(fac) and len(tgt):
-        if tree is None:
+        if tree is None:  # (on the oriented network already)
             tree = facility_tree(net, facilities, weight=weight, limit=limit,
-                                 include_access=include_access)
+                                 include_access=include_access, direction="from_facility")
         offset = tree.offset
         c = np.empty(len(tgt))
         o = np.empty(len(tgt))
@@ -837,6 +904,7 @@ def nearest_facility(
             tgt[lo:hi], targets.edge, targets.fraction, net.edge_u, net.edge_v,
             net.edge_reverse, net.edge_cost(weight), net.edge_cost(_other(weight)),
             tree.cost, tree.other, tree.facility, c[lo:hi], o[lo:hi], j[lo:hi]))
+        _at_end_nodes(net, targets, tgt, tree, weight=weight, out=(c, o, j))
         # direct along a shared road
         st, sj, sc, so = _same_edge(net, facilities, fac, offset[fac], targets, tgt,
                                     weight=weight)
@@ -870,6 +938,27 @@ def nearest_facility(
     )
 
 
+def _at_end_nodes(
+    net: RoadNetwork, targets: Snapped, tgt: np.ndarray, tree: FacilityTree, *, weight: str,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Let targets at the end node of a one-way road be reached at that node (in place)."""
+    c, o, j = out
+    e = targets.edge[tgt]
+    k = np.flatnonzero((net.edge_reverse[e] < 0)
+                       & (net.edge_length[e] - targets.offset_m[tgt] <= AT_NODE_M))
+    if not k.size:
+        return
+    v = net.edge_v[e[k]]
+    rest = 1.0 - targets.fraction[tgt[k]]
+    cv = tree.cost[v] + rest * net.edge_cost(weight)[e[k]]
+    better = cv < c[k]
+    kb = k[better]
+    c[kb] = cv[better]
+    o[kb] = tree.other[v[better]] + rest[better] * net.edge_cost(_other(weight))[e[kb]]
+    j[kb] = tree.facility[v[better]]
+
+
 def _in_threads(n: int, work: Any) -> None:
     """Run ``work(lo, hi)`` over ``[0, n)`` in a few threads (for GIL-free compiled loops)."""
     parts = min(_THREADS, max(1, n // _THREAD_BLOCK))
@@ -889,15 +978,18 @@ def node_costs(
     limit: float,
     batch: int = 256,
     include_access: bool = True,
+    direction: str = "to_facility",
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(facility indices, costs)`` per batch: each facility's cost to every node.
 
     ``costs`` is a dense ``len(batch) x n_nodes`` array (``inf`` beyond ``limit``) from one
     ``scipy.sparse.csgraph.dijkstra`` run per batch; a facility's cost starts with its access
     leg (if ``include_access``) and the partial edge to either end of its road. Too-far
-    facilities are skipped.
+    facilities are skipped. ``direction`` as for :func:`facility_tree` (default: node to
+    facility).
     """
     _check(net, weight, limit)
+    net, facilities, _ = orient(net, facilities, None, direction)
     fac_all = np.flatnonzero(facilities.snapped)
     n = net.n_nodes
     for start in range(0, len(fac_all), batch):
@@ -916,9 +1008,12 @@ def _attachments(
     e, g = targets.edge[tgt], targets.fraction[tgt]
     r = rev[e]
     two = r >= 0
-    node = np.concatenate([net.edge_u[e], net.edge_v[e[two]]]).astype(np.int64)
-    who = np.concatenate([tgt, tgt[two]])
-    add = np.concatenate([g * w[e], (1 - g[two]) * w[r[two]]])
+    # a target at the end node of a one-way road is at that node: reached from it directly
+    at_v = ~two & (net.edge_length[e] - targets.offset_m[tgt] <= AT_NODE_M)
+    node = np.concatenate([net.edge_u[e], net.edge_v[e[two]], net.edge_v[e[at_v]]]
+                          ).astype(np.int64)
+    who = np.concatenate([tgt, tgt[two], tgt[at_v]])
+    add = np.concatenate([g * w[e], (1 - g[two]) * w[r[two]], (1 - g[at_v]) * w[e[at_v]]])
     order = np.lexsort((who, node))
     indptr = np.zeros(net.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(node, minlength=net.n_nodes), out=indptr[1:])
@@ -934,6 +1029,7 @@ def pairs_within(
     limit: float,
     batch: int = 256,
     include_access: bool = False,
+    direction: str = "to_facility",
 ) -> sp.csr_matrix:
     """Return the cost of every (target, facility) pair within ``limit`` as a sparse matrix.
 
@@ -952,6 +1048,9 @@ def pairs_within(
     include_access
         Store door-to-door costs (``facility access + network + target access``) instead of
         the network part only (the default). The limit applies to the stored value.
+    direction
+        ``"to_facility"`` (default): the target travels to the facility (one-way roads the
+        way they run); ``"from_facility"``: the other way.
 
     Returns
     -------
@@ -962,6 +1061,8 @@ def pairs_within(
     _check(net, weight, limit)
     if not np.isfinite(limit):
         raise ValueError("pairs_within needs a finite limit")
+    net, facilities, turned = orient(net, facilities, targets, direction)
+    targets = cast("Snapped", turned)
     n_t, n_f = len(targets), len(facilities)
     fac_all = np.flatnonzero(facilities.snapped)
     tgt = np.flatnonzero(targets.snapped)
@@ -974,7 +1075,7 @@ def pairs_within(
         offset = (net.access_cost(facilities.access_m, weight) if include_access
                   else np.zeros(n_f))
         for fac, dist in node_costs(net, facilities, weight=weight, limit=limit, batch=batch,
-                                    include_access=include_access):
+                                    include_access=include_access, direction="from_facility"):
             fi, node = np.nonzero(np.isfinite(dist))
             d = dist[fi, node]
             del dist

@@ -1,4 +1,6 @@
-"""Service areas: the part of the road network each facility reaches within a cutoff, as polygons.
+"""Service areas: the roads from which a worker reaches each facility within a cutoff, as polygons.
+
+One-way roads are followed the way they run, toward the facility.
 
 For each facility and cutoff the area is built from what is actually reached along the roads:
 every edge reached in full, the reached *part* of each frontier edge (cut at the exact position
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from yizhan.geo.network import RoadNetwork
-from yizhan.geo.paths import DEFAULT_MAX_ACCESS_M, Snapped, node_costs, snap
+from yizhan.geo.paths import DEFAULT_MAX_ACCESS_M, Snapped, node_costs, orient, snap
 
 from yizhan import log
 
@@ -82,6 +84,9 @@ def service_areas(
     ids = (facilities[id_column].astype(str).to_numpy() if id_column is not None
            else facilities.index.astype(str).to_numpy())
     snapped = snap(net, facilities, max_access_m=max_access_m)
+    # the places from which a worker reaches the station: the search runs on the network
+    # turned around when it has one-way roads (yizhan.geo.paths.orient)
+    net, snapped, _ = orient(net, snapped, None, "to_facility")
     n_f, n_c = len(facilities), len(cuts)
     w = net.edge_cost(weight)
     f_offset = (net.access_cost(snapped.access_m, weight) if include_access
@@ -91,7 +96,8 @@ def service_areas(
     pieces_end: list[np.ndarray] = []
     pieces_group: list[np.ndarray] = []
     for fac, dist in node_costs(net, snapped, weight=weight, limit=float(cuts[-1]),
-                                batch=batch, include_access=include_access):
+                                batch=batch, include_access=include_access,
+                                direction="from_facility"):
         e, s, t, g = _reached_pieces(net, dist, fac, cuts, w)
         pieces_edge.append(e)
         pieces_start.append(s)

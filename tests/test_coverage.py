@@ -29,7 +29,7 @@ from yizhan.geo.coverage import (
     qualifying_stations,
 )
 from yizhan.geo.network import MODES, RoadNetwork
-from yizhan.geo.paths import Snapped, snap
+from yizhan.geo.paths import AT_NODE_M, Snapped, snap
 from yizhan.geo.rules import make_rule
 from yizhan.geo.sources import build_network
 
@@ -356,6 +356,12 @@ def _reference_graph(net: RoadNetwork, weight: str, groups: dict[str, Snapped]) 
             g.add_edge(a, b, key="s", w=(f1 - f0) * float(cost[e]))
             if r >= 0:
                 g.add_edge(b, a, key="s", w=(f1 - f0) * float(cost[r]))
+        if r < 0:  # one-way: a point at an end node is at that node (geo.paths.AT_NODE_M)
+            for f, point in items:
+                if f * net.edge_length[e] <= AT_NODE_M:
+                    g.add_edge(point, u, key="n", w=f * float(cost[e]))
+                if (1.0 - f) * net.edge_length[e] <= AT_NODE_M:
+                    g.add_edge(v, point, key="n", w=(1.0 - f) * float(cost[e]))
     return g
 
 
@@ -497,7 +503,8 @@ def test_real_network_costs_match_networkx(futian, mode: str, cutoff: str) -> No
     fs = snap(net, stations.iloc[qual])
     ts = snap(net, demand)
     weight = rule.weight
-    g = _reference_graph(net, weight, {"f": fs, "t": ts})
+    # workers travel to the stations: the search from the stations runs on the turned graph
+    g = _reference_graph(net, weight, {"f": fs, "t": ts}).reverse(copy=True)
     sources = {("door", "f", int(j)) for j in np.flatnonzero(~fs.too_far)}
     # door-to-road legs run one way for stations (out) and targets (in); drop the others
     for j in np.flatnonzero(~fs.too_far):

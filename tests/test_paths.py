@@ -14,6 +14,7 @@ import pytest
 import shapely
 from yizhan.geo.network import RoadNetwork, mode_graph, network_from_graph
 from yizhan.geo.paths import (
+    AT_NODE_M,
     ZERO_COST,
     Snapped,
     facility_tree,
@@ -84,7 +85,20 @@ def _split_graph(
             for (f0, n0), (f1, n1) in itertools.pairwise(seq):
                 split.add_edge(n0, n1, w=(f1 - f0) * d["w"], length=(f1 - f0) * d["length"],
                             time=(f1 - f0) * d["time"])
+            if net.edge_reverse[e] < 0:  # one-way: a point at an end node is at that node
+                for f, p in inner:
+                    part = {"w": d["w"], "length": d["length"], "time": d["time"]}
+                    if f * net.edge_length[e] <= AT_NODE_M:
+                        split.add_edge(p, a, **{k: f * v for k, v in part.items()})
+                    if (1.0 - f) * net.edge_length[e] <= AT_NODE_M:
+                        split.add_edge(b, p, **{k: (1.0 - f) * v for k, v in part.items()})
     return split
+
+
+def _toward(split: nx.MultiDiGraph, direction: str) -> nx.MultiDiGraph:
+    """Return the graph on which a search from the facilities gives ``direction``'s costs:
+    turned around for worker -> station (the default), as it is for station -> worker."""
+    return split.reverse(copy=True) if direction == "to_facility" else split
 
 
 def _path_sum(split: nx.MultiDiGraph, path: list, attr: str) -> float:
@@ -124,19 +138,25 @@ def futian_points(futian_graph, taxi_csv, ev_stations_csv):
 # networkx equality on the real network
 
 
-@pytest.mark.parametrize("mode", ["drive", "walk"])
+@pytest.mark.parametrize(("mode", "direction"), [("drive", "to_facility"),
+                                               ("drive", "from_facility"),
+                                               ("walk", "to_facility")])
 @pytest.mark.parametrize("weight", ["length", "time"])
-def test_nearest_equals_networkx_multi_source_dijkstra(futian_graph, futian_points, mode, weight):
+def test_nearest_equals_networkx_multi_source_dijkstra(futian_graph, futian_points, mode, weight,
+                                                       direction):
+    """Worker -> station on the one-way streets of the real Futian graph equals networkx's
+    multi-source Dijkstra on the reversed graph (and station -> worker on the graph itself)."""
     targets, facilities = futian_points
     net = network_from_graph(futian_graph, mode=mode)
     graph = mode_graph(futian_graph, mode=mode)
     ts, fs = snap(net, targets), snap(net, facilities)
     assert ts.snapped.sum() > 500 and fs.snapped.sum() > 50
     attr = "length" if weight == "length" else "travel_time"
-    split = _split_graph(graph, net, {"f": fs, "t": ts}, attr)
+    split = _toward(_split_graph(graph, net, {"f": fs, "t": ts}, attr), direction)
     sources = {("f", int(i)) for i in np.flatnonzero(fs.snapped)}
     dist, paths = nx.multi_source_dijkstra(split, sources, weight="w")
-    near = nearest_facility(net, fs, ts, weight=weight, include_access=False)
+    near = nearest_facility(net, fs, ts, weight=weight, include_access=False,
+                            direction=direction)
     ref = np.array([dist.get(("t", i), np.inf) for i in range(len(ts))])
     ref[ts.too_far] = np.inf
     # every demand point: same reachability and the same network cost to 1e-6 m (or s)
@@ -160,7 +180,7 @@ def test_door_to_door_choice_equals_networkx_with_access_legs(futian_graph, futi
     net = network_from_graph(futian_graph, mode=mode)
     graph = mode_graph(futian_graph, mode=mode)
     ts, fs = snap(net, targets), snap(net, facilities)
-    split = _split_graph(graph, net, {"f": fs, "t": ts}, "travel_time")
+    split = _toward(_split_graph(graph, net, {"f": fs, "t": ts}, "travel_time"), "to_facility")
     for i in np.flatnonzero(fs.snapped):  # super source: access legs at walking speed
         split.add_edge("S", ("f", int(i)), w=fs.access_m[i] / net.speed_mps)
     dist = nx.single_source_dijkstra_path_length(split, "S", weight="w")
@@ -186,7 +206,8 @@ def test_facility_tree_gives_every_node_networkx_cost_and_nearest(futian_graph, 
     _, facilities = futian_points
     net = network_from_graph(futian_graph, mode=mode)
     fs = snap(net, facilities)
-    split = _split_graph(mode_graph(futian_graph, mode=mode), net, {"f": fs}, "travel_time")
+    split = _toward(_split_graph(mode_graph(futian_graph, mode=mode), net, {"f": fs},
+                                 "travel_time"), "to_facility")
     sources = {("f", int(i)) for i in np.flatnonzero(fs.snapped)}
     limit = 240.0
     dist, paths = nx.multi_source_dijkstra(split, sources, cutoff=limit, weight="w")
@@ -212,7 +233,7 @@ def test_limit_and_node_costs_match_networkx(futian_graph, futian_points):
     net = network_from_graph(futian_graph, mode="drive")
     fs = snap(net, facilities.iloc[:7])
     graph = mode_graph(futian_graph, mode="drive")
-    split = _split_graph(graph, net, {"f": fs}, "length")
+    split = _toward(_split_graph(graph, net, {"f": fs}, "length"), "to_facility")
     limit = 1500.0
     for fac, costs in node_costs(net, fs, weight="length", limit=limit, batch=3,
                                  include_access=False):
@@ -322,15 +343,39 @@ def test_one_way_road_respected_in_drive_and_shared_road_direct():
     net = _line_network("drive", oneway=True)
     fac = snap(net, _at(net, [(500030.0, 2500000.0)]))         # on the one-way road 0 -> 1
     tgt = snap(net, _at(net, [(500080.0, 2500000.0), (500010.0, 2500000.0)]))
+    # a worker travels to the station: from 80 m on, round 1 -> 2 -> 3 -> 0 -> station; from
+    # 10 m, straight along the road (20 m)
     near = nearest_facility(net, fac, tgt, weight="length")
-    # ahead on the same road: direct, 50 m; behind it: round 1 -> 2 -> 3 -> 0 -> target
-    np.testing.assert_allclose(near.cost, [50.0, 70 + 100 + 500 + 500 + 10])
+    np.testing.assert_allclose(near.cost, [20 + 100 + 500 + 500 + 30, 20.0])
     np.testing.assert_allclose(near.time_s, near.cost / 10.0)
+    # from the station outward it is the other way round
+    out = nearest_facility(net, fac, tgt, weight="length", direction="from_facility")
+    np.testing.assert_allclose(out.cost, [50.0, 70 + 100 + 500 + 500 + 10])
+    pairs = pairs_within(net, fac, tgt, weight="length", limit=5000.0)
+    np.testing.assert_allclose(pairs.toarray().ravel(), near.cost)
     walk = _line_network("walk", oneway=False)
     near_w = nearest_facility(walk, snap(walk, _at(walk, [(500030.0, 2500000.0)])),
                               snap(walk, _at(walk, [(500080.0, 2500000.0), (500010.0, 2500000.0)])),
                               weight="length")
     np.testing.assert_allclose(near_w.cost, [50.0, 20.0])
+
+
+def test_point_at_an_end_of_a_one_way_road_is_at_that_node():
+    """A station exactly at node 1, which snaps onto the end of the one-way road 0 -> 1, is
+    reached from the two-way road 1 - 2 in 40 m, not round the whole loop; a station at node 0
+    (the start of the one-way road) reaches the road 0 - 3 directly."""
+    net = _line_network("drive", oneway=True)
+    at_1 = snap(net, _at(net, [(500100.0, 2500000.0)]))
+    assert net.edge_reverse[at_1.edge[0]] < 0  # it did snap onto the one-way road
+    worker = snap(net, _at(net, [(500140.0, 2500000.0)]))
+    assert nearest_facility(net, at_1, worker, weight="length").cost[0] == pytest.approx(40.0)
+    at_0 = snap(net, _at(net, [(500000.0, 2500000.0)]))
+    assert net.edge_reverse[at_0.edge[0]] < 0 and at_0.fraction[0] == 0.0
+    dx, dy = 100.0, 400.0
+    side = float(np.hypot(dx, dy))
+    up_0_3 = snap(net, _at(net, [(500000.0 + 40 * dx / side, 2500000.0 + 40 * dy / side)]))
+    out = nearest_facility(net, at_0, up_0_3, weight="length", direction="from_facility")
+    assert out.cost[0] == pytest.approx(500.0 * 40.0 / side)  # the road's 500 m over its line
 
 
 def test_nearest_picks_facility_with_short_access_leg():
@@ -360,7 +405,7 @@ def _brute_pairs(net, fs, ts, weight, limit, include_access):
         graph.add_edge(int(net.node_id[net.edge_u[e]]), int(net.node_id[net.edge_v[e]]),
                    w=float(attr[e]), length=float(net.edge_length[e]),
                    travel_time=float(net.edge_time[e]))
-    split = _split_graph(graph, net, {"f": fs, "t": ts}, "w")
+    split = _toward(_split_graph(graph, net, {"f": fs, "t": ts}, "w"), "to_facility")
     out = np.full((len(ts), len(fs)), np.inf)
     leg = (lambda a: a) if weight == "length" else (lambda a: a / net.speed_mps)
     for j in np.flatnonzero(fs.snapped):

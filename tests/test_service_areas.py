@@ -109,14 +109,17 @@ def test_nested_cutoffs_one_row_per_facility_and_cutoff():
     assert "geometry" not in table.columns and "reached_km" in table.attrs["columns"]
 
 
-def test_one_way_frontier_only_downstream():
-    nodes = {0: (0.0, 0.0), 1: (400.0, 0.0), 2: (800.0, 0.0)}
-    net = _toy(nodes, [(0, 1), (1, 2)], mode="drive", oneway=frozenset({(0, 1), (1, 2)}))
+def test_one_way_area_is_where_workers_come_from():
+    """On one-way roads the service area is the part from which a worker reaches the station
+    (upstream), not the part the station reaches (downstream)."""
+    nodes = {0: (0.0, 0.0), 1: (400.0, 0.0), 2: (800.0, 0.0), 3: (-400.0, 0.0)}
+    net = _toy(nodes, [(3, 0), (0, 1), (1, 2)], mode="drive",
+               oneway=frozenset({(3, 0), (0, 1), (1, 2)}))
     fac = _frame([(200.0, 0.0)], ["F"])
     areas = service_areas(net, fac, cutoffs=[300.0], weight="length", buffer_m=10.0)
     poly = _local(areas.geometry.iloc[0])
-    assert poly.contains(shapely.Point(480.0, 0.0))      # 280 m downstream
-    assert not poly.contains(shapely.Point(150.0, 0.0))  # upstream is not reachable
+    assert poly.contains(shapely.Point(-80.0, 0.0))      # 280 m upstream: drives here
+    assert not poly.contains(shapely.Point(250.0, 0.0))  # downstream: cannot come back
     assert areas["reached_km"].iloc[0] == pytest.approx(0.3)
 
 
