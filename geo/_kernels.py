@@ -249,3 +249,46 @@ def nearest_source_tree(  # noqa: PLR0913, PLR0917 - numba kernel: flat arrays, 
                 oth[v] = ou + other[e]
                 origin[v] = src
                 size = _heap_push(heap_cost, heap_node, size, nc, v)
+
+
+@njit(cache=True, nogil=True)
+def two_nearest_sources(  # noqa: PLR0917 - numba kernel: flat arrays, no objects
+    indptr: Array, indices: Array, cost: Array,
+    seed_node: Array, seed_cost: Array, seed_source: Array, limit: float,
+    best_cost: Array, best_source: Array, count: Array,
+) -> None:  # pragma: no cover - compiled; tested through geo.paths.two_nearest
+    """Multi-source Dijkstra keeping each node's two nearest *distinct* sources, within ``limit``.
+
+    A node is settled at most twice, once per source (the first two distinct sources to reach
+    it, in cost order); only a settled label relaxes the node's edges, so at most ``2 m`` heap
+    entries are pushed. ``best_cost``/``best_source`` hold ``2 n`` values (node ``v``'s first
+    label at ``2 v``, its second at ``2 v + 1``), filled with inf / -1 on entry; ``count``
+    (``n`` zeros on entry) is how many labels each node got. Heap keys pack ``source * n + node``.
+    """
+    n = len(count)
+    heap_cost = np.empty(len(seed_node) + 2 * len(indices) + 1)
+    heap_key = np.empty(len(heap_cost), dtype=np.int64)
+    size = 0
+    for s in range(len(seed_node)):
+        c = seed_cost[s]
+        if c <= limit:
+            size = _heap_push(heap_cost, heap_key, size, c, seed_source[s] * n + seed_node[s])
+    while size > 0:
+        c, key, size = _heap_pop(heap_cost, heap_key, size)
+        u = key % n
+        src = key // n
+        k = count[u]
+        if k >= 2 or (k == 1 and best_source[2 * u] == src):
+            continue
+        best_cost[2 * u + k] = c
+        best_source[2 * u + k] = src
+        count[u] = k + 1
+        for e in range(indptr[u], indptr[u + 1]):
+            w = cost[e]
+            if not w >= 0.0:
+                continue
+            v = indices[e]
+            nc = c + w
+            kv = count[v]
+            if nc <= limit and kv < 2 and not (kv == 1 and best_source[2 * v] == src):
+                size = _heap_push(heap_cost, heap_key, size, nc, src * n + v)

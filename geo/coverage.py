@@ -87,7 +87,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -105,6 +105,7 @@ from yizhan.geo.paths import (
     pairs_within,
     project_points,
     snap,
+    two_nearest,
     worker_threads,
 )
 from yizhan.geo.rules import CoverageRule, Cutoff, check_unique_names, parse_cutoff
@@ -122,7 +123,7 @@ DECAYS: tuple[str, ...] = ("gaussian", "step", "uniform")
 #: Per-rule column suffixes of the coverage table, in CSV order.
 RULE_COLUMNS: tuple[str, ...] = (
     "snapped_node", "station_id", "network_m", "minutes", "access_m", "covered",
-    "cost", "applies", "off_network",
+    "covered_twice", "backup_station_id", "cost", "applies", "off_network",
 )
 
 #: The columns every ``coverage.csv`` starts with; ``<rule>_<suffix>`` for every
@@ -157,7 +158,9 @@ class CoverageResult:
         ``admin_name``, ``group``, ``mode``, ``cutoff``, ``requires``, ``standard``,
         ``n_stations`` (qualifying stations on the network), ``n_demand``, ``demand_weight``,
         ``n_covered``, ``covered_weight``, ``covered_share`` (covered / demand weight; NaN when
-        there is no demand), ``n_off_network``, ``off_network_weight`` and, with accessibility,
+        there is no demand), ``covered_twice_weight`` / ``covered_twice_share`` (demand with a
+        second, backup station within the cutoff: the 双15 "more than one station"),
+        ``n_off_network``, ``off_network_weight`` and, with accessibility,
         ``mean_e2sfca`` (weight-averaged).
     rules
         The rules, in the order given.
@@ -367,8 +370,7 @@ def compute_coverage(
                             nearest_beyond_cutoff=nearest_beyond_cutoff)
     # 3. per-point columns
     columns: dict[str, Any] = {}
-    summary_input: list[tuple[CoverageRule, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                              np.ndarray | None]] = []
+    summary_input: list[_RuleSums] = []
     for i, rule in enumerate(log.progress(rules, desc="覆盖规则 coverage rules", unit="rule")):
         net = net_by_mode[rule.mode]
         prep = prepared[i]
@@ -390,10 +392,9 @@ def compute_coverage(
         cols = _scatter(local, rows, n, applies=applies)
         for name, values in cols.items():
             columns[f"{rule.name}_{name}"] = values
-        summary_input.append(
-            (rule, fac_index, applies, cols["covered"], cols["off_network"],
-             cols.get("e2sfca"))
-        )
+        summary_input.append(_RuleSums(rule, fac_index, applies, cols["covered"],
+                                       cols["off_network"], cols.get("e2sfca"),
+                                       cols["covered_twice"]))
 
     area_names, area_codes = admin_codes(demand.geometry, admin)
     table = _build_table(demand, groups=groups, weight=weight, area_names=area_names,
@@ -637,12 +638,21 @@ def _rule_columns(
             np.asarray(near.facility_access_m, dtype=float)
         )
         total = np.asarray(near.total, dtype=float)  # door to door, metres or seconds
+        # the backup: the nearest other qualifying station within the cutoff (双15: "more
+        # than one station")
+        two = two_nearest(net, fac, demand_snap, weight=rule.weight, limit=rule.limit,
+                          include_access=True)
+        backup = two.facility[:, 1]
+        second = two.total[:, 1]
     else:
         found = np.zeros(n, dtype=bool)
         safe = np.zeros(n, dtype=np.int64)
-        length_m = time_s = access = total = np.full(n, np.nan)
+        length_m = time_s = access = total = second = np.full(n, np.nan)
+        backup = np.full(n, -1, dtype=np.int64)
     keep = found & applies
-    covered = keep & (total <= rule.limit * (1.0 + 1e-12) + _EPS)
+    within = rule.limit * (1.0 + 1e-12) + _EPS
+    covered = keep & (total <= within)
+    twice = covered & (backup >= 0) & (second <= within)
     cost_out = total if rule.weight == "length" else total / 60.0
     station = _strings(fac_ids, np.where(keep, safe, -1))
     node_ids = np.asarray(net.node_id)[np.asarray(demand_snap.node, dtype=np.int64).clip(min=0)]
@@ -655,6 +665,8 @@ def _rule_columns(
         "minutes": np.where(keep, time_s / 60.0, np.nan),
         "access_m": np.where(keep, access, np.nan),
         "covered": covered,
+        "covered_twice": twice,
+        "backup_station_id": _strings(fac_ids, np.where(twice, backup, -1)),
         "cost": np.where(keep, cost_out, np.nan),
         "applies": applies.copy(),
         "off_network": off & applies,
@@ -677,10 +689,10 @@ def _scatter(
             full: Any = pd.array(np.zeros(n, dtype=np.int64), dtype="Int64")
             full[:] = pd.NA
             full[rows] = values
-        elif name == "station_id":
+        elif name in ("station_id", "backup_station_id"):
             full = np.full(n, "", dtype=object)
             full[rows] = np.asarray(values, dtype=object)
-        elif name in ("covered", "off_network"):
+        elif name in ("covered", "covered_twice", "off_network"):
             full = np.zeros(n, dtype=bool)
             full[rows] = values
         elif name == "applies":
@@ -763,9 +775,20 @@ def _build_table(
     return gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326", copy=False)
 
 
+class _RuleSums(NamedTuple):
+    """One rule's per-point outcome, as the summary sums it."""
+
+    rule: CoverageRule
+    fac_index: np.ndarray
+    applies: np.ndarray
+    covered: np.ndarray
+    off: np.ndarray
+    e2: np.ndarray | None
+    twice: np.ndarray
+
+
 def _build_summary(
-    per_rule: list[tuple[CoverageRule, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                         np.ndarray | None]],
+    per_rule: list[_RuleSums],
     weight: np.ndarray,
     area_names: list[str],
     area_codes: np.ndarray,
@@ -782,7 +805,7 @@ def _build_summary(
     overall: list[dict[str, Any]] = []
     by_area: list[dict[str, Any]] = []
     with_e2 = any(item[5] is not None for item in per_rule)
-    for rule, fac_index, applies, covered, off, e2 in per_rule:
+    for rule, fac_index, applies, covered, off, e2, twice in per_rule:
         n_stations = len(fac_index)
         per_area = np.bincount(np.asarray(station_codes)[fac_index].astype(np.int64),
                                minlength=n_areas) if len(fac_index) else np.zeros(n_areas, np.int64)
@@ -796,6 +819,8 @@ def _build_summary(
             "covered_weight": np.bincount(area_codes, weights=w_cov, minlength=n_areas),
             "n_off_network": np.bincount(area_codes, weights=off.astype(float), minlength=n_areas),
             "off_network_weight": np.bincount(area_codes, weights=w_off, minlength=n_areas),
+            "covered_twice_weight": np.bincount(area_codes, weights=np.where(twice, weight, 0.0),
+                                                minlength=n_areas),
         }
         if e2 is not None:
             sums["_e2w"] = np.bincount(area_codes, weights=np.where(applies, e2 * weight, 0.0),
@@ -820,7 +845,8 @@ def _build_summary(
                                 **_figures({k: float(v[code]) for k, v in sums.items()}, with_e2)})
     order = ["rule", "level", "admin_name", "group", "mode", "cutoff", "requires", "standard",
              "n_stations", "n_demand", "demand_weight", "n_covered", "covered_weight",
-             "covered_share", "n_off_network", "off_network_weight"]
+             "covered_share", "covered_twice_weight", "covered_twice_share", "n_off_network",
+             "off_network_weight"]
     if with_e2:
         order.append("mean_e2sfca")
     frame = pd.DataFrame(overall + by_area, columns=order)
@@ -838,6 +864,9 @@ def _figures(sums: dict[str, float], with_e2: bool) -> dict[str, Any]:
         "n_covered": round(sums["n_covered"]),
         "covered_weight": sums["covered_weight"],
         "covered_share": sums["covered_weight"] / demand_w if demand_w > 0 else math.nan,
+        "covered_twice_weight": sums["covered_twice_weight"],
+        "covered_twice_share": sums["covered_twice_weight"] / demand_w if demand_w > 0
+        else math.nan,
         "n_off_network": round(sums["n_off_network"]),
         "off_network_weight": sums["off_network_weight"],
     }
@@ -849,7 +878,8 @@ def _figures(sums: dict[str, float], with_e2: bool) -> dict[str, Any]:
 def _summary_dict(summary: pd.DataFrame, rules: tuple[CoverageRule, ...]) -> dict[str, Any]:
     """Return JSON-ready summary data (see :meth:`CoverageResult.summary_dict`)."""
     figures = ["n_demand", "demand_weight", "n_covered", "covered_weight", "covered_share",
-               "n_off_network", "off_network_weight"]
+               "covered_twice_weight", "covered_twice_share", "n_off_network",
+               "off_network_weight"]
     if "mean_e2sfca" in summary.columns:
         figures.append("mean_e2sfca")
     entries: list[dict[str, Any]] = []

@@ -62,7 +62,12 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
-from yizhan.geo._kernels import grid_nearest, nearest_ends, nearest_source_tree
+from yizhan.geo._kernels import (
+    grid_nearest,
+    nearest_ends,
+    nearest_source_tree,
+    two_nearest_sources,
+)
 from yizhan.geo.network import RoadNetwork, Weight, has_one_way, reversed_network
 
 from yizhan import log, settings
@@ -957,6 +962,93 @@ def _at_end_nodes(
     c[kb] = cv[better]
     o[kb] = tree.other[v[better]] + rest[better] * net.edge_cost(_other(weight))[e[kb]]
     j[kb] = tree.facility[v[better]]
+
+
+@dataclass(frozen=True)
+class TwoNearest:
+    """Per target, its two nearest distinct facilities (door to door, within the limit).
+
+    Attributes
+    ----------
+    facility
+        ``(n_targets, 2)`` facility indices (-1 where fewer were reached).
+    total
+        ``(n_targets, 2)`` door-to-door costs (``inf`` where none): the second column is the
+        cost of the *backup* station, the nearest one other than the first.
+    """
+
+    facility: np.ndarray
+    total: np.ndarray
+
+    @property
+    def count(self) -> np.ndarray:
+        """Return how many distinct facilities (0, 1 or 2) each target reaches."""
+        return (self.facility >= 0).sum(axis=1)
+
+
+def two_nearest(
+    net: RoadNetwork,
+    facilities: Snapped,
+    targets: Snapped,
+    *,
+    weight: str,
+    limit: float = np.inf,
+    include_access: bool = True,
+    direction: str = "to_facility",
+) -> TwoNearest:
+    """Return every target's two nearest distinct facilities along the network.
+
+    One multi-source search (:func:`yizhan.geo._kernels.two_nearest_sources`, compiled) in
+    which each node keeps its two nearest distinct facilities; each target then takes the best
+    two over the ends of its road and the direct ways along a road it shares with facilities.
+    Costs, access legs, ``limit`` and ``direction`` as for :func:`nearest_facility` (whose
+    first choice is the first column here, ties aside). A target is *covered twice* within a
+    cutoff when its second cost is within it (the "more than one station" of the 双15 goal).
+    """
+    _check(net, weight, limit)
+    net, facilities, turned = orient(net, facilities, targets, direction)
+    targets = cast("Snapped", turned)
+    n_t = len(targets)
+    out_f = np.full((n_t, 2), -1, dtype=np.int64)
+    out_c = np.full((n_t, 2), np.inf)
+    fac = np.flatnonzero(facilities.snapped)
+    tgt = np.flatnonzero(targets.snapped)
+    if not (len(fac) and len(tgt)):
+        return TwoNearest(facility=out_f, total=out_c)
+    seeds = _seeds(net, facilities, fac, weight=weight, include_access=include_access)
+    mat = net.matrix(cast("Weight", weight))
+    n = net.n_nodes
+    best_c = np.full(2 * n, np.inf)
+    best_s = np.full(2 * n, -1, dtype=np.int64)
+    count = np.zeros(n, dtype=np.int64)
+    two_nearest_sources(mat.indptr, mat.indices, mat.data, seeds.node, seeds.cost,
+                        fac[seeds.row].astype(np.int64), float(limit), best_c, best_s, count)
+    att_ptr, att_t, att_add = _attachments(net, targets, tgt, weight)
+    node = np.repeat(np.arange(n), np.diff(att_ptr))
+    st, sj, sc, _ = _same_edge(net, facilities, fac, seeds.offset, targets, tgt,
+                               weight=weight)
+    who = np.concatenate([att_t, att_t, st])
+    src = np.concatenate([best_s[2 * node], best_s[2 * node + 1], fac[sj]])
+    cost = np.concatenate([best_c[2 * node] + att_add, best_c[2 * node + 1] + att_add, sc])
+    t_access = (net.access_cost(targets.access_m, weight) if include_access
+                else np.zeros(n_t))
+    cost = cost + t_access[who]
+    ok = (src >= 0) & (cost <= limit)
+    who, src, cost = who[ok], src[ok], cost[ok]
+    order = np.lexsort((cost, src, who))  # per (target, facility): its cheapest way
+    who, src, cost = who[order], src[order], cost[order]
+    first = np.ones(len(who), dtype=bool)
+    first[1:] = (who[1:] != who[:-1]) | (src[1:] != src[:-1])
+    who, src, cost = who[first], src[first], cost[first]
+    order = np.lexsort((src, cost, who))  # per target: cheapest first, ties by index
+    who, src, cost = who[order], src[order], cost[order]
+    start = np.ones(len(who), dtype=bool)
+    start[1:] = who[1:] != who[:-1]
+    rank = np.arange(len(who)) - np.maximum.accumulate(np.where(start, np.arange(len(who)), 0))
+    top = rank < 2
+    out_f[who[top], rank[top]] = src[top]
+    out_c[who[top], rank[top]] = cost[top]
+    return TwoNearest(facility=out_f, total=out_c)
 
 
 def _in_threads(n: int, work: Any) -> None:

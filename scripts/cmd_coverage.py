@@ -185,13 +185,14 @@ def print_summary(result: CoverageResult) -> None:
     table.add_column("规则 rule")
     table.add_column("区域 area")
     for header in ("站点 stations", "需求 demand", "已覆盖 covered", "覆盖率 share",
-                   "离网 off-road"):
+                   "双重覆盖 by 2+", "离网 off-road"):
         table.add_column(header, justify="right")
     for row in result.summary.itertuples(index=False):
         share = "—" if pd.isna(row.covered_share) else f"{100 * row.covered_share:.1f}%"
+        twice = "—" if pd.isna(row.covered_twice_share) else f"{100 * row.covered_twice_share:.1f}%"
         table.add_row(
             str(row.rule), str(row.admin_name) or "全部 all", str(row.n_stations),
-            f"{row.demand_weight:,.0f}", f"{row.covered_weight:,.0f}", share,
+            f"{row.demand_weight:,.0f}", f"{row.covered_weight:,.0f}", share, twice,
             f"{row.off_network_weight:,.0f}",
         )
     console.print(table)

@@ -37,7 +37,8 @@ def run_command(args: argparse.Namespace) -> int:
         console.print(
             f"覆盖率 coverage {row['rule']}: {row['covered_pct']:.1f}% 全部需求 of all demand，"
             f"{row['covered_pct_on_network']:.1f}% 路网内需求 of demand on the network"
-            f"（离路网 off the network {row['off_network_pct']:.1f}%）", highlight=False)
+            f"（离路网 off the network {row['off_network_pct']:.1f}%）；"
+            f"两个以上驿站 by 2+ stations {row['covered_twice_pct']:.1f}%", highlight=False)
     print_warnings(result.warnings, console)
     console.print(f"已写入 written: {args.out}")
     return 0

@@ -692,3 +692,32 @@ def test_per_area_rows_count_the_area_own_stations(line) -> None:
     rows = res.summary[res.summary["level"] == "admin"].set_index("admin_name")
     assert rows["n_stations"].to_dict() == {"西 W": 1, "东 E": 1}
     assert int(res.summary.loc[res.summary["level"] == "overall", "n_stations"].iloc[0]) == 2
+
+
+@pytest.mark.parametrize(("mode", "cutoff"), [("walk", "800m"), ("drive", "3min")])
+def test_covered_twice_counts_a_second_station_within_the_cutoff(futian, mode, cutoff) -> None:
+    """双15: demand reached by more than one station. A point is covered twice when two
+    distinct qualifying stations lie within the cutoff door to door (every pair, brute force)."""
+    from yizhan.geo.paths import pairs_within
+
+    nets, stations, demand = futian
+    net = nets[mode]
+    rule = make_rule(mode=mode, cutoff=cutoff, name="r")
+    res = compute_coverage({mode: net}, stations, demand, rule)
+    t = res.table
+    fs, ts = snap(net, stations), snap(net, demand)
+    pairs = pairs_within(net, fs, ts, weight=rule.weight, limit=rule.limit, include_access=True)
+    n_within = np.diff(pairs.indptr)
+    expect = n_within >= 2
+    assert expect.sum() > 20 and (~expect & t["r_covered"].to_numpy(bool)).sum() > 0
+    assert t["r_covered_twice"].to_numpy(bool).tolist() == expect.tolist()
+    # the backup station is a second one, within the cutoff
+    ids = stations["station_id"].astype(str).to_numpy()
+    for i in np.flatnonzero(expect)[:50]:
+        row = pairs.getrow(i)
+        within = set(ids[row.indices])
+        assert t["r_backup_station_id"].iloc[i] in within
+        assert t["r_backup_station_id"].iloc[i] != t["r_station_id"].iloc[i]
+    overall = res.summary[res.summary["level"] == "overall"].iloc[0]
+    w = t["weight"].to_numpy(float)
+    assert overall["covered_twice_share"] == pytest.approx(w[expect].sum() / w.sum())

@@ -547,3 +547,32 @@ def test_no_facilities_means_no_nearest_anywhere():
         near.facility_access_m).all()
     tree = facility_tree(net, none, weight="time")
     assert (tree.facility == -1).all() and np.isinf(tree.cost).all()
+
+
+@pytest.mark.parametrize(("mode", "weight"), [("drive", "time"), ("walk", "length"),
+                                              ("ebike", "length")])
+def test_two_nearest_equals_the_two_best_pairs(mode, weight):
+    """The backup station: each target's two nearest distinct stations, door to door, equal the
+    two cheapest of all its pairs (pairs_within, itself checked against networkx above)."""
+    from yizhan.geo.paths import two_nearest
+
+    net = synthetic_network(400, mode=mode, seed=4)
+    pts = random_points(net, 90, seed=6, margin_m=50)
+    fs = snap(net, _points(pts[:15]), max_access_m=40)
+    ts = snap(net, _points(pts[15:]), max_access_m=40)
+    limit = 900.0 if weight == "length" else 100.0
+    two = two_nearest(net, fs, ts, weight=weight, limit=limit)
+    pairs = pairs_within(net, fs, ts, weight=weight, limit=limit, include_access=True).toarray()
+    pairs[pairs == 0] = np.inf
+    expect = np.sort(pairs, axis=1)[:, :2]
+    np.testing.assert_allclose(np.where(np.isfinite(expect), expect, -1),
+                               np.where(np.isfinite(two.total), two.total, -1), atol=1e-6)
+    assert (two.count == np.isfinite(expect).sum(axis=1)).all()
+    assert (two.count == 2).sum() > 5 and (two.count < 2).sum() > 0
+    # the first column is the nearest facility's cost
+    near = nearest_facility(net, fs, ts, weight=weight, limit=limit)
+    np.testing.assert_allclose(np.where(near.found, near.total, -1),
+                               np.where(two.count > 0, two.total[:, 0], -1), atol=1e-6)
+    picked = np.take_along_axis(pairs, np.maximum(two.facility, 0), axis=1)
+    ok = two.facility >= 0
+    np.testing.assert_allclose(picked[ok], two.total[ok], atol=1e-6)

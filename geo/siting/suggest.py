@@ -426,9 +426,9 @@ def write_suggestions(
     return [*files, js]
 
 
-def _shares(
+def _shares(  # noqa: PLR0917 - one mask per figure
     weight: np.ndarray, applies: np.ndarray, covered: np.ndarray, covered_after: np.ndarray,
-    off: np.ndarray,
+    off: np.ndarray, twice: np.ndarray,
 ) -> dict[str, Any]:
     """Return the headline figures of one set of demand points (one rule, or one rule in one area).
 
@@ -449,13 +449,18 @@ def _shares(
         "off_network_pct": round(100.0 * off_w / total, 4) if total else np.nan,
         "covered_pct_on_network": round(100.0 * before_w / (total - off_w), 4)
         if total - off_w > 0 else np.nan,
+        "covered_twice_pct": round(100.0 * float(weight[applies & twice].sum()) / total, 4)
+        if total else np.nan,
     }
 
 
 def _rule_masks(
     coverage: CoverageResult, result: SitingResult | None
-) -> list[tuple[CoverageRule, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Return per rule its demand masks: applies, covered today, covered after, off network."""
+) -> list[tuple[CoverageRule, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Return per rule its demand masks.
+
+    Applies, covered today, covered after, off network, covered twice (a backup station).
+    """
     table = coverage.table
     after = dict(zip((r.name for r in coverage.rules), result.covered_after or (), strict=False)) \
         if result is not None else {}
@@ -466,7 +471,9 @@ def _rule_masks(
         covered_after = covered | after.get(rule.name, covered)
         off = table[f"{rule.name}_off_network"].fillna(False).to_numpy(bool) \
             if f"{rule.name}_off_network" in table.columns else np.zeros(len(table), bool)
-        out.append((rule, applies, covered, covered_after, off))
+        twice = table[f"{rule.name}_covered_twice"].fillna(False).to_numpy(bool) \
+            if f"{rule.name}_covered_twice" in table.columns else np.zeros(len(table), bool)
+        out.append((rule, applies, covered, covered_after, off, twice))
     return out
 
 
@@ -477,18 +484,19 @@ def rule_summary(coverage: CoverageResult, result: SitingResult | None = None) -
     ``rule``, ``group``, ``mode``, ``cutoff``, ``requires``, ``standard``, ``n_demand``,
     ``demand_weight``, ``covered_weight``, ``covered_pct``, ``covered_weight_after``,
     ``covered_pct_after``, ``off_network_weight``, ``off_network_pct`` (demand too far from any
-    road to be reached) and ``covered_pct_on_network`` (covered share of the demand on the
-    network); percentages, NaN when a rule has no demand. Without ``result`` the figures after
+    road to be reached), ``covered_pct_on_network`` (covered share of the demand on the
+    network) and ``covered_twice_pct`` (demand with a second, backup station within the cutoff
+    today); percentages, NaN when a rule has no demand. Without ``result`` the figures after
     equal today's.
     """
     weight = coverage.table["weight"].to_numpy(float)
     rows = []
-    for rule, applies, covered, covered_after, off in _rule_masks(coverage, result):
+    for rule, applies, covered, covered_after, off, twice in _rule_masks(coverage, result):
         rows.append({
             "rule": rule.name, "group": rule.group or "all", "mode": rule.mode,
             "cutoff": rule.cutoff.label, "requires": ",".join(rule.requires),
             "standard": rule.standard or "",
-            **_shares(weight, applies, covered, covered_after, off),
+            **_shares(weight, applies, covered, covered_after, off, twice),
         })
     return pd.DataFrame(rows)
 
@@ -497,7 +505,7 @@ def rule_summary(coverage: CoverageResult, result: SitingResult | None = None) -
 AREA_SUMMARY_COLUMNS = ("rule", "admin_name", "n_stations", "n_demand", "demand_weight",
                         "covered_weight", "covered_pct", "covered_weight_after",
                         "covered_pct_after", "off_network_weight", "off_network_pct",
-                        "covered_pct_on_network")
+                        "covered_pct_on_network", "covered_twice_pct")
 
 
 def area_summary(coverage: CoverageResult, result: SitingResult | None = None) -> pd.DataFrame:
@@ -514,9 +522,9 @@ def area_summary(coverage: CoverageResult, result: SitingResult | None = None) -
     masks = {m[0].name: m for m in _rule_masks(coverage, result)}
     rows = []
     for area in areas.itertuples(index=False):
-        rule, applies, covered, covered_after, off = masks[str(area.rule)]
+        rule, applies, covered, covered_after, off, twice = masks[str(area.rule)]
         here = applies & (names == str(area.admin_name))
         rows.append({"rule": rule.name, "admin_name": str(area.admin_name),
                      "n_stations": int(area.n_stations),
-                     **_shares(weight, here, covered, covered_after, off)})
+                     **_shares(weight, here, covered, covered_after, off, twice)})
     return pd.DataFrame(rows, columns=list(AREA_SUMMARY_COLUMNS))

@@ -67,8 +67,11 @@ AREA_HEADERS = {
     "demand_weight": "需求权重 demand weight", "covered_pct": "覆盖率% covered %",
     "covered_pct_on_network": "路网内覆盖率% covered % of demand on the network",
     "off_network_pct": "离路网% off the network %",
+    "covered_twice_pct": "双重覆盖% covered by 2+ stations %",
     "covered_pct_after": "建议后% after suggestions %",
 }
+#: Header of the share of demand with a second (backup) station within the cutoff.
+TWICE_HEADER = AREA_HEADERS["covered_twice_pct"]
 
 _STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "capacity", "standard",
                     "compliance_score", "compliance_tier", "required_missing",
@@ -195,7 +198,7 @@ def area_table(result: AnalysisResult) -> pd.DataFrame:
     """Return the per-area table as shown in the report: bilingual headers, one decimal."""
     frame = _by_area(result)[list(AREA_HEADERS)].copy()
     for col in ("demand_weight", "covered_pct", "covered_pct_on_network", "off_network_pct",
-                "covered_pct_after"):
+                "covered_twice_pct", "covered_pct_after"):
         frame[col] = [fmt_value(v) for v in frame[col]]
     return frame.rename(columns=AREA_HEADERS)
 
@@ -305,6 +308,8 @@ def _summary_sheet(result: AnalysisResult) -> pd.DataFrame:
                      fmt_value(row["covered_pct_on_network"])))
         rows.append((f"离路网过远的需求 Demand off the network {row['rule']} (%)",
                      fmt_value(row["off_network_pct"])))
+        rows.append((f"两个以上驿站覆盖 Demand covered by 2+ stations {row['rule']} (%)",
+                     fmt_value(row["covered_twice_pct"])))
     return pd.DataFrame(rows, columns=["项目 Item", "数值 Value"])
 
 
@@ -506,9 +511,10 @@ def report_html(
         "covered_pct": "覆盖率% covered %", "covered_pct_after": "建议后% after suggestions %",
         "covered_pct_on_network": "路网内覆盖率% covered % of demand on the network",
         "off_network_pct": "离路网% off the network %",
+        "covered_twice_pct": TWICE_HEADER,
     })[["规则 rule", "群体 group", "方式 mode", "阈值 cutoff", "需求权重 demand weight",
         "已覆盖 covered weight", "覆盖率% covered %", "路网内覆盖率% covered % of demand on the network",
-        "离路网% off the network %", "建议后% after suggestions %"]]
+        "离路网% off the network %", TWICE_HEADER, "建议后% after suggestions %"]]
     sheets = workbook_sheets(result)
     parts = [
         f"<h2>覆盖率 Coverage</h2>{_table_html(cov)}",
