@@ -61,8 +61,12 @@ def register(subparsers: Any) -> None:
     g = s.add_argument_group("选址 siting")
     g.add_argument("--sites", type=int, metavar="N", help="新站数 number of new sites (MCLP, p-median)")
     g.add_argument("--target", metavar="SHARE", help="目标覆盖率 target covered share, e.g. 95%% (LSCP)")
-    g.add_argument("--model", choices=("mclp", "lscp", "pmedian"),
-                   help="模型 model: mclp (max coverage), lscp (fewest sites to target), pmedian")
+    # the registry's keys (yizhan.geo.siting.registry.MODELS; a test keeps them equal), written
+    # out so that `--help` does not import the solvers
+    g.add_argument("--model", choices=("mclp", "lscp", "pmedian", "backup", "pcenter"),
+                   help="模型 model: mclp 最大覆盖 max coverage, lscp 最少站点达目标 fewest sites"
+                        " to a target, pmedian 最短平均路程 least mean trip, backup 双重覆盖 most"
+                        " demand with 2+ stations, pcenter 最远者最近 shortest worst trip")
     g.add_argument("--candidates", metavar="FILE",
                    help="候选点文件 candidate sites (xlsx/csv/geojson...; optional cost, capacity)")
     method = g.add_mutually_exclusive_group()

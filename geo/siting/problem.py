@@ -34,6 +34,8 @@ class SitingProblem:
     weights; ``fixed[r]`` the rows existing stations already cover; ``fixed_cost[r]`` the cost
     to the nearest qualifying existing station within the cutoff (``inf`` when none);
     ``limits[r]`` the cutoff in the same unit. ``constraints`` and ``options`` hold the rest.
+    ``fixed_count[r]`` says how many existing stations reach each row (0, 1 or 2 = two or
+    more), for the backup-coverage model.
     """
 
     covers: tuple[sp.csr_matrix, ...]
@@ -43,6 +45,7 @@ class SitingProblem:
     limits: tuple[float, ...]
     constraints: SiteConstraints
     options: SitingOptions
+    fixed_count: tuple[np.ndarray, ...] = ()
 
 
 @dataclass(frozen=True)

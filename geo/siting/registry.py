@@ -6,7 +6,7 @@ Adding a model touches one new module (which builds a
 
 from __future__ import annotations
 
-from yizhan.geo.siting import lscp, mclp, pmedian
+from yizhan.geo.siting import backup, lscp, mclp, pcenter, pmedian
 from yizhan.geo.siting.problem import SitingModel
 
 from yizhan.errors import ConfigError
@@ -16,6 +16,8 @@ MODELS: dict[str, SitingModel] = {m.key: m for m in (
     mclp.MODEL,
     lscp.MODEL,
     pmedian.MODEL,
+    backup.MODEL,
+    pcenter.MODEL,
 )}
 
 

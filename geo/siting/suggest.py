@@ -237,7 +237,7 @@ def _problem(
         conflicts = new_idx[pairs] if len(pairs) else None
     weight = table["weight"].to_numpy(float)
     snaps: dict[int, tuple[Any, Any]] = {}
-    covers, weights, fixed, fixed_cost = [], [], [], []
+    covers, weights, fixed, fixed_cost, fixed_count = [], [], [], [], []
     for rule in coverage.rules:
         net = net_by_mode[rule.mode]
         if id(net) not in snaps:
@@ -250,6 +250,9 @@ def _problem(
         covers.append(costs[rows])
         weights.append(weight[rows])
         fixed.append(table[f"{rule.name}_covered"].fillna(False).to_numpy(bool)[rows])
+        twice = table[f"{rule.name}_covered_twice"].fillna(False).to_numpy(bool)[rows] \
+            if f"{rule.name}_covered_twice" in table.columns else np.zeros(len(rows), bool)
+        fixed_count.append(fixed[-1].astype(np.int64) + twice)
         existing = pd.to_numeric(table[f"{rule.name}_cost"], errors="coerce").to_numpy(float)[rows]
         if rule.weight == "time":
             existing = existing * 60.0  # the table's cost is in minutes, pairs in seconds
@@ -263,7 +266,7 @@ def _problem(
     problem = SitingProblem(
         covers=tuple(covers), weights=tuple(weights), fixed=tuple(fixed),
         fixed_cost=tuple(fixed_cost), limits=tuple(float(r.limit) for r in coverage.rules),
-        constraints=constraints, options=opts,
+        constraints=constraints, options=opts, fixed_count=tuple(fixed_count),
     )
     return problem, area
 
