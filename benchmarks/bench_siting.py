@@ -1,4 +1,4 @@
-"""Siting benchmark: yizhan's MCLP (HiGHS sparse model, greedy + swap, Lagrangian bound) vs spopt.
+"""Siting benchmark: yizhan's MCLP, LSCP and backup coverage vs spopt on the same instances.
 
 Usage::
 
@@ -16,6 +16,10 @@ candidates). Instances (as in issue 5):
 - ``10k``: 10,000 demand x 2,000 candidates, p = 20 (the spopt anchor instance);
 - ``20k``: 20,000 demand x 1,000 candidates, p = 50 (target: proven optimal < 5 s, >= 20x spopt);
 - ``100k``: 100,000 demand x 5,000 candidates, p = 100 (target: proven gap <= 1 % within 60 s).
+
+On the ``20k`` instance (``--cover-models``) LSCP (every coverable row covered), LSCP-B and backup
+covering with p = 50 are timed too, beside spopt's ``LSCP`` and ``LSCPB`` (see
+:func:`run_cover_models`).
 
 yizhan way: ``yizhan.geo.siting.solve_mclp(cover, weight, p=p, fixed_covered=..., solver=SolverOptions(time_limit=60))``
 (``method="auto"``) and ``method="greedy"``. spopt way: ``spopt.locate.MCLP.from_cost_matrix``
@@ -93,6 +97,64 @@ def run_spopt(new: sp.csr_matrix, old: sp.csr_matrix, weight: np.ndarray, p: int
             "status": pulp.LpStatus[model.problem.status]}
 
 
+def run_cover_models(new: sp.csr_matrix, old: sp.csr_matrix, weight: np.ndarray, *,
+                     time_limit: float, spopt: bool) -> None:
+    """Time LSCP (every coverable demand row covered) and backup coverage, yizhan vs spopt.
+
+    Rows no candidate and no existing station reach are left out (no model can cover them).
+    yizhan: ``solve_lscp(target=1.0)`` with the existing stations fixed, then ``solve_lscpb``
+    (the least number of sites, then the most demand covered twice) and ``solve_backup`` with
+    p = 50 (the most demand covered twice). spopt: ``LSCP`` and ``LSCPB`` on the same dense
+    costs, the existing stations predefined, PuLP + HiGHS.
+    """
+    from yizhan.geo.siting import SolverOptions, solve_lscp
+    from yizhan.geo.siting.backup import backup_levels, solve_backup, solve_lscpb
+
+    settings = SolverOptions(time_limit=time_limit)
+    reach = (np.diff(new.indptr) > 0) | (np.diff(old.indptr) > 0)
+    new, old, weight = new[reach], old[reach], weight[reach]
+    fixed_count = np.minimum(np.diff(old.indptr), 2)
+    t = time.perf_counter()
+    lscp = solve_lscp(new, weight, target=1.0, fixed_covered=fixed_count > 0, solver=settings)
+    print(f"  yizhan LSCP (all {reach.sum():,} coverable rows): {time.perf_counter() - t:7.2f} s"
+          f"  {lscp.objective:.0f} sites  bound {lscp.bound:.0f}  {lscp.status}  [{lscp.solver}]")
+    t = time.perf_counter()
+    lscpb = solve_lscpb(new, np.ones(new.shape[0]), fixed_count=fixed_count, solver=settings)
+    print(f"  yizhan LSCP-B: {time.perf_counter() - t:7.2f} s  {len(lscpb.chosen)} sites,"
+          f" {lscpb.objective:,.0f} rows covered twice ({lscpb.objective / new.shape[0]:.2%})"
+          f"  {lscpb.status}")
+    t = time.perf_counter()
+    backup = solve_backup(new, weight, p=50, fixed_count=fixed_count, solver=settings)
+    print(f"  yizhan backup p=50: {time.perf_counter() - t:7.2f} s  weight covered twice"
+          f" {backup.objective:,.1f} ({backup.objective / weight.sum():.2%})  bound"
+          f" {backup.bound:,.1f}  {backup.status}  [{backup.solver}]")
+    if not spopt:
+        return
+    import pulp
+    from spopt.locate import LSCP, LSCPB
+
+    matrix = np.full((new.shape[0], old.shape[1] + new.shape[1]), 1e9)
+    for offset, part in ((0, old), (old.shape[1], new)):
+        coo = part.tocoo()
+        matrix[coo.row, offset + coo.col] = coo.data
+    predefined = np.r_[np.ones(old.shape[1]), np.zeros(new.shape[1])].astype(int)
+    t = time.perf_counter()
+    theirs = LSCP.from_cost_matrix(matrix, CUTOFF_S, predefined_facilities_arr=predefined)
+    theirs.solve(pulp.HiGHS(msg=False, timeLimit=600.0))
+    n_open = sum(v.varValue > 0.5 for v in theirs.fac_vars) - old.shape[1]
+    print(f"  spopt LSCP: {time.perf_counter() - t:7.2f} s  {n_open} new sites"
+          f"  {pulp.LpStatus[theirs.problem.status]}  same count: {n_open == lscp.objective}")
+    t = time.perf_counter()
+    solver = pulp.HiGHS(msg=False, timeLimit=600.0)
+    theirs_b = LSCPB.from_cost_matrix(matrix, CUTOFF_S, solver,
+                                      predefined_facilities_arr=predefined).solve()
+    opened = np.flatnonzero([v.varValue > 0.5 for v in theirs_b.fac_vars])
+    a_all = sp.hstack([old, new], format="csr")
+    twice = int((backup_levels(a_all, opened, np.zeros(new.shape[0])) >= 2).sum())
+    print(f"  spopt LSCP-B: {time.perf_counter() - t:7.2f} s  {len(opened) - old.shape[1]} new"
+          f" sites, {twice:,} rows covered twice (spopt reports {theirs_b.backup_perc:.2f} %)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=300_000)
@@ -101,6 +163,9 @@ def main() -> None:
     parser.add_argument("--spopt-max-terms", type=float, default=25e6)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/yizhan-bench-siting"))
+    parser.add_argument("--cover-models", choices=sorted(INSTANCES), action="append",
+                        default=None, help="instances on which LSCP and backup coverage are"
+                        " timed too (default: 20k)")
     args = parser.parse_args()
 
     import warnings
@@ -138,6 +203,9 @@ def main() -> None:
         print(f"\n== {name}: {n_demand:,} demand x {n_cand:,} candidates, p = {p}, cutoff 10 min e-bike"
               f" ({how} in {time.perf_counter() - t:.1f} s; {new.nnz:,} pairs; existing stations cover"
               f" {weight[fixed].sum() / weight.sum():.1%} of demand weight)")
+        if name in (args.cover_models or ["20k"]):
+            run_cover_models(new, old, weight, time_limit=args.time_limit,
+                             spopt=not args.no_spopt)
         results = {}
         for method in ("auto", "greedy"):
             res = solve_mclp(new, weight, p=p, fixed_covered=fixed,

@@ -923,6 +923,54 @@ def _json_number(value: object) -> float | int | None:
     return round(number, 9)
 
 
+#: Columns of :func:`station_loads`.
+LOAD_COLUMNS: tuple[str, ...] = ("rule", "station_id", "name", "capacity", "n_demand",
+                                 "demand_weight", "weight_per_seat", "n_backup")
+
+
+def station_loads(
+    table: pd.DataFrame, stations: pd.DataFrame, rules: Sequence[CoverageRule],
+) -> pd.DataFrame:
+    """Return each qualifying station's load: the demand it serves as the nearest station.
+
+    ``table`` is a coverage table (:attr:`CoverageResult.table`). Per rule and station (the stations the rule counts, in inventory order): ``n_demand`` and
+    ``demand_weight`` of the covered demand points whose nearest station it is (the
+    ``<rule>_station_id`` of the coverage table: spopt's facility -> client relation),
+    ``capacity`` (seats; NaN when unknown), ``weight_per_seat`` (NaN without a capacity) and
+    ``n_backup``, the points for which it is the second (backup) station.
+    """
+    weight = table["weight"].to_numpy(float)
+    frames = []
+    for rule in rules:
+        mask = qualifying_stations(stations, rule)
+        sub = stations.loc[mask]
+        ids = sub["station_id"].astype(str).to_numpy()
+        covered = table[f"{rule.name}_covered"].to_numpy(bool)
+        nearest = table[f"{rule.name}_station_id"].astype(str).to_numpy()
+        pos = pd.Index(ids).get_indexer(nearest[covered])
+        ok = pos >= 0
+        n_demand = np.bincount(pos[ok], minlength=len(ids))
+        served = np.bincount(pos[ok], weights=weight[covered][ok], minlength=len(ids))
+        backup = table.get(f"{rule.name}_backup_station_id")
+        n_backup = np.zeros(len(ids), np.int64)
+        if backup is not None:
+            bpos = pd.Index(ids).get_indexer(backup.astype(str).to_numpy())
+            n_backup = np.bincount(bpos[bpos >= 0], minlength=len(ids))
+        capacity = (pd.to_numeric(sub["capacity"], errors="coerce").to_numpy(float)
+                    if "capacity" in sub.columns else np.full(len(ids), np.nan))
+        frames.append(pd.DataFrame({
+            "rule": rule.name, "station_id": ids,
+            "name": sub["name"].astype(str).to_numpy() if "name" in sub.columns else "",
+            "capacity": capacity, "n_demand": n_demand, "demand_weight": served,
+            "weight_per_seat": np.where(capacity > 0, served / np.where(capacity > 0, capacity,
+                                                                        1.0), np.nan),
+            "n_backup": n_backup,
+        }))
+    if not frames:
+        return pd.DataFrame(columns=list(LOAD_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(LOAD_COLUMNS)]
+
+
 def coverage_csv_frame(table: pd.DataFrame, rules: Sequence[CoverageRule]) -> pd.DataFrame:
     """Return the ``coverage.csv`` layout of a coverage table (the one layout of every command).
 

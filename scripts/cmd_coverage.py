@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _DECAYS = ("gaussian", "step", "uniform")  # geo.coverage.DECAYS, without importing the network stack
 #: Files ``coverage`` writes into ``--out``.
-OUTPUT_FILES = ("coverage.csv", "summary.json")
+OUTPUT_FILES = ("coverage.csv", "summary.json", "loads.csv")
 
 
 def register(subparsers: Any) -> None:
@@ -119,9 +119,11 @@ def run(args: argparse.Namespace) -> int:
         )
 
     # heavy imports only when the command runs, so `yizhan --help` stays fast
-    from yizhan.geo.coverage import Accessibility, compute_coverage
+    from yizhan.geo.coverage import Accessibility, compute_coverage, station_loads
     from yizhan.geo.sources import build_network
     from yizhan.stations.inventory import read_inventory
+
+    from yizhan.io import write_csv_atomic
 
     options = {"standard": args.standard} if args.standard else {}
     datums = input_datums(args)
@@ -150,8 +152,10 @@ def run(args: argparse.Namespace) -> int:
     with output_files(out) as tmp:
         result.to_csv(tmp / "coverage.csv")
         result.write_summary_json(tmp / "summary.json")
+        write_csv_atomic(station_loads(result.table, inventory.stations, rules),
+                         tmp / "loads.csv")
     print_summary(result)
-    log.info(f"已写出 written: {out / 'coverage.csv'}, {out / 'summary.json'}")
+    log.info(f"已写出 written: {out / 'coverage.csv'}, {out / 'summary.json'}, {out / 'loads.csv'}")
     return 0
 
 

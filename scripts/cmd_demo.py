@@ -117,6 +117,6 @@ def run_demo(args: argparse.Namespace) -> int:
         write_csv_atomic(changes, tmp / "diff.csv")
     print_warnings(current.warnings, console)
     console.print(f"已写入 written: {args.out}/ map.html, report.html, report.xlsx, summary.json,"
-                  " coverage.csv, gaps.geojson, suggestions.csv/.geojson, stations.geojson,"
+                  " coverage.csv, loads.csv, gaps.geojson, suggestions.csv/.geojson, stations.geojson,"
                   " problems.csv, diff.csv, comparison_*.csv")
     return 0

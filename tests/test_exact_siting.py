@@ -402,3 +402,54 @@ def test_pcenter_clear_error_when_p_cannot_reach_everyone() -> None:
     cost = sp.csr_matrix(np.eye(3))  # each row reached by its own candidate only
     with pytest.raises(ConfigError, match="at least 3"):
         solve_pcenter(cost, p=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Assignment and the capacitated p-median
+
+
+def test_pmedian_assignment_is_each_row_nearest_chosen_site(sf) -> None:
+    res = solve_pmedian(sf["cost"], sf["weight"], p=4, solver=SolverOptions(method="exact"))
+    near = res.chosen[np.argmin(sf["cost"][:, res.chosen], axis=1)]
+    assert res.assignment is not None and res.assignment.tolist() == near.tolist()
+
+
+def _cbc_capacitated(cost, w, cap, p):
+    """The same splittable capacitated p-median, written independently in PuLP (CBC)."""
+    import pulp
+
+    m, n = cost.shape
+    big = float(cost.max())  # no station yet: the unreached cost, as solve_pmedian charges it
+    prob = pulp.LpProblem("cpm", pulp.LpMinimize)
+    x = [pulp.LpVariable(f"x{j}", cat="Binary") for j in range(n)]
+    z = {(i, j): pulp.LpVariable(f"z{i}_{j}", 0, 1) for i in range(m) for j in range(n)}
+    z0 = [pulp.LpVariable(f"u{i}", 0, 1) for i in range(m)]
+    prob += pulp.lpSum(w[i] * cost[i, j] * z[i, j] for i in range(m) for j in range(n)) \
+        + pulp.lpSum(w[i] * big * z0[i] for i in range(m))
+    for i in range(m):
+        prob += pulp.lpSum(z[i, j] for j in range(n)) + z0[i] == 1
+        for j in range(n):
+            prob += z[i, j] <= x[j]
+    for j in range(n):
+        prob += pulp.lpSum(w[i] * z[i, j] for i in range(m)) <= cap[j] * x[j]
+    prob += pulp.lpSum(x) <= p
+    prob.solve(pulp.PULP_CBC_CMD(msg=False))
+    return pulp.value(prob.objective)
+
+
+def test_capacitated_pmedian_equals_an_independent_model() -> None:
+    pytest.importorskip("pulp")
+    from yizhan.geo.siting import SiteConstraints
+
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        m, n = int(rng.integers(8, 20)), int(rng.integers(3, 7))
+        cost = rng.uniform(0, 10, (m, n))
+        w = rng.integers(1, 10, m).astype(float)
+        cap = rng.uniform(0.2, 0.6, n) * w.sum()
+        p = 1 + seed % 3
+        res = solve_pmedian(cost, w, p=p, constraints=SiteConstraints(capacity=cap),
+                            solver=SolverOptions(method="exact"))
+        assert res.objective == pytest.approx(_cbc_capacitated(cost, w, cap, p), rel=1e-6), seed
+        assert (res.table["served_weight"] <= res.table["capacity"] + 1e-6).all()
+        assert res.status == "optimal"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -152,3 +153,23 @@ def test_summary_counts_every_compliance_tier(report: Path, result: AnalysisResu
     tiers = summary["counts"]["stations_by_tier"]
     assert list(tiers) == list(TIERS)
     assert sum(tiers.values()) == len(result.stations)
+
+
+def test_station_loads_add_up_to_covered_demand(report: Path, result: AnalysisResult) -> None:
+    """loads.csv: each station's demand served as the nearest one, against its seats."""
+    loads = pd.read_csv(report / "loads.csv", encoding="utf-8-sig", dtype={"station_id": str})
+    table = result.coverage
+    for rule in result.config.rules:
+        mine = loads[loads["rule"] == rule.name]
+        covered = table[f"{rule.name}_covered"].astype(bool)
+        assert mine["demand_weight"].sum() == pytest.approx(table.loc[covered, "weight"].sum())
+        assert mine["n_demand"].sum() == covered.sum()
+        counts = table.loc[covered, f"{rule.name}_station_id"].astype(str).value_counts()
+        for row in mine.itertuples(index=False):
+            assert row.n_demand == counts.get(str(row.station_id), 0)
+        with_seats = mine["capacity"] > 0
+        np.testing.assert_allclose(
+            mine.loc[with_seats, "weight_per_seat"],
+            mine.loc[with_seats, "demand_weight"] / mine.loc[with_seats, "capacity"])
+    wb = openpyxl.load_workbook(report / "report.xlsx")
+    assert wb[SHEETS[6]].max_row == len(loads) + 1

@@ -216,9 +216,10 @@ def build_rules(
     if budget is not None and model == "lscp":
         raise ConfigError("集合覆盖模型（lscp）求最小费用，不设预算。"
                           " The set-covering model minimises the cost: it takes no budget.")
-    if capacity is not None and model != "mclp":
-        raise ConfigError(f"只有 mclp 模型考虑候选点容量，{model} 不能。"
-                          f" Only the mclp model honours candidate capacities, not {model}.")
+    if capacity is not None and model not in ("mclp", "pmedian"):
+        raise ConfigError(f"只有 mclp 和 pmedian 模型考虑候选点容量，{model} 不能。"
+                          f" Only the mclp and pmedian models honour candidate capacities,"
+                          f" not {model}.")
     if p is not None and (int(p) != p or p < 0):
         raise ConfigError(f"站点数 p 须为非负整数：{p!r}。The number of sites p must be a whole number >= 0.")
     if budget is not None and (not math.isfinite(budget) or budget < 0):

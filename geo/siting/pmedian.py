@@ -69,7 +69,10 @@ def solve_pmedian(
         Cost charged to a row with no open station or existing one in reach; default the
         largest stored cost (i.e. "at least the cutoff").
     constraints
-        As for :func:`~yizhan.geo.siting.mclp.solve_mclp` (capacities are refused).
+        As for :func:`~yizhan.geo.siting.mclp.solve_mclp`. With capacities (demand weight a
+        site can serve) the capacitated p-median is solved as one MIP (:func:`_capacitated_median`:
+        a row's demand may split between sites; what no site can take goes to its existing
+        station or the unreached cost); the table adds ``served_weight`` and ``capacity``.
     solver
         As for :func:`~yizhan.geo.siting.mclp.solve_mclp`.
     p_exactly
@@ -96,6 +99,8 @@ def solve_pmedian(
     fc, fallback = _fallback(c, fixed_cost, unreached_cost)
     rules, _labels = build_rules(n, p=p, constraints=constraints, model="pmedian",
                                  p_exactly=p_exactly)
+    if rules.has_capacity:
+        return _solve_capacitated(c, w, fc, fallback, rules, settings=settings, t0=t0)
     with threadpool_limits(1):
         red = reduce_median(c, w, fallback, rules)
         deadline = t0 + time_limit
@@ -148,7 +153,123 @@ def solve_pmedian(
         gap_new=gap_max(start_value - value, start_value - bound),
         solver="+".join(used), status=status, seconds=time.perf_counter() - t0,
         sizes={**red.sizes, **({"mip": size} if size else {})}, model="pmedian",
-        covered_after=(covered,),
+        covered_after=(covered,), assignment=median_assignment(c, fallback, chosen_orig)[0],
+    )
+
+
+def median_assignment(
+    cost: sp.csr_matrix, fallback: np.ndarray, chosen: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each row's serving site and that cost (spopt's client -> facility output).
+
+    The site is the nearest chosen candidate when it beats the row's fallback, else -1 (its
+    existing station, or nobody).
+    """
+    sub = cost[:, np.asarray(chosen, np.int64)].tocsr()
+    site = np.full(cost.shape[0], -1, np.int64)
+    best = np.asarray(fallback, np.float64).copy()
+    if sub.nnz:
+        rows = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
+        order = np.lexsort((sub.indices, sub.data, rows))  # per row: cheapest, then lowest index
+        r, d, j = rows[order], sub.data[order], sub.indices[order]
+        first = np.ones(r.size, bool)
+        first[1:] = r[1:] != r[:-1]
+        r, d, j = r[first], d[first], j[first]
+        better = d < best[r]
+        site[r[better]] = np.asarray(chosen, np.int64)[j[better]]
+        best[r[better]] = d[better]
+    return site, best
+
+
+def _capacitated_median(
+    c: sp.csr_matrix, w: np.ndarray, fallback: np.ndarray, rules: Rules, *,
+    settings: SolverOptions,
+) -> tuple[np.ndarray, float, float, str, np.ndarray, np.ndarray]:
+    """Solve the capacitated p-median as one MIP.
+
+    Returns chosen sites, value, bound, status, weight served per site, each row's main site.
+
+    Columns: ``x_j`` binary, ``z_e`` in [0, 1] per stored pair ``e = (i, j)`` (the share of row
+    ``i``'s weight served by site ``j``: demand may split between sites), ``z0_i`` the share left
+    to the row's fallback (its existing station, or the unreached cost; unlimited). Rows:
+    ``sum_j z_ij + z0_i = 1``; ``z_ij - x_j <= 0``; ``sum_i w_i z_ij - cap_j x_j <= 0`` for
+    sites with a finite capacity; then the constraints of ``x``. Minimise
+    ``sum w_i c_ij z_ij + sum w_i f_i z0_i``.
+    """
+    m, n = c.shape
+    e = c.nnz
+    rows_e = row_of_entry(c)
+    cols_e = c.indices.astype(np.int64)
+    n_col = n + e + m
+    eid = np.arange(e)
+    assign = sp.csr_matrix(
+        (np.ones(e + m), (np.concatenate([rows_e, np.arange(m)]),
+                          np.concatenate([n + eid, n + e + np.arange(m)]))), shape=(m, n_col))
+    link = sp.csr_matrix((np.concatenate([np.ones(e), -np.ones(e)]),
+                          (np.concatenate([eid, eid]), np.concatenate([n + eid, cols_e]))),
+                         shape=(e, n_col))
+    capped = np.flatnonzero(np.isfinite(rules.capacity))
+    pos = np.full(n, -1, np.int64)
+    pos[capped] = np.arange(capped.size)
+    mask = pos[cols_e] >= 0
+    load = sp.csr_matrix(
+        (np.concatenate([w[rows_e[mask]], -rules.capacity[capped]]),
+         (np.concatenate([pos[cols_e[mask]], np.arange(capped.size)]),
+          np.concatenate([n + eid[mask], capped]))), shape=(capped.size, n_col))
+    xb, xl, xh = x_rows(rules, n_col)
+    model = MipModel(
+        a=sp.vstack([assign, link, load, *xb], format="csr"),
+        row_lower=np.concatenate([np.ones(m), np.full(e, -INF), np.full(capped.size, -INF), *xl]),
+        row_upper=np.concatenate([np.ones(m), np.zeros(e), np.zeros(capped.size), *xh]),
+        col_cost=np.concatenate([np.zeros(n), w[rows_e] * c.data, w * fallback]),
+        col_lower=np.zeros(n_col), col_upper=np.ones(n_col),
+        integer=np.concatenate([np.ones(n, bool), np.zeros(e + m, bool)]), maximize=False,
+    )
+    res = solve_mip(model, time_limit=settings.time_limit, seed=settings.seed,
+                    rel_gap=settings.rel_gap)
+    if res.values is None:
+        raise infeasible(rules, f"capacitated p-median: {res.status}")
+    x = res.values
+    chosen = np.flatnonzero(x[:n] > 0.5)
+    z = x[n:n + e]
+    served = np.bincount(cols_e, weights=w[rows_e] * z, minlength=n)
+    # each row's main site: the pair with its largest share, unless the fallback has more
+    site = np.full(m, -1, np.int64)
+    share = x[n + e:].copy()
+    order = np.lexsort((cols_e, -z, rows_e))
+    first = np.ones(e, bool)
+    first[1:] = rows_e[order][1:] != rows_e[order][:-1]
+    top = order[first]
+    better = z[top] > share[rows_e[top]] + 1e-9
+    site[rows_e[top][better]] = cols_e[top][better]
+    status = "optimal" if res.status == "Optimal" and confirmed(
+        res.objective, res.bound, maximize=False, rel_gap=settings.rel_gap) else "feasible"
+    return chosen, res.objective, res.bound, status, served, site
+
+
+def _solve_capacitated(
+    c: sp.csr_matrix, w: np.ndarray, fc: np.ndarray, fallback: np.ndarray, rules: Rules, *,
+    settings: SolverOptions, t0: float,
+) -> SitingResult:
+    """Return the capacitated p-median result (:func:`_capacitated_median`), ranked."""
+    with threadpool_limits(1):
+        chosen, value, bound, status, served, site = _capacitated_median(
+            c, w, fallback, rules, settings=settings)
+        problems = rules.violations(chosen)
+        if problems:
+            raise infeasible(rules, "; ".join(problems[:3]))
+        table, covered = _rank_median(c, w, fallback=fallback, fixed_cost=fc, chosen=chosen,
+                                      rules=rules)
+    table["served_weight"] = served[table["candidate"].to_numpy(np.int64)]
+    table["capacity"] = rules.capacity[table["candidate"].to_numpy(np.int64)]
+    start_value = float(w @ fallback)
+    return SitingResult(
+        table=table, chosen=table["candidate"].to_numpy(np.int64), objective=value,
+        bound=min(bound, value), gap=gap_min(value, min(bound, value)),
+        gap_new=gap_max(start_value - value, start_value - min(bound, value)),
+        solver="highs-mip(capacitated)", status=status, seconds=time.perf_counter() - t0,
+        sizes={"demand_rows": c.shape[0], "candidates": c.shape[1], "pairs": c.nnz},
+        model="pmedian", covered_after=(covered,), assignment=site,
     )
 
 
@@ -597,5 +718,5 @@ def solve_problem(problem: SitingProblem) -> SitingResult:
     return replace(result, covered_after=covered)
 
 
-MODEL = SitingModel(key="pmedian", title="p-中位 p-median", needs_target=False, capacity=False,
+MODEL = SitingModel(key="pmedian", title="p-中位 p-median", needs_target=False, capacity=True,
                     solve=solve_problem)

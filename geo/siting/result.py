@@ -50,6 +50,9 @@ class SitingResult:
     covered_after
         Per rule, a boolean array over that rule's demand rows: covered once the chosen sites
         exist (existing coverage included). ``None`` for p-median without a cover structure.
+    assignment
+        p-median: per demand row, the chosen candidate that serves it (its largest share with
+        capacities), -1 for its existing station or nobody; ``None`` for the other models.
     """
 
     table: pd.DataFrame
@@ -64,6 +67,7 @@ class SitingResult:
     sizes: dict[str, Any] = field(default_factory=dict)
     model: str = "mclp"
     covered_after: tuple[np.ndarray, ...] | None = None
+    assignment: np.ndarray | None = None
 
     def summary(self) -> dict[str, Any]:
         """Return the JSON-ready figures (objective, bound, gap, solver, seconds, sizes)."""

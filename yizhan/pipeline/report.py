@@ -7,7 +7,8 @@ rename):
   covered weight and covered percentage before and after the suggested sites (and the
   year-over-year comparison when a previous run is given); no timestamps, so it is
   byte-identical for the same inputs;
-- ``stations.geojson``, ``problems.csv``, ``coverage.csv``, ``gaps.geojson``,
+- ``stations.geojson``, ``problems.csv``, ``coverage.csv``, ``loads.csv`` (each station's
+  demand served and load per seat, :func:`yizhan.geo.coverage.station_loads`), ``gaps.geojson``,
   ``suggestions.csv`` / ``suggestions.geojson``;
 - ``report.xlsx`` (sheets 概况 Summary, 驿站 Stations, 缺口 Gaps, 建议 Suggestions, 问题 Problems,
   formatted for print) and ``report.html`` (bilingual one-page summary with ``overview.png``);
@@ -31,7 +32,7 @@ import pandas as pd
 import shapely
 
 from yizhan import log
-from yizhan.geo.coverage import write_coverage_csv
+from yizhan.geo.coverage import station_loads, write_coverage_csv
 from yizhan.geo.siting import (
     AREA_SUMMARY_COLUMNS,
     suggestions_csv_frame,
@@ -59,7 +60,7 @@ SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
 
 #: Sheets of ``report.xlsx`` in order.
 SHEETS: tuple[str, ...] = ("概况 Summary", "驿站 Stations", "缺口 Gaps", "建议 Suggestions",
-                           "问题 Problems", "分区 By area")
+                           "问题 Problems", "分区 By area", "负荷 Station loads")
 
 #: Headers of the per-area table (report.html and the workbook), Chinese first.
 AREA_HEADERS = {
@@ -112,6 +113,8 @@ def write_report(
         write_geojson_atomic(result.stations, tmp / "stations.geojson")
         write_problems(result.problems, tmp)
         write_coverage_csv(result.coverage, result.config.rules, tmp / "coverage.csv")
+        write_csv_atomic(station_loads(result.coverage, result.stations, result.config.rules),
+                         tmp / "loads.csv")
         write_geojson_atomic(result.gaps, tmp / "gaps.geojson")
         write_suggestion_tables(result.suggestions, tmp)
         if comparison is not None:
@@ -334,6 +337,7 @@ def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
         SHEETS[3]: suggestions_csv_frame(result.suggestions),
         SHEETS[4]: pd.DataFrame(result.problems),
         SHEETS[5]: area_table(result),
+        SHEETS[6]: station_loads(result.coverage, result.stations, result.config.rules),
     }
     return {name: frame.reset_index(drop=True) for name, frame in sheets.items()}
 
