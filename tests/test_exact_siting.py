@@ -166,6 +166,14 @@ def test_p_exactly_and_at_most() -> None:
         solve_mclp(cover, np.ones(3), p=5, p_exactly=True)
 
 
+def test_at_most_p_above_the_candidates_says_so(caplog) -> None:
+    cover = sp.csr_matrix(np.array([[1, 0], [0, 1]], bool))
+    with caplog.at_level("WARNING", logger="yizhan"):
+        res = solve_mclp(cover, np.ones(2), p=5)
+    assert len(res.chosen) == 2
+    assert any("only 2 candidate" in r.getMessage() for r in caplog.records)
+
+
 def test_full_target_covers_rows_of_tiny_weight() -> None:
     """target = 100 % covers every coverable row, however small its weight."""
     cover = sp.csr_matrix(np.array([[1, 0], [0, 1]], bool))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from yizhan import log
 from yizhan.errors import ConfigError
 
 INF = float("inf")
@@ -254,6 +255,10 @@ def _check_p(p: int | None, counts: np.ndarray, *, exactly: bool) -> None:
     if p == 0 and counts.all():
         raise ConfigError("新站数 p 须至少为 1。The number of new sites p must be at least 1.")
     n_new = int(counts.sum())
+    if not exactly and p > n_new:
+        log.warn(f"至多 {int(p)} 个新站，但只有 {n_new} 个候选点：最多建议 {n_new} 个。"
+                 f" At most {int(p)} new sites, but there are only {n_new} candidate sites: at"
+                 f" most {n_new} can be suggested.")
     if exactly and p > n_new:
         raise ConfigError(
             f"要求恰好 {int(p)} 个新站，但只有 {n_new} 个候选点；请减少 p 或增加候选点。"
