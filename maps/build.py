@@ -101,6 +101,9 @@ def build_map(
     Layers, bottom to top: admin areas, service areas (one per rule), demand heat, hotspots,
     gaps, stations, suggestions. Each is an overlay in the layer control; base maps are
     OpenStreetMap and Amap (overlays are redrawn in GCJ-02 on Amap). Any input may be ``None``.
+    Shown when the map opens: admin areas, gaps, stations and suggestions (what a union officer
+    acts on); service areas, demand heat and hotspots start hidden and are one click away in
+    the layer control, so the first view is not nine layers on top of each other.
 
     Parameters
     ----------

@@ -42,7 +42,7 @@ def add_demand_heat(
     radius: int = 18,
     blur: int = 16,
     name: str = "劳动者需求热力 Worker demand (heat)",
-    show: bool = True,
+    show: bool = False,
 ) -> folium.Map:
     """Return ``m`` with a heat map of demand weight.
 
@@ -112,7 +112,7 @@ def add_hotspots(
     hotspots: gpd.GeoDataFrame,
     *,
     name: str = "需求热点 Demand hotspots",
-    show: bool = True,
+    show: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> folium.Map:
     """Return ``m`` with hotspot polygons shaded by weight, popups with their figures.

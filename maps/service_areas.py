@@ -40,7 +40,7 @@ def add_service_areas(
     *,
     dissolve: bool = True,
     fill_opacity: float = 0.25,
-    show: bool = True,
+    show: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
 ) -> folium.Map:
     """Return ``m`` with one service-area overlay per rule and cutoff.

@@ -92,6 +92,15 @@ def test_self_contained_map_renders_offline(browser: Any, map_file: Path) -> Non
         assert log.tiles  # the base map asked for tiles (answered blank here)
         assert page.locator(".yz-station").count() == 12  # 12 stations, not clustered
         assert page.locator(".yz-site").count() == 3
+        # defaults: what a union officer acts on is shown; service areas, heat and hotspots
+        # wait in the layer control
+        shown = page.evaluate("""() => YIZHAN.overlays.map(g => [g._yz.kind,
+                                                             YIZHAN.map.hasLayer(g)])""")
+        on = {kind for kind, visible in shown if visible}
+        off = {kind for kind, visible in shown if not visible}
+        assert {"stations", "sites"} <= on and "heat" in off
+        assert page.locator(".leaflet-heatmap-layer").count() == 0
+        page.get_by_text("劳动者需求热力 Worker demand (heat)").click()
         assert page.locator(".leaflet-heatmap-layer").count() == 1
         assert page.locator(".yz-legend").is_visible()
         assert page.locator(".yz-title").is_visible()
@@ -157,6 +166,7 @@ def _shift_m(a: list[float], b: list[float]) -> float:
 def test_amap_base_map_draws_every_overlay_in_gcj02(browser: Any, map_file: Path,
                                                      frames: dict) -> None:
     with open_page(browser, map_file) as (page, log):
+        page.evaluate("() => YIZHAN.overlays.forEach(g => YIZHAN.map.addLayer(g))")  # all on
         wgs = page.evaluate(POSITIONS_JS)
         icon_before = page.locator(".yz-station").first.bounding_box()
         page.get_by_text("高德地图 Amap", exact=True).click()
@@ -223,7 +233,8 @@ def test_render_png_screenshots_the_map(browser: Any, map_file: Path, tmp_path: 
     _artifact("render_png.png", png)
     with open_page(browser, map_file, ready=None) as (page, _):
         stats = image_stats(page, png)
-    assert stats["colors"] > 100 and stats["dominant_share"] < 0.8
+    # offline the tiles are blank: only the default layers (gaps, stations, sites) draw
+    assert stats["colors"] > 100 and stats["dominant_share"] < 0.95
 
 
 def test_plain_folium_needs_the_network(browser: Any, tmp_path: Path) -> None:
