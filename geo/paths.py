@@ -562,9 +562,9 @@ def snap(
     too_far = edge < 0
     if too_far.any():
         log.warn(
-            f"{int(too_far.sum())} 个点距离道路超过 {max_access_m:g} 米或缺少坐标，未吸附到路网。"
+            f"{int(too_far.sum())} 个点距离道路超过 {max_access_m:g} 米或缺少坐标，计为离路网（任何驿站都无法到达）。"
             f" {int(too_far.sum())} point(s) are more than {max_access_m:g} m from any road or "
-            "have no coordinates; they are not snapped (see geo.paths.unsnapped)."
+            "have no coordinates: they count as off the network (no station can reach them)."
         )
     return Snapped(
         edge=edge, fraction=fraction, offset_m=offset, access_m=access, node=node,

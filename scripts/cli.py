@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from yizhan import __version__
+from yizhan import __version__, log
 from yizhan.errors import YizhanError
 from yizhan.log import set_quiet
 
@@ -54,8 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Only yizhan's own messages; libraries such as pyogrio log chatter at INFO level.
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                        handlers=[log.ConsoleHandler()])
     set_quiet(bool(args.quiet))
+    log.new_run()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

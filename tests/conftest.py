@@ -48,3 +48,11 @@ def taxi_csv(shared_data: type) -> Path:
 @pytest.fixture(scope="session")
 def ev_stations_csv(shared_data: type) -> Path:
     return shared_data("shenzhen_ev_charging_stations/stations.csv")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings():
+    """Each test is a run of its own: a warning said in an earlier test may be said again."""
+    from yizhan import log
+
+    log.new_run()

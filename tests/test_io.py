@@ -84,3 +84,16 @@ def test_read_npz_refuses_pickles_and_non_zip_files(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(zipfile.BadZipFile):
         read_npz(bad)
+
+
+def test_a_warning_is_said_once_per_run(caplog) -> None:
+    from yizhan import log
+
+    with caplog.at_level("WARNING", logger="yizhan"):
+        for _ in range(4):
+            log.warn("同一原因 the same cause")
+        log.warn("另一原因 another cause")
+        log.new_run()
+        log.warn("同一原因 the same cause")
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["同一原因 the same cause", "另一原因 another cause", "同一原因 the same cause"]

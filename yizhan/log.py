@@ -13,6 +13,23 @@ T = TypeVar("T")
 
 logger = logging.getLogger("yizhan")
 _state = {"quiet": False}
+_said: set[str] = set()  # warnings given in this run: each is said once
+
+
+class ConsoleHandler(logging.Handler):
+    """Write log records above the progress bars (``tqdm.write``), so no bar is cut in two."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record`` through ``tqdm.write``."""
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:
+            self.handleError(record)
+
+
+def new_run() -> None:
+    """Start a new run: warnings said in an earlier run may be said again."""
+    _said.clear()
 
 
 def set_quiet(quiet: bool) -> None:
@@ -42,5 +59,8 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    """Log a warning the user should read."""
+    """Log a warning the user should read, once per run (the same cause is said once)."""
+    if message in _said:
+        return
+    _said.add(message)
     logger.warning(message)

@@ -355,6 +355,7 @@ def run(
     AnalysisResult
         Everything the run computed (coverage, gaps, suggestions, warnings ...).
     """
+    log.new_run()
     if out is not None:
         check_output(out)
     elif previous is not None:

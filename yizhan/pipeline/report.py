@@ -305,7 +305,7 @@ def _summary_sheet(result: AnalysisResult) -> pd.DataFrame:
     if cfg.sample:
         rows.insert(0, ("注意 Notice", SAMPLE_NOTICE))
     for row in result.coverage_summary.to_dict("records"):
-        rows.append((f"覆盖率 Coverage {row['rule']} (%)",
+        rows.append((f"覆盖率 现状 → 建议后 Coverage now → after suggestions {row['rule']} (%)",
                      f"{fmt_value(row['covered_pct'])} → {fmt_value(row['covered_pct_after'])}"))
         rows.append((f"路网内覆盖率 Coverage of demand on the network {row['rule']} (%)",
                      fmt_value(row["covered_pct_on_network"])))
