@@ -113,7 +113,7 @@ from yizhan.stations.standards import load_standard
 
 from yizhan import log
 from yizhan.errors import ConfigError, InputFileError
-from yizhan.io import write_csv_atomic, write_text_atomic
+from yizhan.io import write_csv_atomic, write_text_atomic, write_with
 
 #: ``admin_name`` given to demand points that lie in no admin polygon.
 
@@ -1007,6 +1007,22 @@ def write_coverage_csv(
     faster than pandas for a million rows).
     """
     return write_csv_atomic(coverage_csv_frame(table, rules), path, engine="arrow")
+
+
+def write_coverage_parquet(
+    table: pd.DataFrame, rules: Sequence[CoverageRule], path: str | os.PathLike[str],
+) -> Path:
+    """Write the ``coverage.csv`` table as GeoParquet (points, EPSG:4326) atomically.
+
+    The same columns and rows as :func:`write_coverage_csv`, typed (booleans, numbers, nullable
+    node ids), plus the point ``geometry``: a million demand points open in GIS tools and
+    pandas in a second, where Excel stops at 1,048,576 rows (the workbook holds aggregates).
+    Deterministic: no timestamps in the file.
+    """
+    frame = coverage_csv_frame(table, rules)
+    geo = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+                           crs="EPSG:4326")
+    return write_with(path, lambda tmp: geo.to_parquet(tmp, index=False, compression="zstd"))
 
 
 # --------------------------------------------------------------------------------------------

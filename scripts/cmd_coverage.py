@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _DECAYS = ("gaussian", "step", "uniform")  # geo.coverage.DECAYS, without importing the network stack
 #: Files ``coverage`` writes into ``--out``.
-OUTPUT_FILES = ("coverage.csv", "summary.json", "loads.csv")
+OUTPUT_FILES = ("coverage.csv", "coverage.parquet", "summary.json", "loads.csv")
 
 
 def register(subparsers: Any) -> None:
@@ -119,7 +119,12 @@ def run(args: argparse.Namespace) -> int:
         )
 
     # heavy imports only when the command runs, so `yizhan --help` stays fast
-    from yizhan.geo.coverage import Accessibility, compute_coverage, station_loads
+    from yizhan.geo.coverage import (
+        Accessibility,
+        compute_coverage,
+        station_loads,
+        write_coverage_parquet,
+    )
     from yizhan.geo.sources import build_network
     from yizhan.stations.inventory import read_inventory
 
@@ -151,11 +156,12 @@ def run(args: argparse.Namespace) -> int:
     )
     with output_files(out) as tmp:
         result.to_csv(tmp / "coverage.csv")
+        write_coverage_parquet(result.table, result.rules, tmp / "coverage.parquet")
         result.write_summary_json(tmp / "summary.json")
         write_csv_atomic(station_loads(result.table, inventory.stations, rules),
                          tmp / "loads.csv")
     print_summary(result)
-    log.info(f"已写出 written: {out / 'coverage.csv'}, {out / 'summary.json'}, {out / 'loads.csv'}")
+    log.info("已写出 written: " + ", ".join(str(out / name) for name in OUTPUT_FILES))
     return 0
 
 

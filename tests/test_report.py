@@ -173,3 +173,19 @@ def test_station_loads_add_up_to_covered_demand(report: Path, result: AnalysisRe
             mine.loc[with_seats, "demand_weight"] / mine.loc[with_seats, "capacity"])
     wb = openpyxl.load_workbook(report / "report.xlsx")
     assert wb[SHEETS[6]].max_row == len(loads) + 1
+
+
+def test_coverage_parquet_holds_the_csv_table_with_points(report: Path, result: AnalysisResult,
+                                                          tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    geo = gpd.read_parquet(report / "coverage.parquet")
+    csv = pd.read_csv(report / "coverage.csv", encoding="utf-8-sig", dtype={"demand_id": str})
+    assert list(geo.columns[:-1]) == list(csv.columns) and geo.crs.to_epsg() == 4326
+    assert geo["demand_id"].tolist() == csv["demand_id"].tolist()
+    for rule in result.config.rules:
+        col = f"{rule.name}_covered"
+        assert geo[col].dtype == bool and geo[col].tolist() == csv[col].tolist()
+    np.testing.assert_allclose(geo.geometry.x, csv["lon"])
+    again = write_report(result, tmp_path / "again")
+    assert (again / "coverage.parquet").read_bytes() == (report / "coverage.parquet").read_bytes()

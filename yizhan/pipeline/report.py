@@ -7,7 +7,8 @@ rename):
   covered weight and covered percentage before and after the suggested sites (and the
   year-over-year comparison when a previous run is given); no timestamps, so it is
   byte-identical for the same inputs;
-- ``stations.geojson``, ``problems.csv``, ``coverage.csv``, ``loads.csv`` (each station's
+- ``stations.geojson``, ``problems.csv``, ``coverage.csv`` and ``coverage.parquet`` (the same
+  per-point table as GeoParquet, for tables beyond Excel's 1,048,576 rows), ``loads.csv`` (each station's
   demand served and load per seat, :func:`yizhan.geo.coverage.station_loads`), ``gaps.geojson``,
   ``suggestions.csv`` / ``suggestions.geojson``;
 - ``report.xlsx`` (sheets 概况 Summary, 驿站 Stations, 缺口 Gaps, 建议 Suggestions, 问题 Problems,
@@ -32,7 +33,7 @@ import pandas as pd
 import shapely
 
 from yizhan import log
-from yizhan.geo.coverage import station_loads, write_coverage_csv
+from yizhan.geo.coverage import station_loads, write_coverage_csv, write_coverage_parquet
 from yizhan.geo.siting import (
     AREA_SUMMARY_COLUMNS,
     suggestions_csv_frame,
@@ -113,6 +114,7 @@ def write_report(
         write_geojson_atomic(result.stations, tmp / "stations.geojson")
         write_problems(result.problems, tmp)
         write_coverage_csv(result.coverage, result.config.rules, tmp / "coverage.csv")
+        write_coverage_parquet(result.coverage, result.config.rules, tmp / "coverage.parquet")
         write_csv_atomic(station_loads(result.coverage, result.stations, result.config.rules),
                          tmp / "loads.csv")
         write_geojson_atomic(result.gaps, tmp / "gaps.geojson")
