@@ -189,3 +189,22 @@ def test_coverage_parquet_holds_the_csv_table_with_points(report: Path, result: 
     np.testing.assert_allclose(geo.geometry.x, csv["lon"])
     again = write_report(result, tmp_path / "again")
     assert (again / "coverage.parquet").read_bytes() == (report / "coverage.parquet").read_bytes()
+
+
+def test_overview_picture_is_chinese_first_and_reproducible(report: Path, result: AnalysisResult,
+                                                            tmp_path: Path) -> None:
+    """The overview needs a CJK font for its Chinese labels; CI installs WenQuanYi Micro Hei."""
+    import os
+
+    from PIL import Image
+
+    from yizhan.pipeline.overview import cjk_font, write_overview_png
+
+    font = cjk_font()
+    if font is None:
+        assert os.environ.get("CI") != "true", "CI must have a CJK font (.ci/run installs one)"
+        pytest.skip("no CJK font on this machine: the overview falls back to English labels")
+    again = write_overview_png(result, tmp_path / "overview.png")
+    assert again.read_bytes() == (report / "overview.png").read_bytes()
+    with Image.open(again) as img:
+        assert img.size[0] >= 1200  # A4 width at 150 dpi: legible when printed

@@ -47,8 +47,8 @@ from yizhan.io import (
     write_text_atomic,
     write_with,
 )
-from yizhan.maps._labels import TIERS as MAP_TIERS
 from yizhan.outdir import report_folder
+from yizhan.pipeline.overview import write_overview_png
 from yizhan.stations import diff_inventories
 from yizhan.stations.compliance import TIERS
 from yizhan.stations.output import write_problems
@@ -422,56 +422,6 @@ def _write_map(result: AnalysisResult, path: Path) -> Path:
                   standard=cfg.inventory.standard, assets="inline",
                   sample_data_notice=SAMPLE_NOTICE if cfg.sample else None)
     return save_map(m, path)
-
-
-def write_overview_png(result: AnalysisResult, path: Path) -> Path:
-    """Write a static overview picture of the layers (matplotlib, no web tiles) and return it."""
-    import matplotlib as mpl
-
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 8), dpi=100)
-    if result.admin is not None:
-        result.admin.boundary.plot(ax=ax, color="#888888", linewidth=0.8)
-    for net in result.networks.values():
-        u, v = net.edge_u, net.edge_v
-        seg = np.stack([np.column_stack([net.lon[u], net.lat[u]]),
-                        np.column_stack([net.lon[v], net.lat[v]])], axis=1)
-        from matplotlib.collections import LineCollection
-
-        ax.add_collection(LineCollection(list(seg), colors="#cccccc", linewidths=0.4))
-        break
-    if len(result.gaps):
-        result.gaps.plot(ax=ax, color="#8e44ad", alpha=0.25, edgecolor="#8e44ad")
-    d = result.demand
-    ax.scatter(d.geometry.x, d.geometry.y, s=4 + 2 * d["weight"].to_numpy(float), c="#e67e22",
-               alpha=0.6, label="demand")
-    s = result.stations
-    tier_color = {key: color for key, _, color in MAP_TIERS}  # the map's colours
-    ax.scatter(s.geometry.x, s.geometry.y, s=80, marker="s", edgecolors="black",
-               c=[tier_color.get(str(t), tier_color["unknown"]) for t in s["compliance_tier"]],
-               label="stations")
-    g = result.suggestions
-    if len(g):
-        ax.scatter(g.geometry.x, g.geometry.y, s=160, marker="*", c="#2980b9",
-                   edgecolors="black", label="suggested")
-        for _, row in g.iterrows():
-            ax.annotate(str(row["rank"]), (row.geometry.x, row.geometry.y), fontsize=9,
-                        xytext=(4, 4), textcoords="offset points")
-    ax.set_aspect(1 / math.cos(math.radians(float(d.geometry.y.mean()) if len(d) else 0.0)))
-    ax.legend(loc="lower left", fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    fig.tight_layout()
-
-    def _save(tmp: Path) -> None:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-
-    try:
-        return write_with(path, _save)
-    finally:
-        plt.close(fig)
 
 
 def _table_html(frame: pd.DataFrame, *, limit: int = 200) -> str:
