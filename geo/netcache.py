@@ -22,8 +22,12 @@ from yizhan import __version__
 from yizhan.errors import InputFileError
 from yizhan.io import atomic_path, read_npz, write_npz_aligned
 
-CACHE_FORMAT = 1
-"""Version of the cache file layout; bump when :func:`save_network` changes."""
+CACHE_FORMAT = 2
+"""Version of the cache file layout; bump when :func:`save_network` changes. It is part of the
+cache key, so networks cached by an older layout are rebuilt (format 2 added street names)."""
+
+READABLE_FORMATS = (1, 2)
+"""Layouts :func:`load_network` still reads (a format-1 file has no street names)."""
 
 
 def save_network(net: RoadNetwork, path: str | Path) -> Path:
@@ -43,10 +47,15 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
         names, codes = np.unique(net.edge_highway.astype(str), return_inverse=True)
     else:
         names, codes = np.array([], dtype=str), np.zeros(0, dtype=np.int32)
+    if net.edge_name is not None:
+        street, street_codes = np.unique(net.edge_name.astype(str), return_inverse=True)
+    else:
+        street, street_codes = np.array([], dtype=str), np.zeros(0, dtype=np.int32)
     meta = {
         "format": CACHE_FORMAT, "yizhan": __version__, "mode": net.mode, "crs": net.crs,
         "source": net.source, "has_geometry": net.has_geometry,
-        "has_highway": net.edge_highway is not None, "notes": list(net.notes),
+        "has_highway": net.edge_highway is not None, "has_name": net.edge_name is not None,
+        "notes": list(net.notes),
     }
     derived = {"edge_reverse": net.edge_reverse, "edge_plen": net.edge_projected_length,
                **snap_index_arrays(net)}
@@ -65,6 +74,7 @@ def save_network(net: RoadNetwork, path: str | Path) -> Path:
             "geom_xy": xy if net.has_geometry else np.zeros((0, 2)),
             "geom_ptr": ptr if net.has_geometry else np.zeros(0, dtype=np.int64),
             "highway_names": names.astype(str), "highway_codes": codes.astype(np.int32),
+            "street_names": street.astype(str), "street_codes": street_codes.astype(np.int32),
         })
     return path
 
@@ -93,7 +103,7 @@ def load_network(path: str | Path) -> RoadNetwork:
         raise InputFileError(
             f"不是 yizhan 路网文件（{exc}）。 Not a yizhan network file ({exc}).", file=str(path)
         ) from exc
-    if meta.get("format") != CACHE_FORMAT:
+    if meta.get("format") not in READABLE_FORMATS:
         raise InputFileError(
             "路网缓存格式过旧，请用 --refresh 重新构建。"
             " The saved network uses an old format; rebuild it (--refresh).",
@@ -105,11 +115,14 @@ def load_network(path: str | Path) -> RoadNetwork:
     highway = None
     if meta["has_highway"]:
         highway = arrays["highway_names"].astype(object)[arrays["highway_codes"]]
+    street = None
+    if meta.get("has_name"):  # caches written before street names have none
+        street = arrays["street_names"].astype(object)[arrays["street_codes"]]
     net = RoadNetwork(
         mode=meta["mode"], crs=meta["crs"], node_id=arrays["node_id"], x=arrays["x"],
         y=arrays["y"], lon=arrays["lon"], lat=arrays["lat"], edge_u=arrays["edge_u"],
         edge_v=arrays["edge_v"], edge_length=arrays["edge_length"],
-        edge_time=arrays["edge_time"], edge_geometry=None, edge_highway=highway,
+        edge_time=arrays["edge_time"], edge_geometry=None, edge_highway=highway, edge_name=street,
         source=meta.get("source", ""), notes=tuple(meta.get("notes", ())),
     )
     if meta["has_geometry"]:

@@ -108,6 +108,9 @@ class RoadNetwork:
         straight edges.
     edge_highway
         OSM road class of each edge (first value for merged edges), or None.
+    edge_name
+        Street name of each edge (OSM ``name``, first value for merged edges; "" when unnamed),
+        or None; names the places of suggested sites.
     source
         Where the network came from (file name or place), for reports.
     notes
@@ -128,6 +131,7 @@ class RoadNetwork:
     edge_time: np.ndarray
     edge_geometry: np.ndarray | None = None
     edge_highway: np.ndarray | None = None
+    edge_name: np.ndarray | None = None
     source: str = ""
     notes: tuple[str, ...] = ()
     _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
@@ -497,7 +501,7 @@ def reversed_network(net: RoadNetwork) -> RoadNetwork:
             mode=net.mode, crs=net.crs, node_id=net.node_id, x=net.x, y=net.y, lon=net.lon,
             lat=net.lat, edge_u=net.edge_v, edge_v=net.edge_u, edge_length=net.edge_length,
             edge_time=net.edge_time, edge_geometry=None, edge_highway=net.edge_highway,
-            source=net.source, notes=net.notes,
+            edge_name=net.edge_name, source=net.source, notes=net.notes,
         )
         out._cache["coords"] = (xy[ptr[edge_of] + counts[edge_of] - 1 - pos], ptr)
         out._cache["lazy_geometry"] = True
@@ -869,6 +873,7 @@ def network_from_graph(
                 " must be non-negative numbers), or rebuild the network from OpenStreetMap data."
             )
     highway = np.array([(_values(r[3].get("highway")) or [""])[0] for r in rows], dtype=object)
+    names = np.array([(_values(r[3].get("name")) or [""])[0] for r in rows], dtype=object)
     geoms = [r[3].get("geometry") for r in rows]
     crs = local_utm(lon, lat)
     to_utm = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
@@ -877,7 +882,7 @@ def network_from_graph(
     return RoadNetwork(
         mode=mode, crs=crs, node_id=ids, x=np.asarray(x), y=np.asarray(y), lon=lon, lat=lat,
         edge_u=eu, edge_v=ev, edge_length=length, edge_time=time_s,
-        edge_geometry=geometry, edge_highway=highway, source=source,
+        edge_geometry=geometry, edge_highway=highway, edge_name=names, source=source,
         notes=tuple(graph.graph.get("yizhan_notes", ())),
     )
 

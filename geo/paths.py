@@ -572,6 +572,31 @@ def snap(
     )
 
 
+def street_names(net: RoadNetwork, snapped: Snapped) -> np.ndarray:
+    """Return the street each snapped point lies on, for telling people where it is.
+
+    The name of the point's own road; when that road has none (service roads, footways), the
+    first named road at its nearest node; "" when neither has a name, the point is not snapped
+    or the network has no names.
+    """
+    out = np.full(len(snapped), "", dtype=object)
+    names = net.edge_name
+    if names is None:
+        return out
+    ok = np.flatnonzero(snapped.snapped)
+    own = names[snapped.edge[ok]].astype(str)
+    out[ok] = own
+    order, indptr = net.out_edges()
+    for i in ok[own == ""]:  # only the unnamed roads' points, one lookup each
+        node = int(snapped.node[i])
+        if node < 0:
+            continue
+        around = [str(names[e]) for e in order[indptr[node]:indptr[node + 1]] if names[e]]
+        if around:
+            out[i] = around[0]
+    return out
+
+
 def unsnapped(
     points: gpd.GeoDataFrame | gpd.GeoSeries, snapped: Snapped
 ) -> gpd.GeoDataFrame:

@@ -27,8 +27,10 @@ KINDS: tuple[tuple[str, str, str], ...] = (
     ("new", "建议新建站点 Suggested new site", NEW_SITE_COLOR),
     ("upgrade", "建议升级现有站点 Suggested upgrade", UPGRADE_COLOR),
 )
-_FIELDS = ("排名 Rank", "编号 Candidate", "新增覆盖权重 Weight gained", "建后覆盖率 Coverage after",
-           "需增设设施 Amenities to add", "所在区域 Area", "成本 Cost")
+_FIELDS = ("排名 Rank", "编号 Candidate", "地点 Place",
+           "新增覆盖（新进入可达范围的需求权重）Weight gained (demand newly within reach)",
+           "建后覆盖率 Coverage after", "需增设设施 Amenities to add", "所在区域 Area",
+           "成本（新建一处默认为 1）Cost (a new station counts 1 unless set)")
 
 
 def _why(kind: str, gained: str, share: str, amenities: str, reason: str) -> str:
@@ -101,9 +103,11 @@ def add_suggestions(
         if "amenities_to_add" in sites.columns else [""] * n
     reasons = text_column(sites, "reason")
     cost = [fmt_number(v) for v in sites["cost"]] if "cost" in sites.columns else [""] * n
-    rows = [list(r) for r in zip(ranks, ids, gained, share, amenities,
+    places = text_column(sites, "place")
+    rows = [list(r) for r in zip(ranks, ids, places, gained, share, amenities,
                                  text_column(sites, "admin_area"), cost, strict=True)]
-    labels = [f"{r}. {nm or i}" for r, nm, i in zip(ranks, names, ids, strict=True)]
+    labels = [f"{r}. {nm or pl.split(' beside ')[0] or i}"
+              for r, nm, pl, i in zip(ranks, names, places, ids, strict=True)]
     payload = {
         **point_payload(sites.geometry),
         "rank": ranks,

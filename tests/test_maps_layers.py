@@ -369,7 +369,8 @@ def test_suggestions_are_ranked_and_explained(frames: dict[str, gpd.GeoDataFrame
     assert [options["kinds"][k]["key"] for k in payload["kind"]] == ["new", "new", "upgrade"]
     assert payload["label"][0] == f"1. {XSS}"
     assert "260.5" in payload["why"][0] and "62.0%" in payload["why"][0]
-    assert payload["rows"][2][4] == "洗手间 toilet、应急药箱 first-aid kit"
+    assert payload["rows"][2][5] == "洗手间 toilet、应急药箱 first-aid kit"
+    assert [r[2] for r in payload["rows"]] == [""] * 3  # no place column in this frame
     assert "增设 洗手间 toilet、应急药箱 first-aid kit" in payload["why"][2]
 
 

@@ -250,6 +250,8 @@ def test_save_load_roundtrip_and_pickle(tmp_path, futian_nets):
         assert back.mode == net.mode and back.crs == net.crs and back.source == net.source
         assert shapely.equals_exact(back.edge_geometry, net.edge_geometry, tolerance=0).all()
         assert list(back.edge_highway) == list(net.edge_highway)
+        if net.edge_name is not None:  # street names (OSM name) travel with the network
+            assert list(back.edge_name) == list(net.edge_name)
         for weight in ("length", "time"):
             assert (back.matrix(weight) != net.matrix(weight)).nnz == 0
             assert np.array_equal(back.matrix_edges(weight), net.matrix_edges(weight))
@@ -570,3 +572,18 @@ def test_cheapest_parallel_edge_matches_a_two_key_sort():
         assert np.array_equal(_cheapest_per_pair(pair, cost), order[first])
 
     check()
+
+
+def test_street_names_name_where_a_point_is(futian_nets):
+    """Each point gets the OSM name of its road, or of a named road at its nearest node."""
+    from yizhan.geo.paths import snap, street_names
+
+    net = futian_nets["drive"]
+    named = np.flatnonzero(net.edge_name.astype(str) != "")
+    assert 0.5 < named.size / net.n_edges <= 1.0
+    mid = net.edge_points(named[:40], np.full(40, 0.5))  # the middle of 40 named roads
+    points = gpd.GeoSeries(gpd.points_from_xy(mid[:, 0], mid[:, 1]), crs=net.crs).to_crs(4326)
+    snapped = snap(net, points)
+    names = street_names(net, snapped)
+    own = net.edge_name[snapped.edge].astype(str)
+    assert (names == own).all() and (names != "").all()

@@ -578,9 +578,13 @@ def test_cli_suggest_and_gaps(futian_graphml, taxi_csv, ev_stations_csv, tmp_pat
                  "--min-spacing", "300m", "--out", str(out)])
     assert code == 0
     table = pd.read_csv(out / "suggestions.csv", encoding="utf-8-sig")
-    assert table.columns[:13].tolist() == ["rank", "candidate_id", "name", "kind", "source", "lon", "lat",
-                                           "admin_area", "cost", "weight_gained", "covered_share_after",
-                                           "covered_pct_after", "amenities_to_add"]
+    assert table.columns[:14].tolist() == ["rank", "candidate_id", "name", "kind", "source", "lon", "lat",
+                                           "place", "admin_area", "cost", "weight_gained",
+                                           "covered_share_after", "covered_pct_after",
+                                           "amenities_to_add"]
+    # each site is named for the real Futian street it is on (OSM names in the graph)
+    assert table["place"].str.contains("旁 beside").all()
+    assert (~table["place"].str.startswith("无名道路")).any()
     assert table["rank"].tolist() == [1, 2, 3]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert {"objective", "bound", "gap", "solver", "seconds", "sizes"} <= set(summary)

@@ -15,7 +15,7 @@ from yizhan.geo.areas import admin_of_points
 from yizhan.geo.candidates import CANDIDATE_COLUMNS, required_amenities
 from yizhan.geo.coverage import CoverageResult
 from yizhan.geo.gaps import find_gaps
-from yizhan.geo.paths import pairs_within, snap
+from yizhan.geo.paths import pairs_within, snap, street_names
 from yizhan.geo.rules import CoverageRule
 from yizhan.geo.siting.constraints import SiteConstraints
 from yizhan.geo.siting.options import SitingOptions
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 #: Columns of the suggestions table written to ``suggestions.csv`` (per-rule columns follow).
 SUGGESTION_COLUMNS: tuple[str, ...] = (
-    "rank", "candidate_id", "name", "kind", "source", "lon", "lat", "admin_area", "cost",
+    "rank", "candidate_id", "name", "kind", "source", "lon", "lat", "place", "admin_area", "cost",
     "weight_gained", "covered_share_after", "covered_pct_after", "amenities_to_add",
 )
 
@@ -108,7 +108,33 @@ def suggest_sites(
         return _no_candidates(coverage, opts)
     problem, area = _problem(net_by_mode, coverage, cands, opts, admin=admin, capacity=model.capacity)
     result = model.solve(problem)
-    return _full_result(result, coverage, cands, problem, area)
+    full = _full_result(result, coverage, cands, problem, area)
+    return replace(full, table=_with_places(full.table, net_by_mode))
+
+
+#: How far from a site its street may be (metres): a candidate from the user's file may sit
+#: off the road network.
+PLACE_SEARCH_M = 5000.0
+
+
+def _with_places(table: gpd.GeoDataFrame, net_by_mode: Mapping[str, RoadNetwork]) -> Any:
+    """Return ``table`` with ``place``: the street each site is on, as people name it.
+
+    "深南大道旁 beside 深南大道" from the network's street names (the finest network's);
+    "无名道路旁 beside an unnamed road" when the road has no name.
+    """
+    out = table.copy()
+    if "place" in out.columns:
+        return out
+    if not len(out):
+        out.insert(out.columns.get_loc("admin_area"), "place", pd.Series(dtype=object))
+        return out
+    net = max(net_by_mode.values(), key=lambda nt: (nt.n_nodes, nt.mode))
+    streets = street_names(net, snap(net, out.geometry, max_access_m=PLACE_SEARCH_M))
+    place = [f"{street}旁 beside {street}" if street else "无名道路旁 beside an unnamed road"
+             for street in streets]
+    out.insert(out.columns.get_loc("admin_area"), "place", place)
+    return out
 
 
 def _check_target_reachable(coverage: CoverageResult, target: float) -> None:
