@@ -43,10 +43,26 @@ def test_workbook_sheets_and_print_setup(report: Path) -> None:
     header = [c.value for c in stations[1]]
     rows = [dict(zip(header, (c.value for c in r), strict=True))
             for r in stations.iter_rows(min_row=2)]
-    hel006 = next(r for r in rows if r["station_id"] == "HEL006")
-    assert hel006["name"] == XSS  # kept as text
-    assert hel006["address"].startswith("'=HYPERLINK")  # formula neutralised
+    # Chinese-first headers, words in Chinese beside English, numbers formatted
+    assert header[:3] == ["编号 ID", "名称 Name", "地址 Address"]
+    hel006 = next(r for r in rows if r["编号 ID"] == "HEL006")
+    assert hel006["名称 Name"] == XSS  # kept as text
+    assert hel006["地址 Address"].startswith("'=HYPERLINK")  # formula neutralised
     assert stations.cell(row=2, column=1).data_type == "s"
+    assert {r["达标情况 Compliance"] for r in rows} <= {"达标 fully compliant",
+                                                       "部分达标 partly compliant",
+                                                       "不达标 low compliance",
+                                                       "未记录，无法判定 not recorded"}
+    lon = header.index("经度 Longitude") + 1
+    assert stations.cell(row=2, column=lon).number_format == "0.000000"
+    sites = wb[SHEETS[3]]
+    site_header = [c.value for c in sites[1]]
+    share = site_header.index("建后覆盖率 Coverage after") + 1
+    assert sites.cell(row=2, column=share).number_format == "0.0%"
+    # amenity lists read as words: "饮用水 drinking water", never the key drinking_water
+    needs = site_header.index("需配设施 Amenities to provide") + 1
+    texts = [sites.cell(row=r, column=needs).value or "" for r in range(2, sites.max_row + 1)]
+    assert texts and all("_" not in t for t in texts) and any("、" in t for t in texts)
     summary = wb[SHEETS[0]]
     assert summary.cell(row=2, column=2).value == SAMPLE_NOTICE
 

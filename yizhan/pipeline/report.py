@@ -48,6 +48,7 @@ from yizhan.io import (
     write_with,
 )
 from yizhan.outdir import report_folder
+from yizhan.pipeline.headers import for_people, number_format, show_number
 from yizhan.pipeline.overview import write_overview_png
 from yizhan.stations import diff_inventories
 from yizhan.stations.compliance import TIERS
@@ -334,12 +335,13 @@ def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
     gaps = pd.DataFrame(result.gaps.drop(columns="geometry"))
     sheets = {
         SHEETS[0]: _summary_sheet(result),
-        SHEETS[1]: st,
-        SHEETS[2]: gaps,
-        SHEETS[3]: suggestions_csv_frame(result.suggestions),
-        SHEETS[4]: pd.DataFrame(result.problems),
+        SHEETS[1]: for_people(st),
+        SHEETS[2]: for_people(gaps),
+        SHEETS[3]: for_people(suggestions_csv_frame(result.suggestions)),
+        SHEETS[4]: for_people(pd.DataFrame(result.problems)),
         SHEETS[5]: area_table(result),
-        SHEETS[6]: station_loads(result.coverage, result.stations, result.config.rules),
+        SHEETS[6]: for_people(station_loads(result.coverage, result.stations,
+                                            result.config.rules)),
     }
     return {name: frame.reset_index(drop=True) for name, frame in sheets.items()}
 
@@ -347,8 +349,10 @@ def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
 def write_workbook(result: AnalysisResult, path: Path) -> Path:
     """Write ``report.xlsx`` formatted for print and return its path.
 
-    Each sheet: bold, frozen header row; column widths from the content; landscape A4, fit to
-    one page wide; the header row repeated on every printed page.
+    Each sheet: bold, frozen header row; column widths from the content; number formats by
+    column (:func:`yizhan.pipeline.headers.number_format`: percentages with one decimal, counts
+    without, coordinates with six); landscape A4, fit to one page wide; the header row repeated
+    on every printed page.
     """
     return write_sheets(workbook_sheets(result), path)
 
@@ -356,8 +360,10 @@ def write_workbook(result: AnalysisResult, path: Path) -> Path:
 def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Write ``{sheet name: frame}`` as a workbook formatted for print; return its path.
 
-    Each sheet: bold, frozen header row; column widths from the content; landscape A4, fit to
-    one page wide; the header row repeated on every printed page. Text is made safe here
+    Each sheet: bold, frozen header row; column widths from the content; number formats by
+    column (:func:`yizhan.pipeline.headers.number_format`: percentages with one decimal, counts
+    without, coordinates with six); landscape A4, fit to one page wide; the header row repeated
+    on every printed page. Text is made safe here
     (:func:`yizhan.io.excel_safe`) and written as text cells, never as formulas.
     """
     from openpyxl import Workbook
@@ -376,6 +382,11 @@ def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
                 for cell in cells:
                     if isinstance(cell.value, str) and cell.data_type == "f":
                         cell.data_type = "s"  # text, never a formula
+            for k, col in enumerate(frame.columns, start=1):
+                fmt = number_format(str(col), frame[col])
+                if fmt is not None:
+                    for (cell,) in ws.iter_rows(min_row=2, min_col=k, max_col=k):
+                        cell.number_format = fmt
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             ws.freeze_panes = "A2"
@@ -427,8 +438,10 @@ def _write_map(result: AnalysisResult, path: Path) -> Path:
 def _table_html(frame: pd.DataFrame, *, limit: int = 200) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
+    formats = [number_format(str(c), frame[c]) for c in frame.columns]
     for row in frame.head(limit).itertuples(index=False):
-        cells = "".join(f"<td>{html.escape(_text(v))}</td>" for v in row)
+        cells = "".join(f"<td>{html.escape(show_number(f, v) if f else _text(v))}</td>"
+                        for f, v in zip(formats, row, strict=True))
         body.append(f"<tr>{cells}</tr>")
     more = (f"<p class='more'>仅显示前 {limit} 行 First {limit} of {len(frame)} rows shown.</p>"
             if len(frame) > limit else "")
