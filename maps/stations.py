@@ -93,6 +93,10 @@ def _amenity_state(stations: gpd.GeoDataFrame, key: str) -> np.ndarray:
                     values.fillna(False).to_numpy(dtype=bool)).astype(np.int8)
 
 
+#: Compliance tiers from worst to best: the colour of a cluster of stations is its worst one's.
+WORST_FIRST = ("low", "partial", "not_recorded", "unknown", "full")
+
+
 def add_stations(
     m: folium.Map,
     stations: gpd.GeoDataFrame,
@@ -167,6 +171,7 @@ def add_stations(
     options = {
         "cluster": n > CLUSTER_ABOVE if cluster is None else bool(cluster),
         "tiers": [{"key": k, "label": label, "color": color} for k, label, color in TIERS],
+        "severity": [WORST_FIRST.index(k) for k, _, _ in TIERS],
         "fields": [col for col, _ in _FIELDS],
         "field_labels": [label for _, label in _FIELDS],
         "amenities": [amenity_label(k) for k in keys],
@@ -189,5 +194,8 @@ def add_stations(
         note = f"标准 Standard: {title}; 必备 required: " + "、".join(
             amenity_label(k) for k in standard.required
         )
+    if options["cluster"]:
+        note = ((note + "；") if note else "") + ("聚合圆点的颜色为其中最差的达标情况"
+                                                 " a cluster takes the worst compliance inside")
     add_legend_section(m, LegendSection(f"服务站点 Stations（{n}）", items, note))
     return m

@@ -283,6 +283,26 @@ def test_real_shenzhen_stations_cluster_and_render(browser: Any, shared_data: An
             return n; }""")
         assert n_markers == len(stations)
         assert page.locator(".marker-cluster").count() < len(stations) / 5
+        # every bubble takes the colour of the worst compliance inside it
+        bubbles = page.evaluate("""() => { const out = []; YIZHAN.overlays.forEach(g => {
+            if (g._yz.kind !== 'stations') return;
+            g.eachLayer(c => c._featureGroup.eachLayer(l => {
+                if (!l.getAllChildMarkers || !l._icon) return;  // bubbles on screen
+                out.push([l.getAllChildMarkers().map(m => m.options.yzTier),
+                          l._icon.innerHTML]); })); });
+            return out; }""")
+        from yizhan.maps._labels import TIERS
+        from yizhan.maps.stations import WORST_FIRST
+
+        assert len(bubbles) > 10
+        mixed = 0
+        for tiers, html in bubbles:
+            keys = {TIERS[t][0] for t in tiers}
+            worst = min(keys, key=WORST_FIRST.index)
+            colour = next(c for k, _, c in TIERS if k == worst)
+            assert f"background:{colour}" in html.replace(" ", "") and f">{len(tiers)}<" in html
+            mixed += len(keys) > 1
+        assert mixed > 5  # bubbles holding several tiers show the worst, not the count
         _artifact("shenzhen_real.png", page.screenshot())
         _assert_clean(log)
     assert len(stations) == 1706

@@ -134,7 +134,8 @@
     });
     var markers = new Array(lon.length);
     for (var i = 0; i < lon.length; i++) {
-      var m = L.marker([lat[i], lon[i]], { icon: icons[d.tier[i]], keyboard: false });
+      var m = L.marker([lat[i], lon[i]], { icon: icons[d.tier[i]], keyboard: false,
+                                           yzTier: d.tier[i] });
       m.bindTooltip(textNode(d.name[i] || d.id[i]), { direction: "right" });
       m.bindPopup(stationPopup(d, o, i), { maxWidth: 340, minWidth: 240 });
       markers[i] = m;
@@ -145,6 +146,21 @@
         showCoverageOnHover: false,
         maxClusterRadius: 45,
         disableClusteringAtZoom: 17,
+        // a bubble takes the colour of the worst compliance inside it (not the plugin's
+        // count colours, which read as compliance: a green "2" could hold two red stations)
+        iconCreateFunction: function (c) {
+          var kids = c.getAllChildMarkers();
+          var worst = kids[0].options.yzTier;
+          kids.forEach(function (k) {
+            if (o.severity[k.options.yzTier] < o.severity[worst]) worst = k.options.yzTier;
+          });
+          return L.divIcon({
+            className: "marker-cluster yz-cluster",
+            html: '<span style="background:' + o.tiers[worst].color + '">' + kids.length +
+              "</span>",
+            iconSize: [30, 30],
+          });
+        },
       });
       cluster.addLayers(markers);
       return cluster;
@@ -177,7 +193,7 @@
             var ok = flag === "1";
             var unknown = flag === "?";
             var li = el("li", unknown ? "yz-unrecorded" : (ok ? "yz-have" : "yz-missing"));
-            li.appendChild(el("span", "yz-mark", unknown ? "?" : (ok ? "✓" : "✗")));
+            li.appendChild(el("span", "yz-mark", unknown ? "—" : (ok ? "✓" : "✗")));
             if (isReq) li.appendChild(el("span", "yz-required", "★"));
             li.appendChild(el("span", null, o.amenities[k]));
             if (unknown) li.appendChild(el("span", "yz-note", " · " + o.not_recorded_label));
