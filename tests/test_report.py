@@ -224,3 +224,25 @@ def test_overview_picture_is_chinese_first_and_reproducible(report: Path, result
     assert again.read_bytes() == (report / "overview.png").read_bytes()
     with Image.open(again) as img:
         assert img.size[0] >= 1200  # A4 width at 150 dpi: legible when printed
+
+
+def test_coverage_by_worker_group_adds_up(report: Path, result: AnalysisResult) -> None:
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    groups = pd.DataFrame(summary["groups"])
+    table = result.coverage
+    for rule in summary["rules"]:
+        mine = groups[groups["rule"] == rule["rule"]]
+        assert mine["demand_weight"].sum() == pytest.approx(rule["demand_weight"])
+        assert mine["covered_weight"].sum() == pytest.approx(rule["covered_weight"])
+        for row in mine.itertuples(index=False):
+            here = (table["group"].astype(str) == row.group) & table[f"{row.rule}_applies"]
+            covered = here & table[f"{row.rule}_covered"]
+            assert row.covered_pct == pytest.approx(
+                100 * table.loc[covered, "weight"].sum() / table.loc[here, "weight"].sum(),
+                abs=1e-3)
+    # a rule for every group is broken down by the groups of its demand
+    assert groups.groupby("rule")["group"].nunique().max() > 1
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert "分群体覆盖 Coverage by worker group" in page and "外卖骑手 delivery riders" in page
+    wb = openpyxl.load_workbook(report / "report.xlsx")
+    assert wb[SHEETS[7]].max_row == len(groups) + 1

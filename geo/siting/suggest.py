@@ -557,3 +557,27 @@ def area_summary(coverage: CoverageResult, result: SitingResult | None = None) -
                      "n_stations": int(area.n_stations),
                      **_shares(weight, here, covered, covered_after, off, twice)})
     return pd.DataFrame(rows, columns=list(AREA_SUMMARY_COLUMNS))
+
+
+#: Columns of :func:`group_summary`.
+GROUP_SUMMARY_COLUMNS = ("rule", "group", "n_demand", "demand_weight", "covered_weight",
+                         "covered_pct", "covered_weight_after", "covered_pct_after",
+                         "off_network_weight", "off_network_pct", "covered_pct_on_network",
+                         "covered_twice_pct")
+
+
+def group_summary(coverage: CoverageResult, result: SitingResult | None = None) -> pd.DataFrame:
+    """Return, per rule and worker group, the figures of :func:`rule_summary` for the group.
+
+    A rule for every group (no ``group``) is broken down by the groups of its demand; a rule
+    for one group has one row. Groups in alphabetical order; "" is demand without a group.
+    """
+    weight = coverage.table["weight"].to_numpy(float)
+    groups = coverage.table["group"].astype(str).to_numpy()
+    rows = []
+    for rule, applies, covered, covered_after, off, twice in _rule_masks(coverage, result):
+        for group in sorted(set(groups[applies])):
+            here = applies & (groups == group)
+            rows.append({"rule": rule.name, "group": group,
+                         **_shares(weight, here, covered, covered_after, off, twice)})
+    return pd.DataFrame(rows, columns=list(GROUP_SUMMARY_COLUMNS))

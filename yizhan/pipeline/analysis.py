@@ -35,6 +35,7 @@ from yizhan.geo.siting import (
     SitingResult,
     area_summary,
     gap_areas,
+    group_summary,
     log_result,
     no_suggestions,
     rule_summary,
@@ -210,13 +211,14 @@ def finish_analysis(
     suggestions = siting.table if siting is not None else no_suggestions(config.rules)
     summary = rule_summary(cov, siting)
     by_area = area_summary(cov, siting)
+    by_group = group_summary(cov, siting)
     problems = pd.concat([inputs.inventory_problems, inputs.demand_problems], ignore_index=True) \
         if len(inputs.demand_problems) else inputs.inventory_problems
     demand = inputs.demand
     return AnalysisResult(
         config=config, stations=inputs.stations, problems=problems, demand=demand,
         admin=inputs.admin, coverage=cov.table, coverage_summary=summary,
-        coverage_by_area=by_area, gaps=gaps,
+        coverage_by_area=by_area, coverage_by_group=by_group, gaps=gaps,
         suggestions=suggestions, networks=networks,
         service_areas=_service_areas(networks, inputs.stations, config.rules,
                                      config.max_access_m),

@@ -62,7 +62,8 @@ SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
 
 #: Sheets of ``report.xlsx`` in order.
 SHEETS: tuple[str, ...] = ("概况 Summary", "驿站 Stations", "缺口 Gaps", "建议 Suggestions",
-                           "问题 Problems", "分区 By area", "负荷 Station loads")
+                           "问题 Problems", "分区 By area", "负荷 Station loads",
+                           "群体 By worker group")
 
 #: Headers of the per-area table (report.html and the workbook), Chinese first.
 AREA_HEADERS = {
@@ -187,6 +188,9 @@ def summary_dict(
         "rules": rules,
         "areas": [{k: json_value(v) for k, v in row.items()}
                   for row in _by_area(result).to_dict("records")],
+        "groups": [{k: json_value(v) for k, v in row.items()}
+                   for row in (result.coverage_by_group if result.coverage_by_group is not None
+                               else pd.DataFrame()).to_dict("records")],
         "warnings": list(result.warnings),
     }
     if comparison is not None:
@@ -207,6 +211,19 @@ def area_table(result: AnalysisResult) -> pd.DataFrame:
                 "covered_twice_pct", "covered_pct_after"):
         frame[col] = [fmt_value(v) for v in frame[col]]
     return frame.rename(columns=AREA_HEADERS)
+
+
+def group_table(result: AnalysisResult) -> pd.DataFrame:
+    """Return coverage per rule and worker group as shown in the report (bilingual)."""
+    frame = result.coverage_by_group
+    if frame is None or not len(frame):
+        return pd.DataFrame(columns=[AREA_HEADERS["rule"], "群体 Worker group"])
+    from yizhan.maps._labels import group_label
+
+    shown = frame.assign(group=[group_label(g) if g else "未分组 no group" for g in frame["group"]])
+    cols = ["rule", "group", "demand_weight", "covered_pct", "covered_pct_on_network",
+            "off_network_pct", "covered_twice_pct", "covered_pct_after"]
+    return shown[cols].rename(columns={**AREA_HEADERS, "group": "群体 Worker group"})
 
 
 def json_value(value: object) -> object:
@@ -342,6 +359,7 @@ def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
         SHEETS[5]: area_table(result),
         SHEETS[6]: for_people(station_loads(result.coverage, result.stations,
                                             result.config.rules)),
+        SHEETS[7]: group_table(result),
     }
     return {name: frame.reset_index(drop=True) for name, frame in sheets.items()}
 
@@ -489,6 +507,7 @@ def report_html(
         f"<h2>覆盖率 Coverage</h2>{_table_html(cov)}",
         *([f"<h2>分区覆盖 Coverage by area</h2>{_table_html(sheets[SHEETS[5]])}"]
           if len(sheets[SHEETS[5]]) else []),
+        f"<h2>分群体覆盖 Coverage by worker group</h2>{_table_html(sheets[SHEETS[7]])}",
         "<h2>总览图 Overview</h2><img class='overview' src='overview.png' "
         "alt='总览图 overview map'><p>交互地图见 Interactive map: <a href='map.html'>map.html</a>"
         "</p>",

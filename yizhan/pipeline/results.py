@@ -60,6 +60,8 @@ class AnalysisResult:
         Per rule and admin area (:func:`yizhan.geo.siting.area_summary`): the area's own
         stations, covered share today and after the suggestions, share off the network and
         covered share of the demand on it; None or empty without admin areas.
+    coverage_by_group
+        Per rule and worker group (:func:`yizhan.geo.siting.group_summary`), the same figures.
     warnings
         Bilingual sentences about inputs that cannot mean what the user asked (stations outside
         the roads, a rule whose group has no workers, demand mostly off the roads, dropped road
@@ -79,6 +81,7 @@ class AnalysisResult:
     service_areas: gpd.GeoDataFrame | None = None
     hotspots: gpd.GeoDataFrame | None = None
     coverage_by_area: pd.DataFrame | None = None
+    coverage_by_group: pd.DataFrame | None = None
     warnings: tuple[str, ...] = ()
 
 
