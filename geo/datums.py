@@ -110,11 +110,10 @@ def datum_warnings(
         check = check_input_datum(item, roads)
         if check is None or check.suggested is None:
             continue
-        advice = [m for m in check.messages if check.suggested in m and "look like" in m]
         label = INPUT_LABELS.get(item.key, item.key)
         where = f"（{item.source}）" if item.source else ""
         out.append(
-            f"{label}{where}：{advice[0] if advice else ''}"
+            f"{label}{where}：{check.advice}"
             f" 设置 Set: {item.fix} {check.suggested}."
         )
     return out

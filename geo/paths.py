@@ -585,15 +585,23 @@ def street_names(net: RoadNetwork, snapped: Snapped) -> np.ndarray:
         return out
     ok = np.flatnonzero(snapped.snapped)
     own = names[snapped.edge[ok]].astype(str)
-    out[ok] = own
+    at_node = net.memo("node_street", lambda: _node_streets(net, names))
+    out[ok] = np.where(own != "", own, at_node[np.maximum(snapped.node[ok], 0)])
+    return out
+
+
+def _node_streets(net: RoadNetwork, names: np.ndarray) -> np.ndarray:
+    """Return per node the name of its first named road leaving it ("" if none)."""
     order, indptr = net.out_edges()
-    for i in ok[own == ""]:  # only the unnamed roads' points, one lookup each
-        node = int(snapped.node[i])
-        if node < 0:
-            continue
-        around = [str(names[e]) for e in order[indptr[node]:indptr[node + 1]] if names[e]]
-        if around:
-            out[i] = around[0]
+    named = names[order].astype(str) != ""
+    pos = np.where(named, np.arange(order.size), order.size)
+    first = np.full(net.n_nodes, order.size)
+    nonempty = np.diff(indptr) > 0
+    if order.size:
+        first[nonempty] = np.minimum.reduceat(pos, indptr[:-1][nonempty])
+    found = first < order.size
+    out = np.full(net.n_nodes, "", dtype=object)
+    out[found] = names[order[first[found]]]
     return out
 
 

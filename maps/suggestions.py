@@ -106,8 +106,8 @@ def add_suggestions(
     places = text_column(sites, "place")
     rows = [list(r) for r in zip(ranks, ids, places, gained, share, amenities,
                                  text_column(sites, "admin_area"), cost, strict=True)]
-    labels = [f"{r}. {nm or pl.split(' beside ')[0] or i}"
-              for r, nm, pl, i in zip(ranks, names, places, ids, strict=True)]
+    labels = [f"{r}. {nm or pl or i}" for r, nm, pl, i in zip(ranks, names, places, ids,
+                                                              strict=True)]
     payload = {
         **point_payload(sites.geometry),
         "rank": ranks,

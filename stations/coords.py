@@ -565,6 +565,11 @@ class DatumCheck:
     n_points: int = 0
     n_compared: int = 0
 
+    @property
+    def advice(self) -> str:
+        """Return the message that suggests another datum ("" when none is suggested)."""
+        return self.messages[-1] if self.suggested is not None else ""
+
 
 def _is_street(highway: object) -> bool:
     """Return whether an osmnx ``highway`` value (a tag or a list of tags) includes a street.

@@ -47,10 +47,14 @@ from yizhan.errors import ConfigError
 
 def backup_levels(cover: sp.csr_matrix, chosen: np.ndarray, fixed_count: np.ndarray) -> np.ndarray:
     """Return per row how many stations reach it (existing + chosen), capped at 2."""
-    x = np.zeros(cover.shape[1])
+    return _levels(structure(cover), chosen, fixed_count)
+
+
+def _levels(a: sp.csr_matrix, chosen: np.ndarray, fixed_count: np.ndarray) -> np.ndarray:
+    """:func:`backup_levels` of a cover already reduced to its pattern of ones."""
+    x = np.zeros(a.shape[1])
     x[np.asarray(chosen, np.int64)] = 1.0
-    return np.minimum(np.asarray(fixed_count, np.int64) + (structure(cover) @ x).round()
-                      .astype(np.int64), 2)
+    return np.minimum(np.asarray(fixed_count, np.int64) + (a @ x).round().astype(np.int64), 2)
 
 
 def solve_backup(
@@ -120,7 +124,7 @@ def solve_backup(
         problems = rules.violations(chosen)
         if problems:
             raise infeasible(rules, "; ".join(problems[:3]))
-    levels = backup_levels(a, chosen, f)
+    levels = _levels(a, chosen, f)
     objective = float(exact_sum(w[levels >= 2]))
     constant = float(exact_sum(w[f >= 2]))
     bound = max(res.bound + constant, objective) if math.isfinite(res.bound) else math.inf
@@ -209,7 +213,7 @@ def _start(model: MipModel, a: sp.csr_matrix, cls_rows: np.ndarray, chosen: np.n
     n = a.shape[1]
     x = np.zeros(model.a.shape[1])
     x[chosen] = 1.0
-    levels = backup_levels(a, chosen, f)
+    levels = _levels(a, chosen, f)
     have = cls_rows >= 0
     x[n + cls_rows[have]] = (levels[have] >= 2).astype(np.float64)
     return x
@@ -217,7 +221,7 @@ def _start(model: MipModel, a: sp.csr_matrix, cls_rows: np.ndarray, chosen: np.n
 
 def _covers_all(a: sp.csr_matrix, f: np.ndarray, chosen: np.ndarray) -> bool:
     deg = np.diff(a.indptr)
-    levels = backup_levels(a, chosen, f)
+    levels = _levels(a, chosen, f)
     return bool(((levels >= 1) | (deg == 0)).all())
 
 
@@ -231,7 +235,7 @@ def _greedy(a: sp.csr_matrix, w: np.ndarray, f: np.ndarray, rules: Any) -> np.nd
     limit = int(rules.p) if np.isfinite(rules.p) else rules.n
     scale = max(float(w.sum()), 1.0)
     for _ in range(min(limit, rules.n)):
-        levels = backup_levels(a, np.asarray(chosen, np.int64), f)
+        levels = _levels(a, np.asarray(chosen, np.int64), f)
         gain = at @ (np.where(levels == 1, w, 0.0) + np.where(levels == 0, w / scale * 1e-3, 0.0))
         gain[chosen] = -1.0
         for j in np.argsort(-gain, kind="stable"):
@@ -256,7 +260,7 @@ def _rank(a: sp.csr_matrix, w: np.ndarray, f: np.ndarray, chosen: np.ndarray, *,
     rows = []
     before = float(w[f >= 2].sum())
     while rest:
-        gains = [float(w[backup_levels(a, np.asarray([*order, j], np.int64), f) >= 2].sum())
+        gains = [float(w[_levels(a, np.asarray([*order, j], np.int64), f) >= 2].sum())
                  for j in rest]
         k = int(np.argmax(gains))
         j = rest.pop(k)

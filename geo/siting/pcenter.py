@@ -30,6 +30,7 @@ from yizhan.geo.siting.lscp import solve_lscp
 from yizhan.geo.siting.problem import SitingModel, SitingProblem, cost_csr
 from yizhan.geo.siting.reduce import structure
 from yizhan.geo.siting.result import SitingResult, gap_min
+from yizhan.geo.siting.verify import nearest_chosen_cost
 
 from yizhan.errors import ConfigError
 
@@ -37,11 +38,7 @@ from yizhan.errors import ConfigError
 def worst_cost(cost: sp.csr_matrix, weight: np.ndarray, fixed_cost: np.ndarray,
                chosen: np.ndarray) -> float:
     """Return the largest cost of a served row (weight > 0) to its nearest open or existing site."""
-    sub = cost[:, np.asarray(chosen, np.int64)].tocsr()
-    best = np.asarray(fixed_cost, np.float64).copy()
-    if sub.nnz:
-        rows = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
-        np.minimum.at(best, rows, sub.data)
+    best = nearest_chosen_cost(cost, fixed_cost, chosen)
     served = (np.asarray(weight) > 0) & np.isfinite(best)
     return float(best[served].max()) if served.any() else 0.0
 
@@ -98,7 +95,8 @@ def solve_pcenter(
     if not rows.size or not radii.size:
         raise ConfigError("没有可服务的需求点。No demand row can be reached by any site.")
     settings = SolverOptions.of(solver)
-    best, proven = _within(c, fc, rows, radii[-1], constraints=constraints, settings=settings)
+    pairs = c[rows].tocoo()  # the served rows' pairs, cut at each radius tried
+    best, proven = _within(pairs, fc[rows], radii[-1], constraints=constraints, settings=settings)
     if best is None or rules.counts[best].sum() > rules.p:
         need = "?" if best is None else str(int(rules.counts[best].sum()))
         raise ConfigError(
@@ -108,7 +106,7 @@ def solve_pcenter(
     lo, hi = -1, radii.size - 1  # radii[hi] is achievable, radii[lo] is not
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        chosen, exact = _within(c, fc, rows, radii[mid], constraints=constraints,
+        chosen, exact = _within(pairs, fc[rows], radii[mid], constraints=constraints,
                                 settings=settings)
         proven &= exact
         if chosen is not None and rules.counts[chosen].sum() <= rules.p:
@@ -139,21 +137,21 @@ def solve_pcenter(
 
 
 def _within(
-    c: sp.csr_matrix, fc: np.ndarray, rows: np.ndarray, radius: float, *,
+    pairs: sp.coo_matrix, fixed_cost: np.ndarray, radius: float, *,
     constraints: SiteConstraints | None, settings: SolverOptions,
 ) -> tuple[np.ndarray | None, bool]:
     """Return the fewest sites within ``radius`` of every row, and whether it is proven least.
 
-    A row is also served by an existing station within ``radius``; None when some row cannot be.
+    ``pairs`` are the rows' costs to the candidates; a row is also served by an existing
+    station within ``radius``; None when some row cannot be.
     """
-    coo = c[rows].tocoo()
-    keep = coo.data <= radius
-    cover = sp.csr_matrix((np.ones(int(keep.sum())), (coo.row[keep], coo.col[keep])),
-                          shape=(rows.size, c.shape[1]))
-    fixed = fc[rows] <= radius
+    keep = pairs.data <= radius
+    cover = sp.csr_matrix((np.ones(int(keep.sum())), (pairs.row[keep], pairs.col[keep])),
+                          shape=pairs.shape)
+    fixed = fixed_cost <= radius
     if not (fixed | (np.diff(cover.indptr) > 0)).all():
         return None, True
-    res = solve_lscp(cover, np.ones(rows.size), target=1.0, fixed_covered=fixed,
+    res = solve_lscp(cover, np.ones(pairs.shape[0]), target=1.0, fixed_covered=fixed,
                      constraints=constraints, solver=settings)
     return res.chosen, res.status == "optimal"
 

@@ -20,10 +20,41 @@ from yizhan.geo.siting.reduce import structure
 
 
 def exact_sum(values: np.ndarray) -> Fraction:
-    """Return the exact sum of float ``values`` (no rounding at any step)."""
-    vals, counts = np.unique(np.asarray(values, np.float64), return_counts=True)
-    return sum((Fraction(float(v)) * int(c) for v, c in zip(vals, counts, strict=True)),
-               Fraction(0))
+    """Return the exact sum of finite float ``values`` (no rounding at any step), vectorised.
+
+    Each float is ``m * 2**e`` with a 53-bit integer ``m``; the mantissas are summed per
+    exponent in int64 (split into 26-bit halves, so a billion terms cannot overflow), and only
+    the per-exponent sums (a few hundred at most) become Python integers.
+    """
+    v = np.asarray(values, np.float64).ravel()
+    v = v[v != 0.0]
+    if not v.size:
+        return Fraction(0)
+    frac, exp = np.frexp(v)
+    mant = np.ldexp(frac, 53).astype(np.int64)  # exact: |frac| < 1 has 53 significant bits
+    expo = exp.astype(np.int64) - 53
+    order = np.argsort(expo, kind="stable")
+    mant, expo = mant[order], expo[order]
+    starts = np.flatnonzero(np.r_[True, expo[1:] != expo[:-1]])
+    high = np.add.reduceat(mant >> 26, starts)
+    low = np.add.reduceat(mant & ((1 << 26) - 1), starts)
+    total = Fraction(0)
+    for h, lo, e in zip(high.tolist(), low.tolist(), expo[starts].tolist(), strict=True):
+        total += Fraction((h << 26) + lo) * Fraction(2) ** e
+    return total
+
+
+def two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(p, err)`` with ``a * b == p + err`` exactly (Dekker's product, vectorised)."""
+    def split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = 134217729.0 * x  # 2**27 + 1 (Veltkamp)
+        high = c - (c - x)
+        return high, x - high
+
+    p = a * b
+    ah, al = split(a)
+    bh, bl = split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
 def decimal_fraction(share: float) -> Fraction:
@@ -89,13 +120,21 @@ def median_cost(
     Each row travels to its nearest open site or to its ``fallback`` (the existing station, or
     the unreached cost).
     """
+    best = nearest_chosen_cost(cost, fallback, chosen)
+    product, error = two_product(np.asarray(weight, np.float64), best)
+    return float(exact_sum(np.concatenate([product, error])))
+
+
+def nearest_chosen_cost(
+    cost: sp.csr_matrix, fallback: np.ndarray, chosen: np.ndarray,
+) -> np.ndarray:
+    """Return per row the cost to its nearest ``chosen`` site, or its ``fallback`` if cheaper."""
     sub = sp.csr_matrix(cost[:, np.asarray(chosen, np.int64)])
     best = np.asarray(fallback, np.float64).copy()
     if sub.nnz:
         rows = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))
         np.minimum.at(best, rows, sub.data)
-    return float(sum((Fraction(float(w)) * Fraction(float(b))
-                      for w, b in zip(weight, best, strict=True) if w and b), Fraction(0)))
+    return best
 
 
 def confirmed(value: float, bound: float, *, maximize: bool, rel_gap: float) -> bool:

@@ -169,8 +169,7 @@ def summary_dict(
     ]
     inputs.append({"role": "config", "file": cfg.source.name, "sha256": digest(cfg.source)})
     tiers = result.stations["compliance_tier"].astype(str).value_counts()
-    rules = [{k: json_value(v) for k, v in row.items()}
-             for row in result.coverage_summary.to_dict("records")]
+    rules = _records(result.coverage_summary)
     summary: dict[str, Any] = {
         "district": cfg.district,
         "year": cfg.year,
@@ -186,16 +185,20 @@ def summary_dict(
             "suggestions": len(result.suggestions),
         },
         "rules": rules,
-        "areas": [{k: json_value(v) for k, v in row.items()}
-                  for row in _by_area(result).to_dict("records")],
-        "groups": [{k: json_value(v) for k, v in row.items()}
-                   for row in (result.coverage_by_group if result.coverage_by_group is not None
-                               else pd.DataFrame()).to_dict("records")],
+        "areas": _records(_by_area(result)),
+        "groups": _records(result.coverage_by_group),
         "warnings": list(result.warnings),
     }
     if comparison is not None:
         summary["comparison"] = comparison["summary"]
     return summary
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict[str, object]]:
+    """Return a table's rows as plain JSON data (an empty list for None)."""
+    if frame is None:
+        return []
+    return [{k: json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _by_area(result: AnalysisResult) -> pd.DataFrame:
