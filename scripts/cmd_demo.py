@@ -116,7 +116,8 @@ def run_demo(args: argparse.Namespace) -> int:
         write_problems(new.problems, tmp / "inventory-check")
         write_csv_atomic(changes, tmp / "diff.csv")
     print_warnings(current.warnings, console)
-    console.print(f"已写入 written: {args.out}/ map.html, report.html, report.xlsx, summary.json,"
-                  " coverage.csv, loads.csv, gaps.geojson, suggestions.csv/.geojson, stations.geojson,"
-                  " problems.csv, diff.csv, comparison_*.csv")
+    console.print(f"已写入 written: {args.out}/ map.html, report.html, report.xlsx, overview.png,"
+                  " summary.json, coverage.csv, coverage.parquet, loads.csv, gaps.geojson,"
+                  " suggestions.csv/.geojson, stations.geojson, problems.csv, diff.csv,"
+                  " comparison_*.csv, inventory-check/")
     return 0
