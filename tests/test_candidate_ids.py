@@ -18,7 +18,7 @@ from browser import launch, open_page
 from yizhan.pipeline.analysis import run
 from yizhan.pipeline.config import CandidatesConfig, load_config
 
-DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
+DATA = Path(__file__).resolve().parent / "data" / "helsinki"
 
 
 @pytest.fixture(scope="module")

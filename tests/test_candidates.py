@@ -128,6 +128,16 @@ def test_read_candidates_geojson_and_default_ids(tmp_path) -> None:
     assert cands["cost"].tolist() == [1.0, 3.0]
 
 
+@pytest.mark.parametrize("header", ["candidate_id", "候选点编号", "编号"])
+def test_read_candidates_keeps_the_ids_of_a_candidate_id_column(tmp_path, header: str) -> None:
+    """`candidate_id` (the output's own column name) is read as the id, before a plain `id`."""
+    path = tmp_path / "sites.csv"
+    pd.DataFrame({"id": [7, 8], header: ["EV0182", "EV0021"], "lon": [114.0, 114.1],
+                  "lat": [22.5, 22.6]}).to_csv(path, index=False, encoding="utf-8-sig")
+    expected = ["EV0182", "EV0021"] if header != "编号" else ["7", "8"]
+    assert read_candidates(path)["candidate_id"].tolist() == expected
+
+
 @pytest.mark.parametrize(
     ("rows", "field", "row"),
     [

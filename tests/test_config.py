@@ -10,7 +10,7 @@ import pytest
 from yizhan.errors import ConfigError
 from yizhan.pipeline.config import load_config
 
-DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
+DATA = Path(__file__).resolve().parent / "data" / "helsinki"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "scripts" / "data"
+DATA = ROOT / "tests" / "data" / "helsinki"
 
 RULES = """
 [[rules]]

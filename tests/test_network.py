@@ -587,3 +587,22 @@ def test_street_names_name_where_a_point_is(futian_nets):
     names = street_names(net, snapped)
     own = net.edge_name[snapped.edge].astype(str)
     assert (names == own).all() and (names != "").all()
+
+
+def test_nearest_named_street_is_the_closest_named_node(futian_nets):
+    """A point on an unnamed road is told by the nearest node with a named street, and how far."""
+    from yizhan.geo.paths import _node_streets, nearest_named_street
+
+    net = futian_nets["walk"]
+    rng = np.random.default_rng(3)
+    x = rng.uniform(net.x.min(), net.x.max(), 50)
+    y = rng.uniform(net.y.min(), net.y.max(), 50)
+    points = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=net.crs).to_crs(4326)
+    names, metres = nearest_named_street(net, points)
+    at_node = _node_streets(net, net.edge_name)
+    named = np.flatnonzero(at_node != "")
+    d = np.hypot(net.x[named][None, :] - x[:, None], net.y[named][None, :] - y[:, None])
+    np.testing.assert_allclose(metres, d.min(axis=1), atol=0.01)
+    assert (names == at_node[named[d.argmin(axis=1)]]).all() and (names != "").all()
+    empty, none = nearest_named_street(net, gpd.GeoSeries([None], crs=4326))
+    assert empty.tolist() == [""] and np.isnan(none).all()

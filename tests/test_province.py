@@ -341,9 +341,7 @@ def test_repeated_demand_layer_names_are_a_config_error(tmp_path, province):
 
 def test_example_province_pbf_clipped_once_equals_single_runs(tmp_path, monkeypatch):
     """The shipped example: three districts share one .osm.pbf, clipped in one pass."""
-    from yizhan.scripts.cmd_demo import demo_config
-
-    spec = demo_config("example-province.toml")
+    spec = Path(__file__).resolve().parent / "data" / "helsinki" / "example-province.toml"
     monkeypatch.setenv("YIZHAN_CACHE_DIR", str(tmp_path / "cache-province"))
     result = run_many(spec, out=tmp_path / "out", workers=2, dashboard=False)
     assert [o.status for o in result.outcomes] == ["ok"] * 3

@@ -15,7 +15,7 @@ from yizhan.scripts.cli import main
 
 from yizhan.errors import InputFileError
 
-DATA = Path(str(resources.files("yizhan.scripts") / "data"))
+DATA = Path(__file__).resolve().parent / "data" / "helsinki"
 INVENTORIES = Path(str(resources.files("yizhan.stations") / "data"))
 
 BASE = f'''

@@ -26,6 +26,7 @@ from yizhan.io import sha256_file
 from yizhan.outdir import MARKER, check_output, output_files, recover, report_folder
 
 STATIONS = Path(str(resources.files("yizhan.stations") / "data" / "sample_inventory_2025.xlsx"))
+HELSINKI = Path(__file__).resolve().parent / "data" / "helsinki"
 
 # Every command with an output location, with inputs that do not exist.
 COMMANDS = {
@@ -113,7 +114,7 @@ def test_run_into_the_folder_of_its_own_config_keeps_every_file(tmp_path, capsys
     """`yizhan run work/config.toml --out work` used to replace the folder whole."""
     work = tmp_path / "work"
     work.mkdir()
-    config = resources.files("yizhan.scripts") / "data" / "example-config.toml"
+    config = HELSINKI / "example-config.toml"
     (work / "config.toml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
     (work / "stations.csv").write_text("name,lon,lat\na,1,2\n", encoding="utf-8")
     before = _snapshot(work)
@@ -269,7 +270,7 @@ def test_run_many_force_does_not_replace_a_district_folder_holding_a_user_file(t
                                                                                capsys):
     from yizhan.pipeline.province import load_plan
 
-    spec = resources.files("yizhan.scripts") / "data" / "example-province.toml"
+    spec = HELSINKI / "example-province.toml"
     out = tmp_path / "province"
     plan = load_plan(spec, out)
     outdir.record_files(out, [f"configs/{job.slug}.toml" for job in plan.jobs],

@@ -10,13 +10,12 @@ from __future__ import annotations
 import csv
 import html as html_lib
 import json
-from importlib import resources
 from pathlib import Path
 
 import pytest
 from yizhan.scripts.cli import main
 
-DATA = Path(str(resources.files("yizhan.scripts") / "data"))
+DATA = Path(__file__).resolve().parent / "data" / "helsinki"
 
 
 @pytest.fixture(scope="module")

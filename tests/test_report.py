@@ -14,7 +14,7 @@ from yizhan.pipeline.analysis import AnalysisResult, run_analysis
 from yizhan.pipeline.config import load_config
 from yizhan.pipeline.report import SAMPLE_NOTICE, SHEETS, write_report
 
-DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
+DATA = Path(__file__).resolve().parent / "data" / "helsinki"
 XSS = "<img src=x onerror=alert(1)>"
 
 

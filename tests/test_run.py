@@ -17,7 +17,7 @@ from yizhan.errors import ConfigError
 from yizhan.pipeline.analysis import run_analysis
 from yizhan.pipeline.config import load_config
 
-DATA = Path(__file__).resolve().parent.parent / "scripts" / "data"
+DATA = Path(__file__).resolve().parent / "data" / "helsinki"
 TABLES = ("coverage.csv", "suggestions.csv", "problems.csv", "stations.geojson", "gaps.geojson",
           "suggestions.geojson", "summary.json")
 REPORT_FILES = (*TABLES, "map.html", "report.xlsx", "report.html", "overview.png")

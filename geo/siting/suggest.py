@@ -15,7 +15,7 @@ from yizhan.geo.areas import admin_of_points
 from yizhan.geo.candidates import CANDIDATE_COLUMNS, required_amenities
 from yizhan.geo.coverage import CoverageResult
 from yizhan.geo.gaps import find_gaps
-from yizhan.geo.paths import pairs_within, snap, street_names
+from yizhan.geo.paths import nearest_named_street, pairs_within, snap, street_names
 from yizhan.geo.rules import CoverageRule
 from yizhan.geo.siting.constraints import SiteConstraints
 from yizhan.geo.siting.options import SitingOptions
@@ -120,8 +120,9 @@ PLACE_SEARCH_M = 5000.0
 def _with_places(table: gpd.GeoDataFrame, net_by_mode: Mapping[str, RoadNetwork]) -> Any:
     """Return ``table`` with ``place``: the street each site is on, as people name it.
 
-    "深南大道旁 beside 深南大道" from the network's street names (the finest network's);
-    "无名道路旁 beside an unnamed road" when the road has no name.
+    "深南大道旁 beside 深南大道" from the network's street names (the finest network's); on an
+    unnamed road, the nearest named street and how far it is ("近深南大道（约 120 米）near
+    深南大道 (about 120 m)"); "无名道路旁 beside an unnamed road" when the network has no names.
     """
     out = table.copy()
     if "place" in out.columns:
@@ -131,8 +132,11 @@ def _with_places(table: gpd.GeoDataFrame, net_by_mode: Mapping[str, RoadNetwork]
         return out
     net = max(net_by_mode.values(), key=lambda nt: (nt.n_nodes, nt.mode))
     streets = street_names(net, snap(net, out.geometry, max_access_m=PLACE_SEARCH_M))
-    place = [f"{street}旁 beside {street}" if street else "无名道路旁 beside an unnamed road"
-             for street in streets]
+    near, metres = nearest_named_street(net, out.geometry)
+    place = [f"{street}旁 beside {street}" if street
+             else f"近{other}（约 {m:.0f} 米）near {other} (about {m:.0f} m)" if other
+             else "无名道路旁 beside an unnamed road"
+             for street, other, m in zip(streets, near, metres, strict=True)]
     out.insert(out.columns.get_loc("admin_area"), "place", place)
     return out
 
