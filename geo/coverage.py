@@ -100,6 +100,7 @@ from yizhan.geo.network import RoadNetwork
 from yizhan.geo.paths import (
     FacilityTree,
     Snapped,
+    SnapWhat,
     facility_tree,
     nearest_facility,
     pairs_within,
@@ -349,7 +350,8 @@ def compute_coverage(
             snaps[key] = (
                 rows,
                 _snap(net, points, max_access_m=max_access_m,
-                      xy=xy if len(rows) == n else xy[rows]),
+                      xy=xy if len(rows) == n else xy[rows], what="demand"),
+                # too-far stations are said per rule below, naming the rule
                 _snap(net, stations, max_access_m=max_access_m),
             )
         rows, demand_snap, station_snap = snaps[key]
@@ -453,8 +455,8 @@ def e2sfca(
     demand = _check_demand(demand, need_group=False, need_id=False)
     return _e2sfca_snapped(
         net,
-        _snap(net, stations, max_access_m=max_access_m),
-        _snap(net, demand, max_access_m=max_access_m),
+        _snap(net, stations, max_access_m=max_access_m, what="stations"),
+        _snap(net, demand, max_access_m=max_access_m, what="demand"),
         capacity=_capacity(stations, missing_capacity),
         population=demand["weight"].to_numpy(dtype=float),
         cutoff=cut, decay=decay,
@@ -1030,9 +1032,9 @@ def write_coverage_parquet(
 
 
 def _snap(net: RoadNetwork, frame: gpd.GeoDataFrame | gpd.GeoSeries, *, max_access_m: float,
-          xy: np.ndarray | None = None) -> Snapped:
+          xy: np.ndarray | None = None, what: SnapWhat | None = None) -> Snapped:
     """Return ``yizhan.geo.paths.snap`` of the frame's points."""
-    return snap(net, frame, max_access_m=max_access_m, xy=xy)
+    return snap(net, frame, max_access_m=max_access_m, xy=xy, what=what)
 
 
 def _capacity(stations: pd.DataFrame, missing: float | Literal["median"]) -> np.ndarray:

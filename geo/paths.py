@@ -52,7 +52,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -68,6 +68,7 @@ from yizhan.geo._kernels import (
     nearest_source_tree,
     two_nearest_sources,
 )
+from yizhan.geo.modes import MODES
 from yizhan.geo.network import RoadNetwork, Weight, has_one_way, reversed_network
 
 from yizhan import log, settings
@@ -496,14 +497,29 @@ def project_points(net: RoadNetwork, points: gpd.GeoDataFrame | gpd.GeoSeries) -
     return xy
 
 
+SnapWhat = Literal["demand", "stations", "candidates"]
+
+#: What the too-far points are, in the warning: name and consequence, Chinese and English.
+_SNAP_WHAT: dict[str, tuple[str, str, str, str]] = {
+    "demand": ("需求点", "demand point(s)", "任何驿站都无法到达", "no station can reach them"),
+    "stations": ("站点", "station(s)", "不能服务任何人", "they serve no one"),
+    "candidates": ("候选点", "candidate site(s)", "不会被选为新站", "they are never chosen"),
+}
+
+
 def snap(
     net: RoadNetwork,
     points: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
     max_access_m: float = DEFAULT_MAX_ACCESS_M,
     xy: np.ndarray | None = None,
+    what: SnapWhat | None = None,
 ) -> Snapped:
     """Return where each point meets the road network (nearest position on the nearest road).
+
+    Points too far from every road are said once per run, naming what they are (``what``:
+    ``"demand"``, ``"stations"``, ``"candidates"``) and the network; ``what=None`` says nothing
+    (the caller reports them in its own words, or they do not matter to it).
 
     Parameters
     ----------
@@ -560,11 +576,16 @@ def snap(
     node = np.full(n, -1, dtype=np.int64)
     node[ok_rows] = _node_grid(net).nearest(px, py, np.inf, prune=False)[0]
     too_far = edge < 0
-    if too_far.any():
+    if too_far.any() and what is not None:
+        k = int(too_far.sum())
+        zh, en, then_zh, then_en = _SNAP_WHAT[what]
+        mode = MODES.get(net.mode)
+        net_zh = f"{mode.label_zh}路网" if mode else "路网"
+        net_en = f"the {mode.label_en} network" if mode else "the network"
         log.warn(
-            f"{int(too_far.sum())} 个点距离道路超过 {max_access_m:g} 米或缺少坐标，计为离路网（任何驿站都无法到达）。"
-            f" {int(too_far.sum())} point(s) are more than {max_access_m:g} m from any road or "
-            "have no coordinates: they count as off the network (no station can reach them)."
+            f"{zh}：{k} 个距{net_zh}的道路超过 {max_access_m:g} 米或缺少坐标，计为离路网（{then_zh}）。"
+            f" {k} {en} are more than {max_access_m:g} m from any road of {net_en} or have no"
+            f" coordinates: they count as off the network ({then_en})."
         )
     return Snapped(
         edge=edge, fraction=fraction, offset_m=offset, access_m=access, node=node,

@@ -83,7 +83,7 @@ def service_areas(
         id_column = "station_id" if "station_id" in facilities.columns else None
     ids = (facilities[id_column].astype(str).to_numpy() if id_column is not None
            else facilities.index.astype(str).to_numpy())
-    snapped = snap(net, facilities, max_access_m=max_access_m)
+    snapped = snap(net, facilities, max_access_m=max_access_m, what="stations")
     # the places from which a worker reaches the station: the search runs on the network
     # turned around when it has one-way roads (yizhan.geo.paths.orient)
     net, snapped, _ = orient(net, snapped, None, "to_facility")

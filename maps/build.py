@@ -180,5 +180,6 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     """
     html = map_html(m)
     target = write_text_atomic(path, html)
-    log.info(f"地图已保存 map saved: {target} ({len(html.encode('utf-8')) / 1e6:.1f} MB)")
+    # the name only: the folder may be the staging folder of a report, renamed when complete
+    log.info(f"地图已保存 map saved: {target.name} ({len(html.encode('utf-8')) / 1e6:.1f} MB)")
     return target

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from yizhan.outdir import MARKER, check_output, report_folder
+from yizhan.outdir import MARKER, check_output, report_folder, written_summary
 
 __all__ = ["demo_config", "register", "run_demo", "sample_path"]
 
@@ -119,7 +119,5 @@ def run_demo(args: argparse.Namespace) -> int:
         write_problems(new.problems, tmp / "inventory-check")
         write_csv_atomic(changes, tmp / "diff.csv")
     print_warnings(current.warnings, console)
-    written = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir()
-                     if p.name != MARKER)
-    console.print(f"已写入 written: {args.out}/ " + ", ".join(written))
+    console.print(f"已写入 written: {written_summary(args.out)}", highlight=False)
     return 0

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the yearly analysis and return the exit code."""
+    from yizhan.outdir import written_summary
     from yizhan.pipeline.analysis import run  # heavy: only when the command runs
 
     result = run(args.config, out=args.out, previous=args.previous)
@@ -40,7 +41,7 @@ def run_command(args: argparse.Namespace) -> int:
             f"（离路网 off the network {row['off_network_pct']:.1f}%）；"
             f"两个以上驿站 by 2+ stations {row['covered_twice_pct']:.1f}%", highlight=False)
     print_warnings(result.warnings, console)
-    console.print(f"已写入 written: {args.out}")
+    console.print(f"已写入 written: {written_summary(args.out)}", highlight=False)
     return 0
 
 

@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_many_command(args: argparse.Namespace) -> int:
     """Run every district; return 0 if all succeeded, 1 if any failed (others are written)."""
+    from yizhan.outdir import written_summary
     from yizhan.pipeline.province import run_many  # heavy: only when the command runs
 
     if args.workers is not None and args.workers < 1:
@@ -64,5 +65,6 @@ def run_many_command(args: argparse.Namespace) -> int:
                       f"{o.seconds:.1f}" if o.seconds is not None else "",
                       (f"[{o.step}] {o.error}" if o.error else ""))
     console.print(table)
-    console.print(f"已写入 written: {result.out} ({result.seconds:.1f} s)")
+    console.print(f"已写入 written ({result.seconds:.1f} s): {written_summary(result.out)}",
+                  highlight=False)
     return 1 if any(o.status == "failed" for o in result.outcomes) else 0

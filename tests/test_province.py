@@ -491,3 +491,27 @@ def test_previous_province_folder_gives_each_district_its_comparison(
         assert "comparison" in summary
     with pytest.raises(ConfigError, match="not found"):
         run_many(province["spec"], out=out, previous=tmp_path / "nowhere")
+
+
+def test_shipped_province_example_runs_quietly_in_a_fresh_process(tmp_path):
+    """`yizhan run-many` on the shipped Futian example: every district done, and nothing from
+    Dask's machinery (workers being killed, nannies, tracebacks) on the console afterwards."""
+    import os
+    import subprocess
+    import sys
+
+    from yizhan.scripts.cmd_demo import demo_config
+
+    env = {**os.environ, "YIZHAN_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-m", "yizhan.scripts.cli", "run-many",
+         str(demo_config("example-province.toml")), "--out", str(tmp_path / "out"),
+         "--workers", "2", "--no-dashboard"],
+        capture_output=True, text=True, encoding="utf-8", env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["districts"] == summary["districts_ok"] == 3
+    noise = [line for line in done.stderr.splitlines()
+             if any(w in line for w in ("distributed.", "Killing", "Nanny", "Traceback",
+                                        "yizhan-new", "Warning"))]
+    assert noise == []

@@ -42,6 +42,23 @@ def test_every_report_file_is_written(runs: dict[str, Path]) -> None:
     assert not [p for p in runs["base"].iterdir() if p.name.startswith(".")]  # no temp folders
 
 
+def test_the_written_line_names_every_file_and_no_temporary_path(runs, tmp_path) -> None:
+    """The console's "written" line: every file of the report, never a staging folder."""
+    from yizhan.outdir import written_summary
+
+    line = written_summary(runs["2025"])
+    assert line.startswith(f"{runs['2025']}/ ")
+    for p in runs["2025"].iterdir():
+        if p.name != ".yizhan-output.json":
+            assert p.name in line, p.name
+    assert ".yizhan-new" not in line
+    (runs["2025"] / "my-notes.txt").write_text("mine", encoding="utf-8")  # the user's own
+    try:
+        assert "my-notes.txt" not in written_summary(runs["2025"])
+    finally:
+        (runs["2025"] / "my-notes.txt").unlink()
+
+
 def test_comparison_of_two_years(runs: dict[str, Path]) -> None:
     s24 = json.loads((runs["2024"] / "summary.json").read_text(encoding="utf-8"))
     s25 = json.loads((runs["2025"] / "summary.json").read_text(encoding="utf-8"))

@@ -46,11 +46,24 @@ def is_quiet() -> bool:
 def progress(
     iterable: Iterable[T], *, desc: str, total: int | None = None, unit: str = "it"
 ) -> Iterator[T]:
-    """Wrap ``iterable`` in a progress bar on stderr unless quiet mode is on."""
-    if _state["quiet"]:
+    """Wrap ``iterable`` in a progress bar on stderr unless quiet mode is on.
+
+    No bar when stderr is not a terminal (a log file, a pipe, CI): redrawn bars would leave
+    carriage returns and cursor moves between the messages there.
+    """
+    if _state["quiet"] or not _is_terminal(sys.stderr):
         yield from iterable
         return
     yield from tqdm(iterable, desc=desc, total=total, unit=unit, file=sys.stderr, leave=False)
+
+
+def _is_terminal(stream: object) -> bool:
+    """Return whether ``stream`` is an interactive terminal."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
 
 
 def info(message: str) -> None:

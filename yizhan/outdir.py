@@ -54,6 +54,7 @@ __all__ = [
     "recover",
     "report_folder",
     "written_files",
+    "written_summary",
 ]
 
 #: Name of the marker file yizhan writes into every folder it writes results to.
@@ -134,6 +135,28 @@ def record_files(
         return known
     mark_folder(folder, known | names, kind=kind)
     return known | names
+
+
+def written_summary(folder: str | os.PathLike[str]) -> str:
+    """Return the line that tells the user what yizhan wrote in ``folder``, for the console.
+
+    ``"DIR/ map.html, report.xlsx, ..., configs/ (3 个文件 files)"``: the files the folder's
+    marker records (never the user's own files beside them), a subfolder as one entry, and
+    the report folders yizhan wrote inside it (the districts of a province run).
+    """
+    root = Path(folder)
+    files = written_files(root) or frozenset()
+    top: dict[str, int] = {}
+    for name in files:
+        head, sep, _ = name.partition("/")
+        key = head + sep
+        top[key] = top.get(key, 0) + 1
+    items = [f"{k} ({n} 个文件 files)" if k.endswith("/") else k for k, n in sorted(top.items())]
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and p.name + "/" not in top):
+        reports = sum(1 for d in sub.iterdir() if (d / MARKER).is_file())
+        if reports:
+            items.append(f"{sub.name}/ ({reports} 个报告文件夹 report folders)")
+    return f"{root}/ " + ", ".join(items)
 
 
 def _files_in(folder: Path) -> list[str]:

@@ -271,8 +271,8 @@ def _problem(
     for rule in coverage.rules:
         net = net_by_mode[rule.mode]
         if id(net) not in snaps:
-            snaps[id(net)] = (snap(net, table, max_access_m=max_access_m),
-                              snap(net, cands, max_access_m=max_access_m))
+            snaps[id(net)] = (snap(net, table, max_access_m=max_access_m),  # said by coverage
+                              snap(net, cands, max_access_m=max_access_m, what="candidates"))
         d_snap, c_snap = snaps[id(net)]
         costs = pairs_within(net, c_snap, d_snap, weight=rule.weight, limit=rule.limit,
                              include_access=True)
