@@ -15,7 +15,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "scripts" / "data" / "futian"
 ARTEFACTS = Path(os.environ.get("YIZHAN_ARTEFACTS", Path(__file__).resolve().parent.parent
                                 / "test-artifacts"))
 EXPECTED = ("map.html", "summary.json", "stations.geojson", "coverage.csv", "gaps.geojson",
-            "suggestions.csv", "suggestions.geojson", "report.xlsx", "report.html",
+            "suggestions.csv", "suggestions.geojson", "report.xlsx", "report.html", "report.docx",
             "overview.png", "problems.csv", "diff.csv", "comparison_stations.csv",
             "comparison_coverage.csv", "comparison_gaps.csv")
 

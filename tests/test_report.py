@@ -12,7 +12,7 @@ import pytest
 
 from yizhan.pipeline.analysis import AnalysisResult, run_analysis
 from yizhan.pipeline.config import load_config
-from yizhan.pipeline.report import SAMPLE_NOTICE, SHEETS, write_report
+from yizhan.pipeline.report import SAMPLE_NOTICE, SHEET, SHEETS, write_report
 
 DATA = Path(__file__).resolve().parent / "data" / "helsinki"
 XSS = "<img src=x onerror=alert(1)>"
@@ -39,7 +39,7 @@ def test_workbook_sheets_and_print_setup(report: Path) -> None:
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.print_title_rows == "$1:$1"
         assert ws.column_dimensions["A"].width >= 8
-    stations = wb[SHEETS[1]]
+    stations = wb[SHEET["stations"]]
     header = [c.value for c in stations[1]]
     rows = [dict(zip(header, (c.value for c in r), strict=True))
             for r in stations.iter_rows(min_row=2)]
@@ -55,7 +55,7 @@ def test_workbook_sheets_and_print_setup(report: Path) -> None:
                                                        "未记录，无法判定 not recorded"}
     lon = header.index("经度 Longitude") + 1
     assert stations.cell(row=2, column=lon).number_format == "0.000000"
-    sites = wb[SHEETS[3]]
+    sites = wb[SHEET["suggestions"]]
     site_header = [c.value for c in sites[1]]
     share = site_header.index("建后覆盖率 Coverage after") + 1
     assert sites.cell(row=2, column=share).number_format == "0.0%"
@@ -63,7 +63,7 @@ def test_workbook_sheets_and_print_setup(report: Path) -> None:
     needs = site_header.index("需配设施 Amenities to provide") + 1
     texts = [sites.cell(row=r, column=needs).value or "" for r in range(2, sites.max_row + 1)]
     assert texts and all("_" not in t for t in texts) and any("、" in t for t in texts)
-    summary = wb[SHEETS[0]]
+    summary = wb[SHEET["summary"]]
     assert summary.cell(row=2, column=2).value == SAMPLE_NOTICE
 
 
@@ -156,7 +156,7 @@ def test_per_area_table_shows_each_area_own_figures(report: Path, result: Analys
     html = (report / "report.html").read_text(encoding="utf-8")
     assert "分区覆盖 Coverage by area" in html
     wb = openpyxl.load_workbook(report / "report.xlsx")
-    sheet = wb[SHEETS[5]]
+    sheet = wb[SHEET["areas"]]
     header = [c.value for c in sheet[1]]
     assert "离路网% off the network %" in header and "区域 area" in header
     assert sheet.max_row == len(areas) + 1
@@ -188,7 +188,7 @@ def test_station_loads_add_up_to_covered_demand(report: Path, result: AnalysisRe
             mine.loc[with_seats, "weight_per_seat"],
             mine.loc[with_seats, "demand_weight"] / mine.loc[with_seats, "capacity"])
     wb = openpyxl.load_workbook(report / "report.xlsx")
-    assert wb[SHEETS[6]].max_row == len(loads) + 1
+    assert wb[SHEET["loads"]].max_row == len(loads) + 1
 
 
 def test_coverage_parquet_holds_the_csv_table_with_points(report: Path, result: AnalysisResult,
@@ -245,4 +245,44 @@ def test_coverage_by_worker_group_adds_up(report: Path, result: AnalysisResult) 
     page = (report / "report.html").read_text(encoding="utf-8")
     assert "分群体覆盖 Coverage by worker group" in page and "外卖骑手 delivery riders" in page
     wb = openpyxl.load_workbook(report / "report.xlsx")
-    assert wb[SHEETS[7]].max_row == len(groups) + 1
+    assert wb[SHEET["groups"]].max_row == len(groups) + 1
+
+
+def test_docx_is_an_editable_chinese_report_of_the_same_figures(report: Path,
+                                                                 result: AnalysisResult) -> None:
+    """report.docx: headings, the headline figures of summary.json, the overview picture, the
+    key tables with Chinese headers and workbook number formats, the methods paragraph."""
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    from yizhan.pipeline.docx_report import BODY_FONT, SECTIONS, rule_words
+
+    doc = Document(str(report / "report.docx"))
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings == [v for k, v in SECTIONS.items() if k != "change"]  # no previous run
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "示例数据" in text
+    counts = summary["counts"]
+    assert f"台账共有驿站{counts['stations']}处" in text
+    for rule, row in zip(result.config.rules, summary["rules"], strict=True):
+        assert f"按“{rule_words(rule)}”计，现状覆盖率为{row['covered_pct']:.1f}%" in text
+        assert f"可达{row['covered_pct_after']:.1f}%" in text
+    assert f"建议新建站点{counts['suggestions']}处" in text
+    assert "沿真实道路网络计算" in text and result.config.network_source.name in text
+    assert len(doc.inline_shapes) == 1  # the overview picture
+    coverage, *_ = doc.tables
+    head = [c.text for c in coverage.rows[0].cells]
+    assert head[:2] == ["规则", "群体"] and all(not c.isascii() for c in head)
+    col = head.index("覆盖率（现状）%")
+    assert [r.cells[col].text for r in coverage.rows[1:]] == [
+        f"{r['covered_pct']:.1f}" for r in summary["rules"]]
+    sites = next(t for t in doc.tables if t.rows[0].cells[0].text == "优先顺序")
+    assert len(sites.rows) == counts["suggestions"] + 1
+    lacking = next(t for t in doc.tables if t.rows[0].cells[0].text == "编号")
+    words = {r.cells[2].text for r in lacking.rows[1:]}
+    assert words and words <= {"部分达标", "不达标", "未记录，无法判定"}
+    fonts = doc.styles["Normal"].element.rPr.find(qn("w:rFonts"))
+    assert fonts.get(qn("w:eastAsia")) == BODY_FONT
+    section = doc.sections[0]
+    assert abs(section.page_width.cm - 21.0) < 0.01 and abs(section.page_height.cm - 29.7) < 0.01

@@ -20,7 +20,7 @@ from yizhan.pipeline.config import load_config
 DATA = Path(__file__).resolve().parent / "data" / "helsinki"
 TABLES = ("coverage.csv", "suggestions.csv", "problems.csv", "stations.geojson", "gaps.geojson",
           "suggestions.geojson", "summary.json")
-REPORT_FILES = (*TABLES, "map.html", "report.xlsx", "report.html", "overview.png")
+REPORT_FILES = (*TABLES, "map.html", "report.xlsx", "report.html", "report.docx", "overview.png")
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,44 @@ def test_comparison_of_two_years(runs: dict[str, Path]) -> None:
     for _, row in gaps[gaps["status"] == "closed"].iterrows():
         pt = gpd.points_from_xy([row["lon"]], [row["lat"]])[0]
         assert not now[now["rule"] == row["rule"]].intersects(pt).any()
+
+
+def test_workbook_has_the_year_over_year_sheets_only_with_a_previous_run(runs) -> None:
+    """年度变化: coverage last year and now per rule, gaps closed/new; 驿站变化: the changes."""
+    import openpyxl
+
+    from yizhan.pipeline.report import SHEET, SHEETS
+
+    assert openpyxl.load_workbook(runs["2024"] / "report.xlsx").sheetnames == list(SHEETS)
+    wb = openpyxl.load_workbook(runs["2025"] / "report.xlsx")
+    assert wb.sheetnames.index(SHEET["change"]) == wb.sheetnames.index(SHEET["suggestions"]) + 1
+    comp = json.loads((runs["2025"] / "summary.json").read_text(encoding="utf-8"))["comparison"]
+    ws = wb[SHEET["change"]]
+    head = [c.value for c in ws[1]]
+    rows = [dict(zip(head, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
+    assert [r["规则 rule"] for r in rows] == [c["rule"] for c in comp["coverage"]]
+    for row, want in zip(rows, comp["coverage"], strict=True):
+        assert row["上一年覆盖率% covered % last year"] == pytest.approx(want["previous_covered_pct"])
+        assert row["变化（百分点）% change (points) %"] == pytest.approx(want["change_pct_points"])
+    assert sum(r["消除缺口 gaps closed"] for r in rows) == comp["gaps_closed"]
+    assert sum(r["新增缺口 new gaps"] for r in rows) == comp["gaps_new"]
+    col = head.index("变化（百分点）% change (points) %") + 1
+    assert ws.cell(row=2, column=col).number_format == "0.0"
+    changes = wb[SHEET["station_changes"]]
+    words = {c.value for c in changes["A"][1:]}
+    assert {"新建 opened", "关闭 closed", "升级 upgraded"} <= words
+    assert all("_" not in str(c.value) for c in changes[1])  # no machine column names
+    # the Word report says the same, in its own section
+    from docx import Document
+
+    from yizhan.pipeline.docx_report import SECTIONS
+
+    doc = Document(str(runs["2025"] / "report.docx"))
+    assert SECTIONS["change"] in [p.text for p in doc.paragraphs]
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert (f"新建驿站{comp['stations']['opened']}处，关闭{comp['stations']['closed']}处" in text)
+    table = next(t for t in doc.tables if t.rows[0].cells[1].text == "上一年")
+    assert [r.cells[1].text for r in table.rows[1:]] == ["2024"] * len(rows)
 
 
 def test_summary_before_after_matches_coverage_table(runs: dict[str, Path]) -> None:

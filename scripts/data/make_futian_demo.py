@@ -64,7 +64,7 @@ UNION_2025 = [
     ("FT007", "滨河大道司机之家（示例）", "滨河大道", 114.0195, 22.5314, "司机之家", "2025-05-04",
      "00:00-24:00", 10, "是", "是", "是", "是", "是", "是", "是", "是", "是"),
 ]
-# 2024: FT006/FT007 did not exist, FT004 lacked first aid and wifi, FT008 has closed since.
+# 2024: FT006/FT007 did not exist, FT004 lacked wifi, FT008 has closed since.
 UNION_2024 = [
     *[s for s in UNION_2025 if s[0] not in {"FT004", "FT006", "FT007"}],
     ("FT004", "车公庙骑手驿站（示例）", "泰然九路", 114.0194, 22.5359, "合作商户", "2023-07-01",

@@ -37,6 +37,12 @@ HEADERS: dict[str, str] = {
     # problems
     "file": "文件 File", "row": "行 Row", "field": "字段 Field", "value": "值 Value",
     "problem": "问题 Problem", "severity": "级别 Severity", "code": "代码 Code",
+    # station changes (stations.diff_inventories)
+    "change_label": "变化 Change", "old_station_id": "原编号 Old ID", "old_name": "原名称 Old name",
+    "distance_m": "移动距离（米）Distance m", "amenities_gained": "新增设施 Amenities gained",
+    "amenities_lost": "减少设施 Amenities lost", "old_tier": "原达标情况 Old compliance",
+    "new_tier": "现达标情况 New compliance", "match_basis": "匹配依据 Matched by",
+    "match_confidence": "匹配可信度 Match confidence", "candidates": "可能对应 Candidates",
     # loads
     "demand_weight": "服务需求 Demand served", "weight_per_seat": "每座需求 Demand per seat",
     "n_backup": "作为第二驿站的需求点 Backup for points",
@@ -45,6 +51,10 @@ HEADERS: dict[str, str] = {
 #: Words shown in Chinese beside English in the report, by column.
 VALUE_LABELS: dict[str, dict[str, str]] = {
     "compliance_tier": {**TIER_LABELS, "unknown": "未评估 not assessed"},
+    "old_tier": {**TIER_LABELS, "unknown": "未评估 not assessed"},
+    "new_tier": {**TIER_LABELS, "unknown": "未评估 not assessed"},
+    "match_basis": {"id": "编号 id", "name+place": "名称与位置 name and place",
+                    "place": "位置 place"},
     "kind": {"new": "新建 new", "upgrade": "升级 upgrade"},
     "source": {"network": "路网节点 road node", "file": "候选点文件 candidate file",
                "station": "现有驿站 existing station"},
@@ -53,7 +63,8 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
 
 
 #: Columns holding lists of amenity keys (shown as "洗手间 toilet、饮水 drinking water").
-AMENITY_COLUMNS = ("amenities_to_add", "required_missing", "required_not_recorded")
+AMENITY_COLUMNS = ("amenities_to_add", "required_missing", "required_not_recorded",
+                   "amenities_gained", "amenities_lost")
 #: Columns holding lists of worker-group keys.
 GROUP_COLUMNS = ("groups",)
 #: Per-rule column suffixes of the suggestions table, and how they read.
@@ -103,6 +114,8 @@ def number_format(header: str, sample: pd.Series) -> str | None:
         return "0.0%"
     if "longitude" in low or "latitude" in low or header in ("lon", "lat"):
         return "0.000000"
+    if "year" in low:
+        return "0"
     if pd.api.types.is_integer_dtype(sample):
         return "#,##0"
     return "#,##0.0"
@@ -121,6 +134,17 @@ def show_number(fmt: str, value: object) -> str:
         return f"{number:.1f}"
     if fmt == "0.000000":
         return f"{number:.6f}"
+    if fmt == "0":
+        return f"{number:.0f}"
     if fmt == "#,##0":
         return f"{number:,.0f}"
     return f"{number:,.1f}"
+
+
+def show_text(value: object) -> str:
+    """Return a report cell that has no number format as text ("" when missing)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -11,8 +11,9 @@ rename):
   per-point table as GeoParquet, for tables beyond Excel's 1,048,576 rows), ``loads.csv`` (each station's
   demand served and load per seat, :func:`yizhan.geo.coverage.station_loads`), ``gaps.geojson``,
   ``suggestions.csv`` / ``suggestions.geojson``;
-- ``report.xlsx`` (sheets 概况 Summary, 驿站 Stations, 缺口 Gaps, 建议 Suggestions, 问题 Problems,
-  formatted for print) and ``report.html`` (bilingual one-page summary with ``overview.png``);
+- ``report.xlsx`` (sheets :data:`SHEET`, formatted for print), ``report.html`` (bilingual
+  one-page summary with ``overview.png``) and ``report.docx`` (a few pages in Chinese to edit
+  and submit, :mod:`yizhan.pipeline.docx_report`);
 - ``map.html`` (:func:`maps.build_map`, assets inline, works offline);
 - with ``previous``: ``comparison_stations.csv`` (:func:`stations.diff_inventories`),
   ``comparison_coverage.csv`` and ``comparison_gaps.csv``.
@@ -48,7 +49,8 @@ from yizhan.io import (
     write_with,
 )
 from yizhan.outdir import report_folder
-from yizhan.pipeline.headers import for_people, number_format, show_number
+from yizhan.pipeline.docx_report import write_docx
+from yizhan.pipeline.headers import for_people, number_format, show_number, show_text
 from yizhan.pipeline.overview import write_overview_png
 from yizhan.stations import diff_inventories
 from yizhan.stations.compliance import TIERS
@@ -60,10 +62,19 @@ if TYPE_CHECKING:
 #: Notice printed on map and report when the inputs are sample data.
 SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
 
-#: Sheets of ``report.xlsx`` in order.
-SHEETS: tuple[str, ...] = ("概况 Summary", "驿站 Stations", "缺口 Gaps", "建议 Suggestions",
-                           "问题 Problems", "分区 By area", "负荷 Station loads",
-                           "群体 By worker group")
+#: Sheets of ``report.xlsx`` by key, in order; the two year-over-year sheets only with a
+#: previous run (``--previous``).
+SHEET: dict[str, str] = {
+    "summary": "概况 Summary", "coverage": "覆盖 Coverage", "areas": "分区 By area",
+    "groups": "群体 By worker group", "stations": "驿站 Stations", "gaps": "缺口 Gaps",
+    "suggestions": "建议 Suggestions", "change": "年度变化 Year over year",
+    "station_changes": "驿站变化 Station changes", "problems": "问题 Problems",
+    "loads": "负荷 Station loads",
+}
+#: Sheets only written with a previous run.
+YEAR_SHEETS = ("change", "station_changes")
+#: Sheets of every ``report.xlsx`` in order.
+SHEETS: tuple[str, ...] = tuple(v for k, v in SHEET.items() if k not in YEAR_SHEETS)
 
 #: Headers of the per-area table (report.html and the workbook), Chinese first.
 AREA_HEADERS = {
@@ -109,7 +120,7 @@ def write_report(
     """
     out = Path(out)
     comparison = compare_runs(result, Path(previous)) if previous is not None else None
-    steps = ("tables", "summary", "workbook", "map", "overview", "html")
+    steps = ("tables", "summary", "workbook", "map", "overview", "docx", "html")
     with report_folder(out) as tmp:
         bar = iter(log.progress(steps, desc="写报告 writing report", unit="file"))
         next(bar)
@@ -130,13 +141,18 @@ def write_report(
         write_text_atomic(tmp / "summary.json",
                           json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
         next(bar)
-        write_workbook(result, tmp / "report.xlsx")
+        sheets = workbook_sheets(result, comparison)
+        write_sheets(sheets, tmp / "report.xlsx")
         next(bar)
         _write_map(result, tmp / "map.html")
         next(bar)
         write_overview_png(result, tmp / "overview.png")
         next(bar)
-        write_text_atomic(tmp / "report.html", report_html(result, summary, comparison))
+        write_docx(result, tmp / "report.docx", summary=summary, sheets=sheets,
+                   overview=tmp / "overview.png", comparison=comparison)
+        next(bar)
+        write_text_atomic(tmp / "report.html",
+                          report_html(result, summary, comparison, sheets=sheets))
         for _ in bar:
             pass
     return out
@@ -346,36 +362,97 @@ def fmt_value(value: object) -> str:
     return f"{float(value):.1f}" if isinstance(value, int | float) else str(value)
 
 
-def workbook_sheets(result: AnalysisResult) -> dict[str, pd.DataFrame]:
+def coverage_table(result: AnalysisResult) -> pd.DataFrame:
+    """Return coverage per rule as shown in the report (bilingual headers, typed numbers)."""
+    cols = ["rule", "group", "mode", "cutoff", "demand_weight", "covered_weight", "covered_pct",
+            "covered_pct_on_network", "off_network_pct", "covered_twice_pct",
+            "covered_pct_after"]
+    from yizhan.geo.modes import MODES
+    from yizhan.maps._labels import group_label
+
+    frame = result.coverage_summary[cols].copy()
+    frame["group"] = [group_label(g) if isinstance(g, str) and g else "全部 all"
+                      for g in frame["group"]]
+    frame["mode"] = [f"{MODES[m].label_zh} {MODES[m].label_en}" if m in MODES else m
+                     for m in frame["mode"]]
+    return frame.rename(columns=COVERAGE_HEADERS)
+
+
+#: Headers of the per-rule coverage table (report.html, the workbook, report.docx).
+COVERAGE_HEADERS = {
+    "rule": "规则 rule", "group": "群体 group", "mode": "方式 mode", "cutoff": "阈值 cutoff",
+    "demand_weight": "需求权重 demand weight", "covered_weight": "已覆盖 covered weight",
+    "covered_pct": "覆盖率（现状）% covered now %",
+    "covered_pct_on_network": "路网内覆盖率% covered % of demand on the network",
+    "off_network_pct": "离路网% off the network %",
+    "covered_twice_pct": TWICE_HEADER,
+    "covered_pct_after": "建议后% after suggestions %",
+}
+#: Headers of the year-over-year coverage table.
+CHANGE_HEADERS = {
+    "rule": "规则 rule", "previous_year": "上一年 previous year",
+    "previous_covered_pct": "上一年覆盖率% covered % last year",
+    "covered_pct": "今年覆盖率% covered % this year",
+    "change_pct_points": "变化（百分点）% change (points) %",
+    "gaps_closed": "消除缺口 gaps closed", "gaps_new": "新增缺口 new gaps",
+}
+
+
+def change_table(comparison: Mapping[str, Any]) -> pd.DataFrame:
+    """Return the year-over-year table per rule: coverage then and now, gaps closed and new."""
+    frame = comparison["coverage"].copy()
+    gaps = comparison["gaps"]
+    for status in ("closed", "new"):
+        counts = gaps.loc[gaps["status"] == status, "rule"].astype(str).value_counts()
+        frame[f"gaps_{status}"] = [int(counts.get(str(r), 0)) for r in frame["rule"]]
+    return frame.rename(columns=CHANGE_HEADERS)
+
+
+def station_change_table(comparison: Mapping[str, Any]) -> pd.DataFrame:
+    """Return the station changes since last year, words in Chinese beside English."""
+    frame = pd.DataFrame(comparison["stations"])
+    return for_people(frame.drop(columns=["change"], errors="ignore"))
+
+
+def workbook_sheets(
+    result: AnalysisResult, comparison: Mapping[str, Any] | None = None
+) -> dict[str, pd.DataFrame]:
     """Return the frames of ``report.xlsx`` by sheet name (text neutralised against formulas)."""
     stations = result.stations
     st_cols = [c for c in _STATION_COLUMNS if c in stations.columns]
     st = pd.DataFrame(stations[st_cols]).assign(
         lon=stations.geometry.x.round(7), lat=stations.geometry.y.round(7))
     gaps = pd.DataFrame(result.gaps.drop(columns="geometry"))
-    sheets = {
-        SHEETS[0]: _summary_sheet(result),
-        SHEETS[1]: for_people(st),
-        SHEETS[2]: for_people(gaps),
-        SHEETS[3]: for_people(suggestions_csv_frame(result.suggestions)),
-        SHEETS[4]: for_people(pd.DataFrame(result.problems)),
-        SHEETS[5]: area_table(result),
-        SHEETS[6]: for_people(station_loads(result.coverage, result.stations,
-                                            result.config.rules)),
-        SHEETS[7]: group_table(result),
+    frames = {
+        "summary": _summary_sheet(result),
+        "coverage": coverage_table(result),
+        "areas": area_table(result),
+        "groups": group_table(result),
+        "stations": for_people(st),
+        "gaps": for_people(gaps),
+        "suggestions": for_people(suggestions_csv_frame(result.suggestions)),
+        "problems": for_people(pd.DataFrame(result.problems)),
+        "loads": for_people(station_loads(result.coverage, result.stations,
+                                          result.config.rules)),
     }
-    return {name: frame.reset_index(drop=True) for name, frame in sheets.items()}
+    if comparison is not None:
+        frames["change"] = change_table(comparison)
+        frames["station_changes"] = station_change_table(comparison)
+    return {SHEET[key]: frames[key].reset_index(drop=True) for key in SHEET if key in frames}
 
 
-def write_workbook(result: AnalysisResult, path: Path) -> Path:
+def write_workbook(
+    result: AnalysisResult, path: Path, *, comparison: Mapping[str, Any] | None = None
+) -> Path:
     """Write ``report.xlsx`` formatted for print and return its path.
 
     Each sheet: bold, frozen header row; column widths from the content; number formats by
     column (:func:`yizhan.pipeline.headers.number_format`: percentages with one decimal, counts
     without, coordinates with six); landscape A4, fit to one page wide; the header row repeated
-    on every printed page.
+    on every printed page. With ``comparison`` (:func:`compare_runs`), the sheets
+    年度变化 Year over year and 驿站变化 Station changes.
     """
-    return write_sheets(workbook_sheets(result), path)
+    return write_sheets(workbook_sheets(result, comparison), path)
 
 
 def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
@@ -461,7 +538,7 @@ def _table_html(frame: pd.DataFrame, *, limit: int = 200) -> str:
     body = []
     formats = [number_format(str(c), frame[c]) for c in frame.columns]
     for row in frame.head(limit).itertuples(index=False):
-        cells = "".join(f"<td>{html.escape(show_number(f, v) if f else _text(v))}</td>"
+        cells = "".join(f"<td>{html.escape(show_number(f, v) if f else show_text(v))}</td>"
                         for f, v in zip(formats, row, strict=True))
         body.append(f"<tr>{cells}</tr>")
     more = (f"<p class='more'>仅显示前 {limit} 行 First {limit} of {len(frame)} rows shown.</p>"
@@ -469,18 +546,14 @@ def _table_html(frame: pd.DataFrame, *, limit: int = 200) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
 
-def _text(value: object) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
 def report_html(
-    result: AnalysisResult, summary: dict[str, Any], comparison: dict[str, Any] | None
+    result: AnalysisResult, summary: dict[str, Any], comparison: dict[str, Any] | None,
+    *, sheets: Mapping[str, pd.DataFrame] | None = None,
 ) -> str:
-    """Return ``report.html``: the bilingual one-page summary (all user text HTML-escaped)."""
+    """Return ``report.html``: the bilingual one-page summary (all user text HTML-escaped).
+
+    ``sheets``: the workbook's frames when already made (:func:`workbook_sheets`).
+    """
     cfg = result.config
     e = html.escape
     notice = f"<p class='notice'>{e(SAMPLE_NOTICE)}</p>" if cfg.sample else ""
@@ -495,37 +568,28 @@ def report_html(
     ]
     cards = "".join(f"<div class='card'><b>{e(str(v))}</b><span>{e(k)}</span></div>"
                     for k, v in figures)
-    cov = result.coverage_summary.rename(columns={
-        "rule": "规则 rule", "group": "群体 group", "mode": "方式 mode", "cutoff": "阈值 cutoff",
-        "demand_weight": "需求权重 demand weight", "covered_weight": "已覆盖 covered weight",
-        "covered_pct": "覆盖率% covered %", "covered_pct_after": "建议后% after suggestions %",
-        "covered_pct_on_network": "路网内覆盖率% covered % of demand on the network",
-        "off_network_pct": "离路网% off the network %",
-        "covered_twice_pct": TWICE_HEADER,
-    })[["规则 rule", "群体 group", "方式 mode", "阈值 cutoff", "需求权重 demand weight",
-        "已覆盖 covered weight", "覆盖率% covered %", "路网内覆盖率% covered % of demand on the network",
-        "离路网% off the network %", TWICE_HEADER, "建议后% after suggestions %"]]
-    sheets = workbook_sheets(result)
+    sheets = sheets if sheets is not None else workbook_sheets(result, comparison)
     parts = [
-        f"<h2>覆盖率 Coverage</h2>{_table_html(cov)}",
-        *([f"<h2>分区覆盖 Coverage by area</h2>{_table_html(sheets[SHEETS[5]])}"]
-          if len(sheets[SHEETS[5]]) else []),
-        f"<h2>分群体覆盖 Coverage by worker group</h2>{_table_html(sheets[SHEETS[7]])}",
+        f"<h2>覆盖率 Coverage</h2>{_table_html(sheets[SHEET['coverage']])}",
+        *([f"<h2>分区覆盖 Coverage by area</h2>{_table_html(sheets[SHEET['areas']])}"]
+          if len(sheets[SHEET["areas"]]) else []),
+        f"<h2>分群体覆盖 Coverage by worker group</h2>{_table_html(sheets[SHEET['groups']])}",
         "<h2>总览图 Overview</h2><img class='overview' src='overview.png' "
         "alt='总览图 overview map'><p>交互地图见 Interactive map: <a href='map.html'>map.html</a>"
         "</p>",
-        f"<h2>建议新站 Suggested sites</h2>{_table_html(sheets[SHEETS[3]])}",
-        f"<h2>缺口 Gap areas</h2>{_table_html(sheets[SHEETS[2]])}",
-        f"<h2>驿站 Stations</h2>{_table_html(sheets[SHEETS[1]])}",
-        f"<h2>问题 Problems</h2>{_table_html(sheets[SHEETS[4]])}",
+        f"<h2>建议新站 Suggested sites</h2>{_table_html(sheets[SHEET['suggestions']])}",
+        f"<h2>缺口 Gap areas</h2>{_table_html(sheets[SHEET['gaps']])}",
+        f"<h2>驿站 Stations</h2>{_table_html(sheets[SHEET['stations']])}",
+        f"<h2>问题 Problems</h2>{_table_html(sheets[SHEET['problems']])}",
     ]
     if comparison is not None:
         comp = comparison["summary"]
         parts.insert(1, (
-            f"<h2>同比 Compared with {e(str(comp['previous_year']))}</h2>"
+            f"<h2>年度变化 Compared with {e(str(comp['previous_year']))}</h2>"
             f"<p>缺口消除 Gaps closed: {comp['gaps_closed']}；新增缺口 New gaps: "
             f"{comp['gaps_new']}</p>"
-            f"{_table_html(comparison['coverage'])}{_table_html(comparison['stations'])}"
+            f"{_table_html(sheets[SHEET['change']])}"
+            f"{_table_html(sheets[SHEET['station_changes']])}"
         ))
     if result.warnings:
         items = "".join(f"<li>{e(w)}</li>" for w in result.warnings)
