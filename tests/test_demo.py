@@ -96,3 +96,55 @@ def test_demo_map_in_headless_chromium(demo: tuple[Path, float]) -> None:
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 1000
     shutil.copy(out / "overview.png", ARTEFACTS / "demo-overview.png")
+
+
+def test_demo_map_on_a_375_px_phone(demo: tuple[Path, float]) -> None:
+    """On a phone: layer control folded to a button, legend folded, default layers as on a
+    desktop, and a station popup that fits the screen without breaking words."""
+    from browser import launch, open_page
+
+    out, _ = demo
+    with launch() as browser, open_page(browser, out / "map.html", width=375,
+                                        height=667) as (page, log):
+        page.wait_for_timeout(300)
+        assert log.console_errors == [] and log.page_errors == []
+        control = page.locator(".leaflet-control-layers")
+        assert "leaflet-control-layers-expanded" not in control.get_attribute("class")
+        assert not page.locator(".leaflet-control-layers-list").is_visible()
+        assert page.evaluate("document.querySelector('.yz-legend details').open") is False
+        # the same layers are on by default as on a desktop
+        control.hover()
+        page.wait_for_timeout(200)
+        on = page.eval_on_selector_all(
+            ".leaflet-control-layers-overlays label",
+            "els => els.filter(e => e.querySelector('input').checked)"
+            ".map(e => e.textContent.trim())")
+        assert any("服务站点" in t for t in on) and any("选址建议" in t for t in on)
+        assert not any("服务范围" in t or "热力" in t or "热点" in t for t in on), on
+        page.mouse.click(5, 660)  # fold the control again
+        # open a single station's popup (zoom in until markers leave their clusters)
+        page.evaluate("""() => {
+            const map = window.YIZHAN.map;
+            let marker = null;
+            map.eachLayer(l => { if (!marker && l.getPopup && l.getPopup() && l.options.icon
+                                     && l.options.icon.options.className.includes('yz-station'))
+                                     marker = l; });
+            map.setView(marker.getLatLng(), 19, {animate: false});
+            marker.openPopup();
+        }""")
+        page.wait_for_timeout(400)
+        popup = page.locator(".leaflet-popup-content-wrapper")
+        assert popup.is_visible()
+        box = popup.bounding_box()
+        assert 0 <= box["x"] and box["x"] + box["width"] <= 375, box
+        assert not page.locator(".yz-title").is_visible()  # it would cover the popup's top
+        # nothing wider than the popup inside it, and English words are never cut in two
+        assert page.evaluate("""() => { const c = document.querySelector('.leaflet-popup-content');
+            return c.scrollWidth <= c.clientWidth + 1; }""")
+        styles = page.evaluate("""() => [...document.querySelectorAll(
+            '.leaflet-popup-content *')].map(e => getComputedStyle(e).wordBreak)""")
+        assert "break-all" not in styles
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTEFACTS / "demo-map-375px-popup.png"))
+        page.evaluate("() => window.YIZHAN.map.closePopup()")
+        assert page.locator(".yz-title").is_visible()

@@ -30,6 +30,11 @@
   Y.smallScreen = function () {
     return window.innerWidth < 900 || window.innerHeight < 620;
   };
+  // Popups fit the screen: on a phone (375 px) no wider than the screen less Leaflet's margins.
+  Y.popupSize = function (min) {
+    var max = Math.max(160, Math.min(340, window.innerWidth - 64));
+    return { maxWidth: max, minWidth: Math.min(min || 0, max) };
+  };
 
   function rowsTable(labels, values) {
     var table = el("table", "yz-rows");
@@ -115,6 +120,13 @@
     map.on("baselayerchange", function (e) {
       Y.setDatum(map, (e.layer.options && e.layer.options.yizhanDatum) || "wgs84");
     });
+    // On a phone the title box and zoom buttons would cover an open popup: they step aside.
+    map.on("popupopen", function () {
+      if (Y.smallScreen()) map.getContainer().classList.add("yz-popup-open");
+    });
+    map.on("popupclose", function () {
+      map.getContainer().classList.remove("yz-popup-open");
+    });
   };
 
   // ---------------------------------------------------------------------------- stations
@@ -137,7 +149,7 @@
       var m = L.marker([lat[i], lon[i]], { icon: icons[d.tier[i]], keyboard: false,
                                            yzTier: d.tier[i] });
       m.bindTooltip(textNode(d.name[i] || d.id[i]), { direction: "right" });
-      m.bindPopup(stationPopup(d, o, i), { maxWidth: 340, minWidth: 240 });
+      m.bindPopup(stationPopup(d, o, i), Y.popupSize(240));
       markers[i] = m;
     }
     if (o.cluster) {
@@ -227,7 +239,7 @@
       if (o.interactive !== false) {
         poly.bindTooltip(textNode(d.label[i]), { sticky: true });
         if ((o.field_labels && o.field_labels.length) || d.links) {
-          poly.bindPopup(polygonPopup(d, o, i), { maxWidth: 340 });
+          poly.bindPopup(polygonPopup(d, o, i), Y.popupSize());
         }
       }
       layers.push(poly);
@@ -287,7 +299,7 @@
       });
       var m = L.marker([lat[i], lon[i]], { icon: icon, keyboard: false, zIndexOffset: 1000 });
       m.bindTooltip(textNode(d.label[i]), { direction: "right" });
-      m.bindPopup(sitePopup(d, o, i), { maxWidth: 340, minWidth: 240 });
+      m.bindPopup(sitePopup(d, o, i), Y.popupSize(240));
       markers.push(m);
     }
     return L.featureGroup(markers);
