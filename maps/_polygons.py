@@ -20,7 +20,10 @@ class PolygonStyle:
 
     ``palette`` holds the fill colours the overlay's ``color_index`` picks from; ``stroke``
     gives one outline colour for all (else each outline has its fill colour); ``dash`` is an
-    SVG dash pattern (``"4 3"``); ``show`` whether the layer is on when the map opens.
+    SVG dash pattern (``"4 3"``); ``show`` whether the layer is on when the map opens;
+    ``permanent_labels`` writes each polygon's label on it (else the label is a hover tooltip);
+    overlays with the same ``exclusive`` key show one at a time (switching one on hides the
+    others).
     """
 
     palette: Sequence[str]
@@ -32,6 +35,8 @@ class PolygonStyle:
     interactive: bool = True
     show: bool = True
     tolerance_m: float = DEFAULT_TOLERANCE_M
+    permanent_labels: bool = False
+    exclusive: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ def polygon_overlay(
         "interactive": style.interactive,
         "field_labels": list(field_labels) if rows is not None else [],
         "link_label": popup_links.label if popup_links is not None else "打开 open",
+        "permanent_labels": style.permanent_labels,
+        "exclusive": style.exclusive,
     }
     overlay = add_overlay(
         m, Overlay(name=name, kind="polygons", payload=payload, options=options, show=style.show)

@@ -32,6 +32,8 @@ def add_districts(
     link_column: str | None = None,
     name: str = "区县 Districts",
     tolerance_m: float = DEFAULT_TOLERANCE_M,
+    show: bool = True,
+    exclusive: str | None = None,
 ) -> folium.Map:
     """Return ``m`` with district polygons coloured by a covered share (%), linked to their maps.
 
@@ -52,6 +54,14 @@ def add_districts(
         Layer name in the layer control.
     tolerance_m
         Simplification tolerance in metres.
+    show
+        Whether the layer is on when the map opens.
+    exclusive
+        Key of a set of district layers shown one at a time (one layer per rule: switching
+        one on hides the others); the colour classes go into the legend once, with the set's
+        layer that is shown first.
+
+    Each district's name is written on it.
 
     Returns
     -------
@@ -71,8 +81,8 @@ def add_districts(
     rows = [[col[i] for col in columns] for i in range(len(districts))]
     links = ([v if isinstance(v, str) and v else None for v in districts[link_column]]
              if link_column else None)
-    overlay = polygon_overlay(m, districts, name=name, labels=text_column(districts, 'district'), rows=rows, field_labels=list(field_labels), color_index=color_index.tolist(), style=PolygonStyle(palette=palette, fill_opacity=0.45, weight=1.5, opacity=0.9, stroke='#333333', tolerance_m=tolerance_m), popup_links=PopupLinks(links, label="打开本区地图 open the district's map") if links is not None else None)
-    if overlay is not None:
+    overlay = polygon_overlay(m, districts, name=name, labels=text_column(districts, 'district'), rows=rows, field_labels=list(field_labels), color_index=color_index.tolist(), style=PolygonStyle(palette=palette, fill_opacity=0.45, weight=1.5, opacity=0.9, stroke='#333333', tolerance_m=tolerance_m, show=show, permanent_labels=True, exclusive=exclusive), popup_links=PopupLinks(links, label="打开本区地图 open the district's map") if links is not None else None)
+    if overlay is not None and (show or exclusive is None):
         items = tuple(LegendItem(label, "fill", color=color, border="#333333")
                       for _, color, label in COVERAGE_CLASSES)
         items += (LegendItem("失败或无数据 failed / no figure", "fill", color=FAILED_COLOR,

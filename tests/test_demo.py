@@ -136,7 +136,7 @@ def test_demo_map_on_a_375_px_phone(demo: tuple[Path, float]) -> None:
         popup = page.locator(".leaflet-popup-content-wrapper")
         assert popup.is_visible()
         box = popup.bounding_box()
-        assert 0 <= box["x"] and box["x"] + box["width"] <= 375, box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, box
         assert not page.locator(".yz-title").is_visible()  # it would cover the popup's top
         # nothing wider than the popup inside it, and English words are never cut in two
         assert page.evaluate("""() => { const c = document.querySelector('.leaflet-popup-content');

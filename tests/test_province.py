@@ -383,6 +383,48 @@ def test_province_map_links_each_district_map_in_chromium(province_run):
         assert log.console_errors == [] and log.page_errors == [] and log.external == []
 
 
+def test_province_map_labels_districts_and_switches_between_rules(province_run):
+    """Each district's name is written on it; one layer per rule, one shown at a time, each
+    coloured by its own rule's covered share."""
+    from browser import launch, open_page
+    from yizhan.maps.districts import COVERAGE_CLASSES
+
+    _, out = province_run
+    table = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
+    rules = ["driver_drive_3min", "all_walk_500m"]
+
+    def colours(rule):  # expected fill per district, from the summary table
+        bounds = [c[0] for c in COVERAGE_CLASSES]
+        return {d: COVERAGE_CLASSES[int(np.searchsorted(bounds, v, side="right"))][1]
+                for d, v in zip(table["district"], table[f"{rule}_covered_pct"], strict=True)}
+
+    shown_js = """() => YIZHAN.overlays.filter(g => YIZHAN.map.hasLayer(g)).flatMap(g => {
+        const out = []; g.eachLayer(fg => fg.eachLayer(p => out.push(
+            [p.getTooltip().getElement().textContent, p.options.fillColor]))); return out; })"""
+    with launch() as browser, open_page(browser, out / "map.html") as (page, log):
+        page.wait_for_timeout(300)
+        labels = page.eval_on_selector_all(".yz-area-label", "els => els.map(e => e.textContent)")
+        assert sorted(labels) == sorted(table["district"])
+        names = page.eval_on_selector_all(".leaflet-control-layers-overlays label",
+                                          "els => els.map(e => e.textContent.trim())")
+        assert [n for n in names if "区县覆盖率" in n] == [
+            f"区县覆盖率 Coverage · {r}" for r in rules]
+        assert dict(page.evaluate(shown_js)) == colours(rules[0])
+        control = page.locator(".leaflet-control-layers")
+        control.hover()
+        page.locator(".leaflet-control-layers-overlays label", has_text=rules[1]).click()
+        page.wait_for_timeout(200)
+        checked = page.eval_on_selector_all(
+            ".leaflet-control-layers-overlays input:checked",
+            "els => els.map(e => e.parentElement.textContent.trim())")
+        assert [c for c in checked if "区县覆盖率" in c] == [f"区县覆盖率 Coverage · {rules[1]}"]
+        assert dict(page.evaluate(shown_js)) == colours(rules[1])
+        page.wait_for_timeout(400)  # Leaflet fades the hidden layer's labels out in 200 ms
+        assert sorted(page.eval_on_selector_all(
+            ".yz-area-label", "els => els.map(e => e.textContent)")) == sorted(table["district"])
+        assert log.console_errors == [] and log.page_errors == []
+
+
 def test_shared_parquet_demand_split_by_parts_equals_each_district_reading_it(
     province, taxi_csv, tmp_path, monkeypatch
 ):

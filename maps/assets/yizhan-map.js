@@ -81,6 +81,17 @@
     group._yz = { kind: kind, data: data, opts: opts || {}, cache: {}, shown: null };
     group.on("add", function () {
       Y.refresh(group);
+      // Overlays of one exclusive set (the province map's rules) show one at a time.
+      var set = group._yz.opts.exclusive;
+      if (!set) return;
+      // after the layer control has handled the click, so that it unticks the others
+      setTimeout(function () {
+        Y.overlays.forEach(function (other) {
+          if (other !== group && other._yz.opts.exclusive === set && map.hasLayer(other)) {
+            map.removeLayer(other);
+          }
+        });
+      }, 0);
     });
     Y.overlays.push(group);
     return group;
@@ -236,8 +247,13 @@
         interactive: o.interactive !== false,
         pane: "yzAreas",
       });
+      if (o.permanent_labels) {
+        poly.bindTooltip(textNode(d.label[i]), {
+          permanent: true, direction: "center", className: "yz-area-label",
+        });
+      }
       if (o.interactive !== false) {
-        poly.bindTooltip(textNode(d.label[i]), { sticky: true });
+        if (!o.permanent_labels) poly.bindTooltip(textNode(d.label[i]), { sticky: true });
         if ((o.field_labels && o.field_labels.length) || d.links) {
           poly.bindPopup(polygonPopup(d, o, i), Y.popupSize());
         }

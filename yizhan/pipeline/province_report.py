@@ -213,8 +213,6 @@ def _write_map(result: ProvinceResult, table: pd.DataFrame) -> None:
     has = [g is not None for g in geoms]
     gdf = gpd.GeoDataFrame(frame.loc[has].reset_index(drop=True),
                            geometry=[g for g in geoms if g is not None], crs="EPSG:4326")
-    first = names[0] if names else None
-    value_col = f"{first}_covered_pct" if first else "compliant_pct"
     fields = ["status", "stations", "compliant_pct", "suggested_sites",
               *(f"{n}_covered_pct" for n in names)]
     labels = ["状态 status", "驿站 stations", "达标率 compliant %", "建议新站 suggested sites",
@@ -224,8 +222,16 @@ def _write_map(result: ProvinceResult, table: pd.DataFrame) -> None:
                 subtitle=f"{len(result.outcomes)} 个区县 districts",
                 sample_data_notice="示例数据，仅供演示 Sample data for demonstration only"
                 if sample else None)
-    if len(gdf):
-        add_districts(m, gdf, value_column=value_col,
-                      value_label=f"覆盖率 Covered share ({first or 'compliance'})",
-                      field_columns=fields, field_labels=labels, link_column="map")
+    if len(gdf) and names:
+        # one layer per rule, shown one at a time: the layer control switches between rules
+        for k, rule in enumerate(names):
+            add_districts(m, gdf, value_column=f"{rule}_covered_pct",
+                          value_label="覆盖率 Covered share（按所选规则 of the rule shown）",
+                          field_columns=fields, field_labels=labels, link_column="map",
+                          name=f"区县覆盖率 Coverage · {rule}", show=k == 0,
+                          exclusive="rules")
+    elif len(gdf):
+        add_districts(m, gdf, value_column="compliant_pct",
+                      value_label="达标率 Compliant share", field_columns=fields,
+                      field_labels=labels, link_column="map")
     save_map(m, result.out / "map.html")
