@@ -31,7 +31,6 @@ def add_districts(
     field_labels: Sequence[str] = (),
     link_column: str | None = None,
     name: str = "区县 Districts",
-    tolerance_m: float = DEFAULT_TOLERANCE_M,
     show: bool = True,
     exclusive: str | None = None,
 ) -> folium.Map:
@@ -52,8 +51,6 @@ def add_districts(
         Column of relative links (e.g. ``districts/福田区/map.html``) shown in each popup.
     name
         Layer name in the layer control.
-    tolerance_m
-        Simplification tolerance in metres.
     show
         Whether the layer is on when the map opens.
     exclusive
@@ -81,7 +78,7 @@ def add_districts(
     rows = [[col[i] for col in columns] for i in range(len(districts))]
     links = ([v if isinstance(v, str) and v else None for v in districts[link_column]]
              if link_column else None)
-    overlay = polygon_overlay(m, districts, name=name, labels=text_column(districts, 'district'), rows=rows, field_labels=list(field_labels), color_index=color_index.tolist(), style=PolygonStyle(palette=palette, fill_opacity=0.45, weight=1.5, opacity=0.9, stroke='#333333', tolerance_m=tolerance_m, show=show, permanent_labels=True, exclusive=exclusive), popup_links=PopupLinks(links, label="打开本区地图 open the district's map") if links is not None else None)
+    overlay = polygon_overlay(m, districts, name=name, labels=text_column(districts, 'district'), rows=rows, field_labels=list(field_labels), color_index=color_index.tolist(), style=PolygonStyle(palette=palette, fill_opacity=0.45, weight=1.5, opacity=0.9, stroke='#333333', tolerance_m=DEFAULT_TOLERANCE_M, show=show, permanent_labels=True, exclusive=exclusive), popup_links=PopupLinks(links, label="打开本区地图 open the district's map") if links is not None else None)
     if overlay is not None and (show or exclusive is None):
         items = tuple(LegendItem(label, "fill", color=color, border="#333333")
                       for _, color, label in COVERAGE_CLASSES)
