@@ -78,6 +78,7 @@ class MapLayers:
     service_areas: gpd.GeoDataFrame | None = None
     demand: gpd.GeoDataFrame | None = None
     hotspots: gpd.GeoDataFrame | None = None
+    hotspot_note: str | None = None
     gaps: gpd.GeoDataFrame | None = None
     suggestions: gpd.GeoDataFrame | None = None
     admin: gpd.GeoDataFrame | None = None
@@ -147,7 +148,7 @@ def build_map(
     if lay.demand is not None:
         add_demand_heat(m, lay.demand, max_points=max_heat_points)
     if lay.hotspots is not None:
-        add_hotspots(m, lay.hotspots)
+        add_hotspots(m, lay.hotspots, note=lay.hotspot_note)
     if lay.gaps is not None:
         add_gaps(m, lay.gaps)
     if lay.stations is not None:

@@ -114,6 +114,7 @@ def add_hotspots(
     name: str = "需求热点 Demand hotspots",
     show: bool = False,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
+    note: str | None = None,
 ) -> folium.Map:
     """Return ``m`` with hotspot polygons shaded by weight, popups with their figures.
 
@@ -131,6 +132,9 @@ def add_hotspots(
         Whether the layer is on when the page opens.
     tolerance_m
         Simplification tolerance in metres.
+    note
+        What makes a hotspot (:meth:`yizhan.geo.hotspots.HotspotResult.describe`), shown under
+        the legend entry.
 
     Returns
     -------
@@ -169,5 +173,6 @@ def add_hotspots(
             "需求热点 Demand hotspots",
             (LegendItem("权重低 lower weight", "fill", HOTSPOT_PALETTE[0], HOTSPOT_STROKE),
              LegendItem("权重高 higher weight", "fill", HOTSPOT_PALETTE[-1], HOTSPOT_STROKE)),
+            note=note or None,
         ))
     return m

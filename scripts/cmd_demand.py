@@ -51,10 +51,12 @@ def register(subparsers: Any) -> None:
         help="由点表或 OSM 兴趣点构建需求、网格与热点 / build demand, grid and hotspots",
         description=(
             "读取需求点（订单取餐点、GPS 轨迹、出租车上客点、环卫作业点人数）或 OSM 兴趣点，"
-            "汇总到网格，并聚类为热点。配置文件格式见 geo.demand 模块说明。"
+            "汇总到网格，并聚类为热点。配置文件的表：[[demand]]（path、group、weight、crs、"
+            "time）、[windows]、[proxies]、[grid]、[hotspots]。"
             " Read demand points (pick-up points, GPS pings, taxi pick-ups, depots with head"
             " counts) or OSM points of interest, aggregate them on a grid and cluster them into"
-            " hotspots. The config format is documented in geo.demand."
+            " hotspots. Config tables: [[demand]] (path, group, weight, crs, time), [windows],"
+            " [proxies], [grid], [hotspots]."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -148,3 +148,20 @@ def test_demo_map_on_a_375_px_phone(demo: tuple[Path, float]) -> None:
         page.screenshot(path=str(ARTEFACTS / "demo-map-375px-popup.png"))
         page.evaluate("() => window.YIZHAN.map.closePopup()")
         assert page.locator(".yz-title").is_visible()
+
+
+def test_demo_map_legend_says_how_hotspots_were_found(demo: tuple[Path, float]) -> None:
+    """The demo's dense taxi demand: hotspots from the density floor, said in the legend."""
+    from yizhan.geo.hotspots import find_hotspots
+    from yizhan.scripts.cmd_demo import demo_config
+
+    from yizhan.pipeline.analysis import run_analysis
+    from yizhan.pipeline.config import load_config
+
+    out, _ = demo
+    result = run_analysis(load_config(demo_config()))
+    hot = find_hotspots(result.demand)
+    assert hot.basis == "density" and result.hotspot_note == hot.describe()
+    assert len(result.hotspots) >= 3 and result.hotspots["share"].max() < 0.5
+    assert json.dumps(hot.describe(), ensure_ascii=False)[1:-1] in (
+        out / "map.html").read_text(encoding="utf-8")

@@ -317,3 +317,50 @@ def test_real_taxi_pickups(taxi_csv, options):
     assert (result.hotspots["dominant_group"] == "driver").all()
     again = find_hotspots(points, **options)
     assert np.array_equal(result.labels, again.labels)
+
+
+@pytest.mark.parametrize("chunk", [7, 100_000])
+def test_density_floor_is_the_weighted_quantile_of_neighbourhood_weights(monkeypatch, chunk):
+    """Brute force: each unit's weight within eps (itself and same-spot units included), the
+    75th percentile by demand weight; chunking changes nothing."""
+    monkeypatch.setattr(hs, "_NEIGHBOUR_CHUNK", chunk)
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        n = int(rng.integers(3, 300))
+        x = rng.integers(0, 30, n) * 37.0  # on a lattice: many exact duplicates
+        y = rng.integers(0, 30, n) * 41.0
+        w = rng.integers(1, 5, n).astype(float)
+        units = hs._Units(codes=np.arange(n), weight=w, x=x, y=y, bounds=np.zeros((n, 4)))
+        local = (np.hypot(x[:, None] - x[None], y[:, None] - y[None]) <= 300) @ w
+        order = np.argsort(local, kind="stable")
+        cum = np.cumsum(w[order])
+        want = local[order[np.searchsorted(cum, 0.75 * cum[-1])]]
+        assert hs._density_floor(units, 300.0) == want
+
+
+def test_default_hotspots_adapt_to_a_dense_district(taxi_csv):
+    """Futian, Shenzhen: the fixed 0.5 % floor chained the district's taxi demand into one
+    hotspot; the density floor splits it, and says so. City-wide, the 0.5 % floor still rules."""
+    raw = pd.read_csv(taxi_csv)
+
+    def points(box):
+        parts = [raw[raw[a].between(box[0], box[2]) & raw[b].between(box[1], box[3])][[a, b]]
+                 .set_axis(["lon", "lat"], axis=1) for a, b in (("Lng", "Lat"), ("ELng", "ELat"))]
+        frame = pd.concat(parts, ignore_index=True)
+        return gpd.GeoDataFrame({"weight": np.ones(len(frame))},
+                                geometry=gpd.points_from_xy(frame.lon, frame.lat), crs=4326)
+
+    futian = points((113.99702, 22.51666, 114.03988, 22.55052))
+    fixed = find_hotspots(futian, min_weight=hs.DEFAULT_MIN_SHARE * len(futian))
+    assert fixed.hotspots["share"].max() > 0.75  # the problem: one hotspot is the district
+    result = find_hotspots(futian)
+    assert result.basis == "density" and result.min_weight > fixed.min_weight
+    assert len(result.hotspots) >= 3 and result.hotspots["share"].max() < 0.5
+    assert_consistent(futian, result)
+    assert f"≥ {result.min_weight:,.0f}" in result.describe()
+    assert "最密的四分之一" in result.describe()
+    city = points((113.7, 22.4, 114.7, 23.0))
+    wide = find_hotspots(city)
+    assert wide.basis == "share" and wide.min_weight == hs.DEFAULT_MIN_SHARE * len(city)
+    assert "0.5%" in wide.describe()
+    assert find_hotspots(futian, min_weight=40).basis == "given"

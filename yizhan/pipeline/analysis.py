@@ -215,6 +215,7 @@ def finish_analysis(
     problems = pd.concat([inputs.inventory_problems, inputs.demand_problems], ignore_index=True) \
         if len(inputs.demand_problems) else inputs.inventory_problems
     demand = inputs.demand
+    hot = find_hotspots(demand) if len(demand) else None
     return AnalysisResult(
         config=config, stations=inputs.stations, problems=problems, demand=demand,
         admin=inputs.admin, coverage=cov.table, coverage_summary=summary,
@@ -222,7 +223,8 @@ def finish_analysis(
         suggestions=suggestions, networks=networks,
         service_areas=_service_areas(networks, inputs.stations, config.rules,
                                      config.max_access_m),
-        hotspots=find_hotspots(demand).hotspots if len(demand) else None,
+        hotspots=hot.hotspots if hot is not None else None,
+        hotspot_note=hot.describe() if hot is not None else "",
         warnings=input_warnings(config, inputs, networks, cov),
     )
 

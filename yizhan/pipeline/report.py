@@ -525,6 +525,7 @@ def _write_map(result: AnalysisResult, path: Path) -> Path:
     layers = MapLayers(
         stations=result.stations, demand=result.demand, gaps=result.gaps,
         service_areas=result.service_areas, hotspots=result.hotspots,
+        hotspot_note=result.hotspot_note,
         suggestions=result.suggestions, admin=result.admin,
     )
     m = build_map(layers, title=f"{cfg.district} {cfg.year} 驿站覆盖 Rest-station coverage",

@@ -55,7 +55,11 @@ class AnalysisResult:
         Service areas of the qualifying stations per rule and cutoff (EPSG:4326 polygons,
         :func:`yizhan.geo.service_areas.service_areas`).
     hotspots
-        Demand hotspots (:func:`yizhan.geo.hotspots.find_hotspots`, default parameters).
+        Demand hotspots (:func:`yizhan.geo.hotspots.find_hotspots`, default parameters,
+        which adapt to the demand's density).
+    hotspot_note
+        What makes a hotspot in this run, in words (:meth:`~yizhan.geo.hotspots.HotspotResult.describe`),
+        shown in the map legend.
     coverage_by_area
         Per rule and admin area (:func:`yizhan.geo.siting.area_summary`): the area's own
         stations, covered share today and after the suggestions, share off the network and
@@ -83,6 +87,7 @@ class AnalysisResult:
     coverage_by_area: pd.DataFrame | None = None
     coverage_by_group: pd.DataFrame | None = None
     warnings: tuple[str, ...] = ()
+    hotspot_note: str = ""
 
 
 @dataclass(frozen=True)
