@@ -26,6 +26,7 @@ from yizhan.stations.amenities import AMENITIES, amenity_label
 from yizhan.stations.checklist import UnreadableCellError, parse_checklist_value
 from yizhan.stations.columns import map_columns, normalize_header
 from yizhan.stations.compliance import compliance
+from yizhan.stations.hours import HoursError, parse_hours
 from yizhan.stations.numbers import parse_numbers
 from yizhan.stations.problems import Problem, problems_frame
 from yizhan.stations.readers import read_table, table_problems
@@ -157,14 +158,11 @@ def read_inventory(
     for fld in TEXT_FIELDS:
         out[fld] = table[header_of[fld]].map(_text) if fld in header_of else ""
     out["capacity"] = _capacity(table, header_of, rows, report)
+    _check_hours(table, header_of, rows, report)
     for key in AMENITIES:
         if key in amenity_values:
             out[key] = amenity_values[key]
-    if "name" in header_of:
-        for row, name in zip(rows, out["name"], strict=True):
-            if not name:
-                report(int(row), header_of["name"], "", "站点名称为空，请补充。",
-                       "The station name is empty; fill it in.", "warning", "missing_name")
+    _check_names(out["name"], header_of, rows, report)
     out["orig_lon"] = lon
     out["orig_lat"] = lat
     out["orig_crs"] = datum
@@ -214,6 +212,35 @@ class _Report:
             Problem(self.source, None if row is None else int(cast(SupportsInt, row)), str(fld), _text(value),
                     f"{zh} {en}".strip(), str(severity), str(code))
         )
+
+
+def _check_names(names: pd.Series, header_of: dict[str, str], rows: np.ndarray,
+                 report: _Report) -> None:
+    """Report every empty station name (when the sheet has a name column)."""
+    if "name" not in header_of:
+        return
+    for row, name in zip(rows, names, strict=True):
+        if not name:
+            report(int(row), header_of["name"], "", "站点名称为空，请补充。",
+                   "The station name is empty; fill it in.", "warning", "missing_name")
+
+
+def _check_hours(table: pd.DataFrame, header_of: dict[str, str], rows: np.ndarray,
+                 report: _Report) -> None:
+    """Report every opening-hours cell :func:`yizhan.stations.hours.parse_hours` cannot read."""
+    if "hours" not in header_of:
+        return
+    column = header_of["hours"]
+    for row, cell in zip(rows, table[column].tolist(), strict=True):
+        try:
+            parse_hours(cell)
+        except HoursError as exc:
+            report(int(row), column, cell,
+                   f"无法识别的开放时间（{exc}），按“未记录”处理；请写成 08:00-20:00、24小时、"
+                   "7:00-12:00,14:00-18:00、周一至周五 9:00-17:00 或 8:00-次日2:00。",
+                   "Unreadable opening hours, counted as not recorded; write e.g. 08:00-20:00,"
+                   " 24小时, 7:00-12:00,14:00-18:00, 周一至周五 9:00-17:00 or 8:00-次日2:00.",
+                   "error", "bad_hours")
 
 
 def _text(value: object) -> str:
