@@ -27,10 +27,12 @@ from yizhan.geo.candidates import read_candidates
 from yizhan.geo.coverage import CoverageResult, compute_coverage, qualifying_stations
 from yizhan.geo.datums import InputDatum, datum_warnings
 from yizhan.geo.demand import combine_demand, read_layer
+from yizhan.geo.equity import equity_table
 from yizhan.geo.hotspots import find_hotspots
 from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.geo.service_areas import service_areas
+from yizhan.geo.shifts import coverage_by_shift
 from yizhan.geo.siting import (
     SitingResult,
     area_summary,
@@ -216,6 +218,10 @@ def finish_analysis(
         if len(inputs.demand_problems) else inputs.inventory_problems
     demand = inputs.demand
     hot = find_hotspots(demand) if len(demand) else None
+    by_shift = (coverage_by_shift(networks, inputs.stations, cov.table, demand,
+                                  rules=config.rules, shifts=config.shifts,
+                                  max_access_m=config.max_access_m)
+                if config.shifts else None)
     return AnalysisResult(
         config=config, stations=inputs.stations, problems=problems, demand=demand,
         admin=inputs.admin, coverage=cov.table, coverage_summary=summary,
@@ -225,6 +231,8 @@ def finish_analysis(
                                      config.max_access_m),
         hotspots=hot.hotspots if hot is not None else None,
         hotspot_note=hot.describe() if hot is not None else "",
+        coverage_by_shift=by_shift,
+        equity=equity_table(cov.table, config.rules, floor=config.equity_floor),
         warnings=input_warnings(config, inputs, networks, cov),
     )
 

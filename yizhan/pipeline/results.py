@@ -60,6 +60,13 @@ class AnalysisResult:
     hotspot_note
         What makes a hotspot in this run, in words (:meth:`~yizhan.geo.hotspots.HotspotResult.describe`),
         shown in the map legend.
+    coverage_by_shift
+        Per shift window and rule (:func:`yizhan.geo.shifts.coverage_by_shift`): covered share
+        with every station and with those open during the shift; None without ``[shifts]`` or
+        ``[windows]``.
+    equity
+        Per rule, worker group and area (:func:`yizhan.geo.equity.equity_table`): covered
+        shares, the worst-off worker's cost, below the ``[equity] floor``.
     coverage_by_area
         Per rule and admin area (:func:`yizhan.geo.siting.area_summary`): the area's own
         stations, covered share today and after the suggestions, share off the network and
@@ -88,6 +95,8 @@ class AnalysisResult:
     coverage_by_group: pd.DataFrame | None = None
     warnings: tuple[str, ...] = ()
     hotspot_note: str = ""
+    coverage_by_shift: pd.DataFrame | None = None
+    equity: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
