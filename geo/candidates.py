@@ -35,6 +35,7 @@ from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.stations.columns import find_column, normalize_header
 from yizhan.stations.coords import local_utm_of, normalize_datum, to_wgs84
+from yizhan.stations.hours import HoursError, parse_hours
 from yizhan.stations.inventory import FORMULA_ID_EN, FORMULA_ID_ZH
 from yizhan.stations.numbers import parse_numbers
 from yizhan.stations.readers import read_table
@@ -47,8 +48,13 @@ from yizhan.io import neutralise_formula
 #: Columns of every candidate table (geometry last), in order.
 CANDIDATE_COLUMNS: tuple[str, ...] = (
     "candidate_id", "name", "kind", "source", "cost", "capacity", "amenities_to_add",
-    "station_id", "node_id", "source_row",
+    "station_id", "node_id", "source_row", "host", "hours",
 )
+#: Columns a candidate table may leave out ("" for every row): the host type (银行 bank, 加油站
+#: fuel ..., :mod:`yizhan.geo.hosts`) and the host's opening hours.
+OPTIONAL_TEXT_COLUMNS = ("host", "hours")
+#: Headers of a candidate file's host-type column (before the inventory's 依托单位 host).
+CANDIDATE_HOST_HEADERS = ("host_type", "依托类型", "场所类型", "合作类型")
 
 #: Default minimum spacing between network candidates (metres).
 DEFAULT_SPACING_M = 200.0
@@ -166,6 +172,7 @@ def read_candidates(
     *,
     crs: str = "wgs84",
     sheet: str | int | None = None,
+    host_costs: Mapping[str, float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Return the user's candidate sites from a table or vector file.
 
@@ -179,6 +186,8 @@ def read_candidates(
         Datum of the coordinates: ``wgs84``, ``gcj02`` (Amap/Tencent) or ``bd09`` (Baidu).
     sheet
         Worksheet of a workbook.
+    host_costs
+        Cost per host type (column 依托类型/host_type/host) for rows without a cost of their own.
 
     Returns
     -------
@@ -250,11 +259,44 @@ def read_candidates(
     cap_col = find_column(cols, "capacity")
     cost = _numbers(table[cost_col], name, rows, cost_col) if cost_col else np.full(len(table), np.nan)
     cap = _numbers(table[cap_col], name, rows, cap_col) if cap_col else np.full(len(table), np.nan)
+    host = _text_column(table, _host_column(cols))
+    if host_costs:
+        price = np.array([host_costs.get(h, np.nan) for h in host], dtype=float)
+        cost = np.where(np.isnan(cost), price, cost)
+    hours = _hours_column(table, find_column(cols, "hours"), name, rows)
     return _frame(
         candidate_id=ids, name=names, kind="new", source="file", cost=cost, capacity=cap,
         amenities_to_add="", station_id="", node_id=-1, source_row=rows.astype(np.int64),
-        lon=lon, lat=lat,
+        host=host, hours=hours, lon=lon, lat=lat,
     )
+
+
+def _host_column(columns: Sequence[object]) -> str | None:
+    wanted = {normalize_header(h) for h in CANDIDATE_HOST_HEADERS}
+    found = next((str(c) for c in columns if normalize_header(c) in wanted), None)
+    return found or find_column(columns, "host")
+
+
+def _text_column(table: pd.DataFrame, column: str | None) -> np.ndarray:
+    if column is None:
+        return np.full(len(table), "", dtype=object)
+    return table[column].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+
+
+def _hours_column(table: pd.DataFrame, column: str | None, name: str,
+                  rows: np.ndarray) -> np.ndarray:
+    """Return the hours cells, each checked (:func:`yizhan.stations.hours.parse_hours`)."""
+    texts = _text_column(table, column)
+    for k, text in enumerate(texts):
+        try:
+            parse_hours(text)
+        except HoursError as exc:
+            raise InputFileError(
+                f"无法识别的开放时间 {text!r}（{exc}）；请写成 08:00-20:00、24小时 或"
+                " 周一至周五 9:00-17:00，或留空（未记录）。 Unreadable opening hours; write e.g."
+                " 08:00-20:00, 24小时, 周一至周五 9:00-17:00, or leave it blank.",
+                file=name, row=int(rows[k]), field=column) from exc
+    return texts
 
 
 def upgrade_candidates(
@@ -401,7 +443,7 @@ def _frame(*, lon: np.ndarray, lat: np.ndarray, **columns: object) -> gpd.GeoDat
     n = len(np.atleast_1d(lon))
     data = {}
     for c in CANDIDATE_COLUMNS:
-        value = columns[c]
+        value = columns.get(c, "") if c in OPTIONAL_TEXT_COLUMNS else columns[c]
         if isinstance(value, np.ndarray):
             data[c] = value
         else:

@@ -200,6 +200,7 @@ def osm_proxies(
     *,
     polygon: BaseGeometry | gpd.GeoDataFrame | gpd.GeoSeries | None = None,
     table: Sequence[ProxyKind] | Mapping[str, object] | None = None,
+    extra_tags: Sequence[str] = (),
 ) -> gpd.GeoDataFrame:
     """Return demand points standing for workers, from OpenStreetMap points of interest.
 
@@ -215,6 +216,8 @@ def osm_proxies(
     table
         POI kinds (:data:`DEFAULT_PROXY_TABLE` by default), or an overrides mapping as accepted
         by :func:`proxy_table`.
+    extra_tags
+        OSM tags to keep as columns of their own (e.g. ``opening_hours``; "" where untagged).
 
     Returns
     -------
@@ -233,15 +236,16 @@ def osm_proxies(
     """
     kinds = _resolve_table(table)
     area = _area(polygon)
+    extra = tuple(extra_tags)
     if isinstance(source, BaseGeometry):
-        raw = _from_osmnx(source, kinds, by_polygon=True)
+        raw = _from_osmnx(source, kinds, by_polygon=True, extra=extra)
     else:
         path = Path(source)
         if path.exists() or path.suffix.lower() in OSM_SUFFIXES:
-            raw = _from_file(path, kinds)
+            raw = _from_file(path, kinds, extra=extra)
         else:
-            raw = _from_osmnx(str(source), kinds, by_polygon=False)
-    return _finish(raw, kinds, area)
+            raw = _from_osmnx(str(source), kinds, by_polygon=False, extra=extra)
+    return _finish(raw, kinds, area, extra=extra)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -261,7 +265,7 @@ def _keys(kinds: Iterable[ProxyKind]) -> list[str]:
     return sorted({key for entry in kinds for key, _ in entry.tags})
 
 
-def _from_file(path: Path, kinds: Sequence[ProxyKind]) -> _Raw:
+def _from_file(path: Path, kinds: Sequence[ProxyKind], *, extra: tuple[str, ...] = ()) -> _Raw:
     import osmium  # pyosmium; imported here so the module loads fast without OSM work
 
     if not path.exists():
@@ -307,7 +311,8 @@ def _from_file(path: Path, kinds: Sequence[ProxyKind]) -> _Raw:
             else:
                 continue  # plain ways/relations: their area (if any) is reported as Area
             tags = obj.tags
-            records.append({key: str(tags.get(key, "")) for key in (*keys, "name") if key in tags})
+            records.append({key: str(tags.get(key, "")) for key in (*keys, "name", *extra)
+                            if key in tags})
     except RuntimeError as exc:
         raise InputFileError(
             f"无法读取 OSM 文件（{exc}）；请确认是 .osm、.osm.pbf 或 .osm.bz2。"
@@ -320,11 +325,12 @@ def _from_file(path: Path, kinds: Sequence[ProxyKind]) -> _Raw:
     if has_area.any():
         areas = shapely.from_wkb(np.array([w for w in wkbs if w is not None], dtype=object))
         geoms[has_area] = shapely.point_on_surface(areas)
-    frame = pd.DataFrame.from_records(records, columns=[*keys, "name"])
+    frame = pd.DataFrame.from_records(records, columns=list(dict.fromkeys([*keys, "name", *extra])))
     return _Raw(frame, np.asarray(types, dtype=object), np.asarray(ids, dtype=np.int64), geoms)
 
 
-def _from_osmnx(place: str | BaseGeometry, kinds: Sequence[ProxyKind], *, by_polygon: bool) -> _Raw:
+def _from_osmnx(place: str | BaseGeometry, kinds: Sequence[ProxyKind], *, by_polygon: bool,
+                extra: tuple[str, ...] = ()) -> _Raw:
     import osmnx as ox  # heavy import, only for downloads
 
     tags: dict[str, bool | str | list[str]] = {}
@@ -347,14 +353,16 @@ def _from_osmnx(place: str | BaseGeometry, kinds: Sequence[ProxyKind], *, by_pol
             f" Cannot download points of interest from OpenStreetMap ({exc}); retry online or"
             " give a local .osm.pbf file."
         ) from exc
-    return _raw_from_features(features, kinds)
+    return _raw_from_features(features, kinds, extra=extra)
 
 
-def _raw_from_features(features: gpd.GeoDataFrame, kinds: Sequence[ProxyKind]) -> _Raw:
+def _raw_from_features(features: gpd.GeoDataFrame, kinds: Sequence[ProxyKind], *,
+                       extra: tuple[str, ...] = ()) -> _Raw:
     """Return POIs from an osmnx features frame (index levels ``element``, ``id``)."""
     keys = _keys(kinds)
     frame = pd.DataFrame(
-        {key: features[key] if key in features.columns else None for key in (*keys, "name")},
+        {key: features[key] if key in features.columns else None
+         for key in dict.fromkeys((*keys, "name", *extra))},
         index=features.index,
     ).reset_index(drop=True)
     frame = frame.astype(object).where(frame.notna(), None)
@@ -372,7 +380,8 @@ def _raw_from_features(features: gpd.GeoDataFrame, kinds: Sequence[ProxyKind]) -
 # --- output ------------------------------------------------------------------------------------
 
 
-def _finish(raw: _Raw, kinds: Sequence[ProxyKind], area: BaseGeometry | None) -> gpd.GeoDataFrame:
+def _finish(raw: _Raw, kinds: Sequence[ProxyKind], area: BaseGeometry | None, *,
+            extra: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
     kind_index = classify_tags(raw.tags, kinds) if len(raw.tags) else np.zeros(0, np.int64)
     keep = kind_index >= 0
     if area is not None and keep.any():
@@ -392,6 +401,9 @@ def _finish(raw: _Raw, kinds: Sequence[ProxyKind], area: BaseGeometry | None) ->
             "name": pd.Series(names, dtype=object).fillna("").to_numpy(),
             "osm_type": osm_type,
             "osm_id": osm_id.astype(np.int64),
+            **{tag: (pd.Series(raw.tags[tag].to_numpy()[keep], dtype=object).fillna("")
+                     .to_numpy() if tag in raw.tags else np.full(len(idx), "", dtype=object))
+               for tag in extra if tag not in ("name",)},
         }
     )
     out = gpd.GeoDataFrame(frame, geometry=raw.geometry[keep], crs=WGS84)

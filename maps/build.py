@@ -79,6 +79,8 @@ class MapLayers:
     demand: gpd.GeoDataFrame | None = None
     hotspots: gpd.GeoDataFrame | None = None
     hotspot_note: str | None = None
+    #: (shift label, the stations open for the whole shift): one switchable layer each.
+    open_stations: tuple[tuple[str, gpd.GeoDataFrame], ...] = ()
     gaps: gpd.GeoDataFrame | None = None
     suggestions: gpd.GeoDataFrame | None = None
     admin: gpd.GeoDataFrame | None = None
@@ -152,7 +154,12 @@ def build_map(
     if lay.gaps is not None:
         add_gaps(m, lay.gaps)
     if lay.stations is not None:
-        add_stations(m, lay.stations, standard=std, cluster=cluster)
+        add_stations(m, lay.stations, standard=std, cluster=cluster,
+                     exclusive="stations" if lay.open_stations else None)
+        for label, open_now in lay.open_stations:
+            add_stations(m, open_now, standard=std, cluster=cluster, show=False,
+                         name=f"{label} 开放的站点 stations open", exclusive="stations",
+                         legend=False)
     if lay.suggestions is not None:
         add_suggestions(m, lay.suggestions)
     return m

@@ -105,6 +105,8 @@ def add_stations(
     cluster: bool | None = None,
     name: str = "服务站点 Rest stations",
     show: bool = True,
+    exclusive: str | None = None,
+    legend: bool = True,
 ) -> folium.Map:
     """Return ``m`` with a stations overlay: tier-coloured markers and checklist popups.
 
@@ -123,6 +125,11 @@ def add_stations(
         Cluster the markers; ``None`` clusters above :data:`CLUSTER_ABOVE` stations.
     name
         Layer name in the layer control.
+    exclusive
+        Key of a set of station layers shown one at a time (all stations, and those open during
+        each shift: switching one on hides the others).
+    legend
+        Whether to add the legend section (once for a set of layers).
     show
         Whether the layer is on when the page opens.
 
@@ -178,10 +185,13 @@ def add_stations(
         "checklist_title": "设施清单 Amenity checklist",
         "required_label": "= 必备 required",
         "not_recorded_label": "未记录 not recorded",
+        "exclusive": exclusive,
     }
     add_overlay(m, Overlay(name=name, kind="stations", payload=payload, options=options,
                            show=show))
     record_bounds(m, bounds_of(stations))
+    if not legend:
+        return m
     counts = np.bincount(np.asarray(tiers, dtype=np.int64), minlength=len(TIERS))
     items = tuple(
         LegendItem(f"{label}（{counts[i]}）", "dot", color)

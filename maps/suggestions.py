@@ -30,7 +30,8 @@ KINDS: tuple[tuple[str, str, str], ...] = (
 _FIELDS = ("排名 Rank", "编号 Candidate", "地点 Place",
            "新增覆盖（新进入可达范围的需求权重）Weight gained (demand newly within reach)",
            "建后覆盖率 Coverage after", "需增设设施 Amenities to add", "所在区域 Area",
-           "成本（新建一处默认为 1）Cost (a new station counts 1 unless set)")
+           "成本（新建一处默认为 1）Cost (a new station counts 1 unless set)",
+           "依托场所 Host", "开放时间 Opening hours")
 
 
 def _why(kind: str, gained: str, share: str, amenities: str, reason: str) -> str:
@@ -104,8 +105,12 @@ def add_suggestions(
     reasons = text_column(sites, "reason")
     cost = [fmt_number(v) for v in sites["cost"]] if "cost" in sites.columns else [""] * n
     places = text_column(sites, "place")
+    from yizhan.geo.hosts import host_label  # the host words live with the host types
+
+    hosts = [host_label(h) if h else "" for h in text_column(sites, "host")]
     rows = [list(r) for r in zip(ranks, ids, places, gained, share, amenities,
-                                 text_column(sites, "admin_area"), cost, strict=True)]
+                                 text_column(sites, "admin_area"), cost, hosts,
+                                 text_column(sites, "hours"), strict=True)]
     labels = [f"{r}. {nm or pl or i}" for r, nm, pl, i in zip(ranks, names, places, ids,
                                                               strict=True)]
     payload = {

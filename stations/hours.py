@@ -8,7 +8,8 @@
 - ``周一至周五 9:00-17:00``, ``工作日 9:00-17:00``, ``周末 10:00-16:00``,
   ``星期一到星期六 8:00-18:00``, ``周一、周三 9:00-12:00``, ``每天 6:00-22:00`` — days;
 - ``8:00-次日2:00`` (also ``翌日``, or an end before the start, ``22:00-05:00``) — past midnight;
-- OpenStreetMap's ``Mo-Fr 08:00-18:00; Sa 09:00-12:00``, ``Mo,We 09:00-12:00``, ``Su off``.
+- OpenStreetMap's ``Mo-Fr 08:00-18:00; Sa 09:00-12:00`` (also ``, Sa ...``),
+  ``Mo,We 09:00-12:00``, ``Su off``.
 
 The result is a week as 10,080 minutes (Monday 00:00 first) that are open or closed. A value that
 is none of these is an error for the caller to report on its row (:class:`HoursError`), never a
@@ -71,11 +72,15 @@ _DAYS_PART = re.compile(
     re.IGNORECASE)
 
 
+#: A comma after a time that starts a new day rule ("Mo-Fr 07:00-23:00, Sa 09:00-23:00").
+_RULE_COMMA = re.compile(rf"(?<=\d)\s*[,，]\s*(?=(?:{_DAY_TOKEN}))", re.IGNORECASE)
+
+
 class HoursError(ValueError):
     """An opening-hours value that is none of the known spellings (message bilingual)."""
 
 
-def _norm(text: str) -> str:
+def _norm(text: object) -> str:
     out = unicodedata.normalize("NFKC", str(text)).strip().lower()
     return re.sub(r"\s+", " ", out)
 
@@ -140,7 +145,8 @@ def parse_hours(value: object) -> np.ndarray | None:
         week[:] = True
         return week
     # rules separated by ";" / "；" / newlines: each "days periods" or "periods" (every day)
-    for part in filter(None, (r.strip() for r in re.split(r"[;；\n]", text))):
+    rules = [r for chunk in re.split(r"[;；\n]", text) for r in _RULE_COMMA.split(chunk)]
+    for part in filter(None, (r.strip() for r in rules)):
         days: tuple[int, ...] = tuple(range(7))
         rule = part
         m = _DAYS_PART.match(part)

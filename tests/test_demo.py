@@ -165,3 +165,60 @@ def test_demo_map_legend_says_how_hotspots_were_found(demo: tuple[Path, float]) 
     assert len(result.hotspots) >= 3 and result.hotspots["share"].max() < 0.5
     assert json.dumps(hot.describe(), ensure_ascii=False)[1:-1] in (
         out / "map.html").read_text(encoding="utf-8")
+
+
+def test_demo_plans_the_way_unions_are_measured(demo: tuple[Path, float]) -> None:
+    """The demo config uses the 双15 rules, shifts against opening hours, a partner host type
+    and an equity floor; the report shows the tables."""
+    import openpyxl
+    import pandas as pd
+
+    from yizhan.pipeline.report import SHEET
+
+    out, _ = demo
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    rules = [r["rule"] for r in summary["rules"]]
+    assert {"shuang15_walk_15min", "shuang15_walk_1km"} <= set(rules)
+    windows = {r["window"] for r in summary["shifts"]}
+    assert windows == {"driver 07:00-09:30", "driver 11:00-13:30", "driver 22:00-05:00"}
+    night = [r for r in summary["shifts"] if r["window"].endswith("22:00-05:00")]
+    assert all(r["covered_pct_open"] <= r["covered_pct"] for r in night)
+    assert any(r["covered_pct_open"] < r["covered_pct"] for r in night)  # stations close at night
+    assert summary["equity"] and summary["worst_off"]
+    assert any(r["below_floor"] for r in summary["equity"])
+    sites = pd.read_csv(out / "suggestions.csv", dtype=str, encoding="utf-8-sig")
+    assert set(sites["host"]) == {"charging_station"} and set(sites["hours"]) == {"24小时"}
+    wb = openpyxl.load_workbook(out / "report.xlsx")
+    assert SHEET["shifts"] in wb.sheetnames and SHEET["equity"] in wb.sheetnames
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "分时段覆盖 Coverage by shift" in html and "公平性 Equity" in html
+
+
+def test_demo_map_switches_stations_by_shift(demo: tuple[Path, float]) -> None:
+    """The layer control switches between all stations and those open during each shift."""
+    from browser import launch, open_page
+    from yizhan.scripts.cmd_demo import demo_config
+
+    from yizhan.pipeline.analysis import run_analysis
+    from yizhan.pipeline.config import load_config
+    from yizhan.pipeline.report import open_stations_by_shift
+
+    out, _ = demo
+    result = run_analysis(load_config(demo_config()))
+    shifts = dict(open_stations_by_shift(result))
+    night = shifts["时段 driver 22:00-05:00"]
+    assert 0 < len(night) < len(result.stations)
+    with launch() as browser, open_page(browser, out / "map.html") as (page, log):
+        page.wait_for_timeout(300)
+        markers = "() => document.querySelectorAll('.leaflet-marker-icon.yz-station').length"
+        assert page.evaluate(markers) == len(result.stations)
+        page.locator(".leaflet-control-layers").hover()
+        page.locator(".leaflet-control-layers-overlays label",
+                     has_text="时段 driver 22:00-05:00").click()
+        page.wait_for_timeout(300)
+        assert page.evaluate(markers) == len(night)
+        checked = page.eval_on_selector_all(
+            ".leaflet-control-layers-overlays input:checked",
+            "els => els.map(e => e.parentElement.textContent.trim())")
+        assert not any("服务站点 Rest stations" in c for c in checked)
+        assert log.console_errors == [] and log.page_errors == []

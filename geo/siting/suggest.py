@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 #: Columns of the suggestions table written to ``suggestions.csv`` (per-rule columns follow).
 SUGGESTION_COLUMNS: tuple[str, ...] = (
     "rank", "candidate_id", "name", "kind", "source", "lon", "lat", "place", "admin_area", "cost",
-    "weight_gained", "covered_share_after", "covered_pct_after", "amenities_to_add",
+    "weight_gained", "covered_share_after", "covered_pct_after", "amenities_to_add", "host",
+    "hours",
 )
 
 
@@ -354,7 +355,7 @@ def _normalise_candidates(candidates: Any) -> Any:
         frame = frame.to_crs("EPSG:4326")
     defaults: dict[str, Any] = {"name": "", "kind": "new", "source": "file", "cost": np.nan,
                                 "capacity": np.nan, "amenities_to_add": "", "station_id": "",
-                                "node_id": -1, "source_row": -1}
+                                "node_id": -1, "source_row": -1, "host": "", "hours": ""}
     if "candidate_id" not in frame.columns:
         frame["candidate_id"] = [f"C{k + 1:04d}" for k in range(len(frame))]
     for col, value in defaults.items():
@@ -391,6 +392,8 @@ def _suggestion_frame(
     out["covered_pct_after"] = np.round(100.0 * out["covered_share_after"], 4)
     out["amenities_to_add"] = np.where(out["kind"] == "upgrade", sub["amenities_to_add"].astype(str),
                                        new_amenities)
+    out["host"] = sub["host"].fillna("").astype(str).to_numpy()
+    out["hours"] = sub["hours"].fillna("").astype(str).to_numpy()
     if "cost_saved" in solved.columns:
         out["cost_saved"] = solved["cost_saved"].to_numpy(float)
         out["mean_cost_after"] = solved["mean_cost_after"].to_numpy(float)

@@ -28,6 +28,7 @@ from yizhan.geo.coverage import CoverageResult, compute_coverage, qualifying_sta
 from yizhan.geo.datums import InputDatum, datum_warnings
 from yizhan.geo.demand import combine_demand, read_layer
 from yizhan.geo.equity import equity_table
+from yizhan.geo.hosts import osm_host_candidates, require_hours
 from yizhan.geo.hotspots import find_hotspots
 from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
@@ -122,8 +123,18 @@ def read_run_candidates(config: RunConfig) -> gpd.GeoDataFrame | None:
     if config.candidates is None:
         return None
     cfg = config.candidates
-    log.info(f"读取候选点 reading candidate sites {cfg.path.name}")
-    candidates = read_candidates(cfg.path, crs=cfg.crs, sheet=cfg.sheet)
+    costs = dict(cfg.host_costs)
+    parts = []
+    if cfg.path is not None:
+        log.info(f"读取候选点 reading candidate sites {cfg.path.name}")
+        parts.append(read_candidates(cfg.path, crs=cfg.crs, sheet=cfg.sheet, host_costs=costs))
+    if cfg.osm is not None:
+        log.info(f"读取 OSM 依托场所 reading OSM hosts {cfg.osm.name}: {', '.join(cfg.hosts)}")
+        parts.append(osm_host_candidates(cfg.osm, cfg.hosts, costs=costs))
+    candidates = (parts[0] if len(parts) == 1 else
+                  gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326"))
+    if cfg.require_hours:
+        candidates = require_hours(candidates, cfg.require_hours)
     area = district_area(config)
     if area is None:
         return candidates
@@ -314,9 +325,11 @@ def _input_datums(config: RunConfig, inputs: DistrictInputs) -> list[InputDatum]
         for layer in config.demand:
             items.append(InputDatum("demand", demand.loc[layer_of == layer.name], layer.crs,
                                     f"crs = ... in [[demand]] {layer.name}", layer.path.name))
-    if inputs.candidates is not None and config.candidates is not None:
-        items.append(InputDatum("candidates", inputs.candidates, config.candidates.crs,
-                                "crs = ... in [candidates]", config.candidates.path.name))
+    cand = config.candidates
+    if inputs.candidates is not None and cand is not None and cand.path is not None:
+        from_file = inputs.candidates["source"].astype(str).to_numpy() == "file"
+        items.append(InputDatum("candidates", inputs.candidates.loc[from_file], cand.crs,
+                                "crs = ... in [candidates]", cand.path.name))
     return items
 
 

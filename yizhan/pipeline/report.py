@@ -93,7 +93,8 @@ AREA_HEADERS = {
 #: Header of the share of demand with a second (backup) station within the cutoff.
 TWICE_HEADER = AREA_HEADERS["covered_twice_pct"]
 
-_STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "capacity", "standard",
+_STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "hours", "capacity",
+                    "standard",
                     "compliance_score", "compliance_tier", "required_missing",
                     "required_not_recorded")
 
@@ -595,12 +596,25 @@ def _write_map(result: AnalysisResult, path: Path) -> Path:
         stations=result.stations, demand=result.demand, gaps=result.gaps,
         service_areas=result.service_areas, hotspots=result.hotspots,
         hotspot_note=result.hotspot_note,
+        open_stations=open_stations_by_shift(result),
         suggestions=result.suggestions, admin=result.admin,
     )
     m = build_map(layers, title=f"{cfg.district} {cfg.year} 驿站覆盖 Rest-station coverage",
                   standard=cfg.inventory.standard, assets="inline",
                   sample_data_notice=SAMPLE_NOTICE if cfg.sample else None)
     return save_map(m, path)
+
+
+def open_stations_by_shift(result: AnalysisResult) -> tuple[tuple[str, gpd.GeoDataFrame], ...]:
+    """Return per shift window of the run its label and the stations open for all of it."""
+    from yizhan.geo.shifts import station_weeks
+    from yizhan.stations.hours import open_during
+
+    if not result.config.shifts:
+        return ()
+    weeks = station_weeks(result.stations)
+    return tuple((f"时段 {sw.name}", result.stations.loc[open_during(weeks, sw.shift)])
+                 for sw in result.config.shifts)
 
 
 def _table_html(frame: pd.DataFrame, *, limit: int = 200) -> str:
