@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
+from yizhan.geo.coverage import IN_SERVICE
 from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.stations.columns import find_column, normalize_header
@@ -328,6 +329,8 @@ def upgrade_candidates(
         ``candidate_id`` = ``station_id``, ``amenities_to_add`` comma-joined.
     """
     keys = sorted(required_amenities(rules))
+    if IN_SERVICE in stations.columns:  # amenities do not open a station closed in this run
+        stations = stations.loc[stations[IN_SERVICE].fillna(False).astype(bool)]
     n = len(stations)
     if not keys or n == 0:
         return _frame(candidate_id=np.zeros(0, object), name=np.zeros(0, object), kind="upgrade",

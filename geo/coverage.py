@@ -206,13 +206,20 @@ class CoverageResult:
 # Public functions
 
 
+#: Optional station column: False for a station out of service in this run (a run planned for
+#: one shift marks the stations closed then, :func:`yizhan.geo.shifts.plan_for_shift`); such a
+#: station counts for no rule.
+IN_SERVICE = "in_service"
+
+
 def qualifying_stations(
     stations: pd.DataFrame, rule: CoverageRule
 ) -> np.ndarray:
     """Return a boolean mask of the stations that count for ``rule``.
 
     A station qualifies when it has every amenity in ``rule.requires`` and, if the rule names a
-    standard, every amenity that standard requires (i.e. it is fully compliant).  A missing
+    standard, every amenity that standard requires (i.e. it is fully compliant), and is in
+    service (column :data:`IN_SERVICE`, when present).  A missing
     amenity column means "not recorded" and counts as absent; NaN counts as absent.
 
     Parameters
@@ -235,6 +242,8 @@ def qualifying_stations(
         if key not in stations.columns:
             return np.zeros(len(stations), dtype=bool)
         mask &= _as_bool(stations[key])
+    if IN_SERVICE in stations.columns:
+        mask &= _as_bool(stations[IN_SERVICE])
     return mask
 
 

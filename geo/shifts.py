@@ -32,7 +32,8 @@ from yizhan.stations.hours import HoursError, Shift, open_during, parse_hours, p
 
 from yizhan.errors import ConfigError
 
-__all__ = ["SHIFT_COLUMNS", "ShiftWindow", "coverage_by_shift", "parse_shifts", "station_weeks"]
+__all__ = ["SHIFT_COLUMNS", "ShiftWindow", "coverage_by_shift", "parse_shifts", "plan_for_shift",
+           "station_weeks"]
 
 #: Columns of :func:`coverage_by_shift`.
 SHIFT_COLUMNS = ("window", "shift", "group", "rule", "demand_weight", "covered_pct",
@@ -174,3 +175,34 @@ def coverage_by_shift(
                 "stations_hours_unknown": int((qualifies & unknown).sum()),
             })
     return pd.DataFrame(rows, columns=list(SHIFT_COLUMNS))
+
+
+def plan_for_shift(
+    shift: ShiftWindow, stations: gpd.GeoDataFrame, demand: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame | None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame | None, str]:
+    """Return the inputs of a run planned for one shift, and the sentence that says so.
+
+    Stations closed during the shift (or whose hours are not recorded) stay in the tables but
+    are out of service (:data:`yizhan.geo.coverage.IN_SERVICE`): they count for no rule, so
+    the gaps and the suggested sites are those of the shift; the demand is the shift's; and a
+    candidate must be able to keep the shift's hours (:func:`yizhan.geo.hosts.require_hours`).
+    """
+    from yizhan.geo.coverage import IN_SERVICE
+    from yizhan.geo.hosts import require_hours
+
+    weeks = station_weeks(stations)
+    open_now = open_during(weeks, shift.shift)
+    unknown = int(sum(w is None for w in weeks))
+    stations = stations.assign(**{IN_SERVICE: open_now})
+    demand = demand.loc[shift.rows(demand)].reset_index(drop=True)
+    if candidates is not None:
+        candidates = require_hours(candidates, shift.shift.label())
+    note = (f"本次按时段“{shift.name}”规划：只计此时段全程开放的驿站 {int(open_now.sum())} 处"
+            f"（{len(stations) - int(open_now.sum())} 处此时不开放，其中开放时间未记录 {unknown} 处），"
+            f"需求为该时段的 {len(demand)} 个点，新站须在此时段开放。"
+            f" This run plans for the shift {shift.name}: only the {int(open_now.sum())} stations"
+            f" open for all of it count ({len(stations) - int(open_now.sum())} are closed then,"
+            f" {unknown} of them with hours not recorded); the demand is the shift's"
+            f" {len(demand)} points; new sites must be open then.")
+    return stations, demand, candidates, note

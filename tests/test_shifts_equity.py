@@ -110,3 +110,33 @@ def test_equity_table_per_group_and_area_matches_the_coverage_table(futian) -> N
             include_groups=False)
         assert worst.loc[rule, "worst_area"] == by_area.idxmin()
         assert worst.loc[rule, "worst_area_pct"] == pytest.approx(by_area.min())
+
+
+def test_a_run_planned_for_the_night_shift_agrees_with_the_shift_table(tmp_path) -> None:
+    """plan_shift: the run's coverage equals the shift table's "open stations" figure of the
+    all-hours run (one code path), every station stays in the tables, gaps and sites are the
+    night's, and the report says so."""
+    from yizhan.pipeline.analysis import run_analysis
+    from yizhan.pipeline.config import load_config
+
+    demo = DEMO.parent
+    text = (demo / "example-config.toml").read_text(encoding="utf-8").replace(
+        '"futian/', f'"{demo.as_posix()}/futian/')
+    (tmp_path / "all.toml").write_text(text, encoding="utf-8")
+    night_cfg = text.replace("sample = true", 'sample = true\nplan_shift = "driver 22:00-05:00"', 1)
+    (tmp_path / "night.toml").write_text(night_cfg, encoding="utf-8")
+    every = run_analysis(load_config(tmp_path / "all.toml"))
+    night = run_analysis(load_config(tmp_path / "night.toml"))
+    table = every.coverage_by_shift
+    want = table[table["window"] == "driver 22:00-05:00"].set_index("rule")["covered_pct_open"]
+    got = night.coverage_summary.set_index("rule")["covered_pct"]
+    for rule in want.index:
+        assert got[rule] == pytest.approx(want[rule], abs=1e-4), rule  # summary: 4 decimals
+    assert len(night.stations) == len(every.stations)
+    assert (~night.stations["in_service"]).sum() > 0
+    assert any("driver 22:00-05:00" in w for w in night.warnings)
+    assert set(night.suggestions["hours"]) == {"24小时"}
+    bad = night_cfg.replace('plan_shift = "driver 22:00-05:00"', 'plan_shift = "night"')
+    (tmp_path / "bad.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError, match="driver 22:00-05:00"):
+        load_config(tmp_path / "bad.toml")

@@ -12,6 +12,7 @@ report folder (:func:`yizhan.pipeline.report.write_report`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,7 +34,7 @@ from yizhan.geo.hotspots import find_hotspots
 from yizhan.geo.network import RoadNetwork
 from yizhan.geo.rules import CoverageRule
 from yizhan.geo.service_areas import service_areas
-from yizhan.geo.shifts import coverage_by_shift
+from yizhan.geo.shifts import coverage_by_shift, plan_for_shift
 from yizhan.geo.siting import (
     SitingResult,
     area_summary,
@@ -78,9 +79,10 @@ def run_analysis(config: RunConfig) -> AnalysisResult:
     networks = build_networks(config)
     next(steps)
     demand, demand_problems = read_demand(config)
-    inputs = DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
-                            demand_problems=demand_problems, admin=read_admin(config),
-                            candidates=read_run_candidates(config))
+    inputs = shift_plan(config, DistrictInputs(
+        stations=stations, inventory_problems=inv_problems, demand=demand,
+        demand_problems=demand_problems, admin=read_admin(config),
+        candidates=read_run_candidates(config)))
     next(steps)
     cov = district_coverage(config, inputs, networks)
     next(steps)
@@ -113,6 +115,20 @@ def read_stations(config: RunConfig) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     inv = read_inventory(config.inventory.path, crs=config.inventory.crs,
                          standard=config.inventory.standard, sheet=config.inventory.sheet)
     return restrict_stations(inv.stations, inv.problems, district_area(config))
+
+
+def shift_plan(config: RunConfig, inputs: DistrictInputs) -> DistrictInputs:
+    """Return the inputs of a run planned for one shift (``plan_shift``), else ``inputs``.
+
+    (:func:`yizhan.geo.shifts.plan_for_shift`; the yearly run and each district of
+    ``run-many`` call this same function.)
+    """
+    if config.plan_shift is None:
+        return inputs
+    stations, demand, candidates, note = plan_for_shift(
+        config.plan_shift, inputs.stations, inputs.demand, inputs.candidates)
+    return replace(inputs, stations=stations, demand=demand, candidates=candidates,
+                   notes=(*inputs.notes, note))
 
 
 def read_run_candidates(config: RunConfig) -> gpd.GeoDataFrame | None:
@@ -264,7 +280,7 @@ def input_warnings(
     matches no demand point; per rule, more than :data:`OFF_NETWORK_WARN_SHARE` of the demand
     weight too far from any road to be snapped.
     """
-    out: list[str] = []
+    out: list[str] = list(inputs.notes)
     for net in networks.values():
         out.extend(n for n in net.notes if n not in out)
     stations = inputs.stations

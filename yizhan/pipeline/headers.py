@@ -23,6 +23,7 @@ HEADERS: dict[str, str] = {
     "required_missing": "缺少设施（需补齐）Missing amenities",
     "required_not_recorded": "未记录设施 Not recorded", "lon": "经度 Longitude",
     "lat": "纬度 Latitude", "hours": "开放时间 Opening hours", "host": "依托场所 Host",
+    "in_service": "规划时段内开放 Open in the planned shift",
     # gaps
     "gap_id": "缺口编号 Gap", "rule": "规则 Rule", "groups": "工人群体 Worker groups",
     "n_demand": "需求点数 Demand points", "uncovered_weight": "未覆盖需求 Uncovered demand",
@@ -57,6 +58,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "match_basis": {"id": "编号 id", "name+place": "名称与位置 name and place",
                     "place": "位置 place"},
     "host": {key: words for key, (_, words) in HOST_TYPES.items()},
+    "in_service": {"True": "开放 open", "False": "不开放 closed"},
     "kind": {"new": "新建 new", "upgrade": "升级 upgrade"},
     "source": {"network": "路网节点 road node", "file": "候选点文件 candidate file",
                "station": "现有驿站 existing station"},

@@ -103,6 +103,7 @@ from yizhan.pipeline.analysis import (
     read_stations,
     restrict_admin,
     restrict_stations,
+    shift_plan,
 )
 from yizhan.pipeline.config import (
     DEFAULT_NETWORK_BUFFER_M,
@@ -129,7 +130,8 @@ STEP_LABELS: dict[str, str] = {
 }
 
 _PROVINCE_KEYS = {"province", "year", "sample", "inventory", "network", "demand", "rules",
-                  "siting", "candidates", "admin", "districts", "windows", "shifts", "equity"}
+                  "siting", "candidates", "admin", "districts", "windows", "shifts", "equity",
+                  "plan_shift"}
 _DISTRICTS_KEYS = {"path", "name_field", "only", "network_buffer_m"}
 
 #: Rows of a shared Parquet demand table read at a time when splitting it by district.
@@ -629,9 +631,9 @@ def task_inputs(config: RunConfig, parts: DistrictParts) -> DistrictInputs:
     demand, demand_problems = parts.demand.load() if parts.demand is not None \
         else read_demand(config)
     admin = parts.admin[0] if parts.admin is not None else read_admin(config)
-    return DistrictInputs(stations=stations, inventory_problems=inv_problems, demand=demand,
-                          demand_problems=demand_problems, admin=admin,
-                          candidates=read_run_candidates(config))
+    return shift_plan(config, DistrictInputs(
+        stations=stations, inventory_problems=inv_problems, demand=demand,
+        demand_problems=demand_problems, admin=admin, candidates=read_run_candidates(config)))
 
 
 def task_networks(config: RunConfig, area: BaseGeometry | None, clipped_xml: Path | None

@@ -93,8 +93,8 @@ AREA_HEADERS = {
 #: Header of the share of demand with a second (backup) station within the cutoff.
 TWICE_HEADER = AREA_HEADERS["covered_twice_pct"]
 
-_STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "hours", "capacity",
-                    "standard",
+_STATION_COLUMNS = ("station_id", "name", "address", "town", "type", "hours", "in_service",
+                    "capacity", "standard",
                     "compliance_score", "compliance_tier", "required_missing",
                     "required_not_recorded")
 

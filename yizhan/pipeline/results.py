@@ -121,6 +121,7 @@ class DistrictInputs:
     demand_problems: pd.DataFrame
     admin: gpd.GeoDataFrame | None
     candidates: gpd.GeoDataFrame | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
