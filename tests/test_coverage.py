@@ -694,7 +694,8 @@ def test_per_area_rows_count_the_area_own_stations(line) -> None:
     assert int(res.summary.loc[res.summary["level"] == "overall", "n_stations"].iloc[0]) == 2
 
 
-@pytest.mark.parametrize(("mode", "cutoff"), [("walk", "800m"), ("drive", "3min")])
+@pytest.mark.parametrize(("mode", "cutoff"), [("walk", "800m"), ("drive", "3min"),
+                                             ("walk", "15min")])  # the 双15 circle
 def test_covered_twice_counts_a_second_station_within_the_cutoff(futian, mode, cutoff) -> None:
     """双15: demand reached by more than one station. A point is covered twice when two
     distinct qualifying stations lie within the cutoff door to door (every pair, brute force)."""

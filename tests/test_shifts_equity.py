@@ -1,5 +1,6 @@
 """双15 rules, coverage during shifts (only open stations count) and the equity table, on the
-real Futian roads and taxi demand shipped with the demo."""
+real Futian roads and taxi pick-ups of ../shared/data, with the demo's union stations (their
+opening hours) and traffic zones."""
 
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ DEMO = __import__("pathlib").Path(__file__).resolve().parent.parent / "scripts" 
 
 
 @pytest.fixture(scope="module")
-def futian(tmp_path_factory):
+def futian(futian_graphml, taxi_csv, tmp_path_factory):
     cache = tmp_path_factory.mktemp("netcache")
-    nets = {m: build_network(DEMO / "roads.graphml", mode=m, cache_dir=cache)
-            for m in ("walk", "drive")}
+    nets = {m: build_network(futian_graphml, mode=m, cache_dir=cache) for m in ("walk", "drive")}
     stations = read_inventory(DEMO / "stations_2025.csv", crs="gcj02").stations
-    demand = read_demand_points(DEMO / "taxi_demand.csv").points
+    taxi = pd.read_csv(taxi_csv)
+    inside = (taxi["Lng"].between(nets["walk"].lon.min(), nets["walk"].lon.max())
+              & taxi["Lat"].between(nets["walk"].lat.min(), nets["walk"].lat.max()))
+    picks = tmp_path_factory.mktemp("taxi") / "pickups.csv"
+    taxi.loc[inside, ["orderid", "Lng", "Lat", "Stime"]].to_csv(picks, index=False)
+    demand = read_demand_points(picks, group="driver").points
+    assert len(demand) == int(inside.sum()) > 500
     zones = __import__("geopandas").read_file(DEMO / "zones.geojson")
     return nets, stations, demand, zones
 
