@@ -81,10 +81,14 @@ SHIFT_SHEETS = ("shifts",)
 SHEETS: tuple[str, ...] = tuple(v for k, v in SHEET.items()
                                 if k not in YEAR_SHEETS and k not in SHIFT_SHEETS)
 
+#: Words of the columns several report tables share (each table adds its own).
+TABLE_WORDS = {"rule": "规则 rule", "group": "群体 group", "admin_name": "区域 area",
+               "demand_weight": "需求权重 demand weight", "covered_pct": "覆盖率% covered %"}
+
 #: Headers of the per-area table (report.html and the workbook), Chinese first.
 AREA_HEADERS = {
-    "rule": "规则 rule", "admin_name": "区域 area", "n_stations": "驿站 stations",
-    "demand_weight": "需求权重 demand weight", "covered_pct": "覆盖率% covered %",
+    **{k: TABLE_WORDS[k] for k in ("rule", "admin_name")}, "n_stations": "驿站 stations",
+    **{k: TABLE_WORDS[k] for k in ("demand_weight", "covered_pct")},
     "covered_pct_on_network": "路网内覆盖率% covered % of demand on the network",
     "off_network_pct": "离路网% off the network %",
     "covered_twice_pct": "双重覆盖% covered by 2+ stations %",
@@ -393,8 +397,9 @@ def coverage_table(result: AnalysisResult) -> pd.DataFrame:
 
 #: Headers of the per-rule coverage table (report.html, the workbook, report.docx).
 COVERAGE_HEADERS = {
-    "rule": "规则 rule", "group": "群体 group", "mode": "方式 mode", "cutoff": "阈值 cutoff",
-    "demand_weight": "需求权重 demand weight", "covered_weight": "已覆盖 covered weight",
+    **{k: TABLE_WORDS[k] for k in ("rule", "group")}, "mode": "方式 mode",
+    "cutoff": "阈值 cutoff", "demand_weight": TABLE_WORDS["demand_weight"],
+    "covered_weight": "已覆盖 covered weight",
     "covered_pct": "覆盖率（现状）% covered now %",
     "covered_pct_on_network": "路网内覆盖率% covered % of demand on the network",
     "off_network_pct": "离路网% off the network %",
@@ -403,7 +408,7 @@ COVERAGE_HEADERS = {
 }
 #: Headers of the year-over-year coverage table.
 CHANGE_HEADERS = {
-    "rule": "规则 rule", "previous_year": "上一年 previous year",
+    "rule": TABLE_WORDS["rule"], "previous_year": "上一年 previous year",
     "previous_covered_pct": "上一年覆盖率% covered % last year",
     "covered_pct": "今年覆盖率% covered % this year",
     "change_pct_points": "变化（百分点）% change (points) %",
@@ -429,8 +434,9 @@ def station_change_table(comparison: Mapping[str, Any]) -> pd.DataFrame:
 
 #: Headers of the coverage-by-shift table.
 SHIFT_HEADERS = {
-    "window": "时段 window", "shift": "时间 hours", "group": "群体 group", "rule": "规则 rule",
-    "demand_weight": "需求权重 demand weight", "covered_pct": "覆盖率（不论开放）% covered % (any hours)",
+    "window": "时段 window", "shift": "时间 hours",
+    **{k: TABLE_WORDS[k] for k in ("group", "rule", "demand_weight")},
+    "covered_pct": "覆盖率（不论开放）% covered % (any hours)",
     "covered_pct_open": "开放站点覆盖率% covered % by stations open then",
     "covered_twice_pct_open": "开放站点双重覆盖% covered % by 2+ stations open then",
     "stations_open": "开放的合格驿站 qualifying stations open",
@@ -438,8 +444,7 @@ SHIFT_HEADERS = {
 }
 #: Headers of the equity table.
 EQUITY_HEADERS = {
-    "rule": "规则 rule", "group": "群体 group", "admin_name": "区域 area",
-    "demand_weight": "需求权重 demand weight", "covered_pct": "覆盖率% covered %",
+    **TABLE_WORDS,
     "covered_twice_pct": TWICE_HEADER, "worst_cost": "最远劳动者的路程 worst-off worker's trip",
     "below_floor": "低于底线 below the floor",
 }
