@@ -142,6 +142,13 @@ def test_a_run_planned_for_the_night_shift_agrees_with_the_shift_table(tmp_path)
     assert (~night.stations["in_service"]).sum() > 0
     assert any("driver 22:00-05:00" in w for w in night.warnings)
     assert set(night.suggestions["hours"]) == {"24小时"}
+    # without a candidate file, new stations on road nodes must keep the shift's hours
+    nodes_cfg = night_cfg[:night_cfg.index("[candidates]")] + night_cfg[
+        night_cfg.index("[admin]"):]
+    (tmp_path / "nodes.toml").write_text(nodes_cfg, encoding="utf-8")
+    nodes = run_analysis(load_config(tmp_path / "nodes.toml"))
+    assert len(nodes.suggestions) and set(nodes.suggestions["source"]) == {"network"}
+    assert set(nodes.suggestions["hours"]) == {"22:00-05:00"}
     bad = night_cfg.replace('plan_shift = "driver 22:00-05:00"', 'plan_shift = "night"')
     (tmp_path / "bad.toml").write_text(bad, encoding="utf-8")
     with pytest.raises(ConfigError, match="driver 22:00-05:00"):

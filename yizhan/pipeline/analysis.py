@@ -238,6 +238,11 @@ def finish_analysis(
     gaps = gap_areas(cov, config.siting.options, admin=inputs.admin)
     siting = _suggest(config, networks, inputs, cov, gaps=gaps)
     suggestions = siting.table if siting is not None else no_suggestions(config.rules)
+    if config.plan_shift is not None and len(suggestions):
+        # a new station planned for a shift keeps its hours (hosts' own hours already cover it)
+        hours = suggestions["hours"].fillna("").astype(str)
+        suggestions = suggestions.assign(
+            hours=hours.where(hours != "", config.plan_shift.shift.label()))
     summary = rule_summary(cov, siting)
     by_area = area_summary(cov, siting)
     by_group = group_summary(cov, siting)
