@@ -286,3 +286,16 @@ def test_docx_is_an_editable_chinese_report_of_the_same_figures(report: Path,
     assert fonts.get(qn("w:eastAsia")) == BODY_FONT
     section = doc.sections[0]
     assert abs(section.page_width.cm - 21.0) < 0.01 and abs(section.page_height.cm - 29.7) < 0.01
+
+
+def test_a_sheet_longer_than_the_workbook_holds_is_cut_and_says_so(tmp_path, monkeypatch) -> None:
+    """A million problem rows would break Excel (and take minutes): the sheet lists the first
+    rows and says where the rest are."""
+    from yizhan.pipeline import report as rep
+
+    monkeypatch.setattr(rep, "SHEET_ROWS", 5)
+    frame = pd.DataFrame({"问题 Problem": [f"p{k}" for k in range(12)]})
+    rep.write_sheets({"问题 Problems": frame}, tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["问题 Problems"]
+    assert ws.max_row == 1 + 5 + 1
+    assert "共 12 行" in ws.cell(row=7, column=1).value

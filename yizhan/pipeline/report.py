@@ -530,6 +530,11 @@ def write_workbook(
     return write_sheets(workbook_sheets(result, comparison), path)
 
 
+#: Rows of a table a workbook sheet holds at most (Excel stops at 1,048,576, and writing a
+#: million rows takes minutes); the CSV files of the report hold every row.
+SHEET_ROWS = 100_000
+
+
 def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Write ``{sheet name: frame}`` as a workbook formatted for print; return its path.
 
@@ -546,11 +551,18 @@ def write_sheets(sheets: Mapping[str, pd.DataFrame], path: Path) -> Path:
         wb = Workbook()
         wb.remove(wb.active)
         for name, raw in sheets.items():
-            frame = excel_safe(raw)
+            frame = excel_safe(raw.head(SHEET_ROWS))
             ws = wb.create_sheet(title=name[:31])
             ws.append([str(c) for c in frame.columns])
             for row in frame.itertuples(index=False):
                 ws.append([_cell(v) for v in row])
+            if len(raw) > SHEET_ROWS:
+                ws.append([f"仅列出前 {SHEET_ROWS:,} 行，共 {len(raw):,} 行，全部见同目录的 CSV 文件。"
+                           f" First {SHEET_ROWS:,} of {len(raw):,} rows; the CSV beside this"
+                           " workbook has them all."])
+                log.warn(f"工作表 {name} 有 {len(raw):,} 行，工作簿只列前 {SHEET_ROWS:,} 行。"
+                         f" Sheet {name} has {len(raw):,} rows; the workbook lists the first"
+                         f" {SHEET_ROWS:,} (the CSV has them all).")
             for cells in ws.iter_rows(min_row=1):
                 for cell in cells:
                     if isinstance(cell.value, str) and cell.data_type == "f":
