@@ -161,11 +161,14 @@ CANDIDATE_ID_HEADERS = ("candidate_id", "候选点编号", "候选编号", "site
 
 def candidate_id_column(columns: Sequence[object]) -> str | None:
     """Return the id column of a candidate file: a candidate-id header, else a station-id one."""
-    wanted = {normalize_header(h) for h in CANDIDATE_ID_HEADERS}
-    for col in columns:
-        if normalize_header(col) in wanted:
-            return str(col)
-    return find_column(columns, "station_id")
+    return _candidate_column(columns, CANDIDATE_ID_HEADERS, "station_id")
+
+
+def _candidate_column(columns: Sequence[object], headers: Sequence[str], field: str) -> str | None:
+    """Return the first column named by a candidate-file header, else the inventory's ``field``."""
+    wanted = {normalize_header(h) for h in headers}
+    found = next((str(c) for c in columns if normalize_header(c) in wanted), None)
+    return found or find_column(columns, field)
 
 
 def read_candidates(
@@ -260,7 +263,7 @@ def read_candidates(
     cap_col = find_column(cols, "capacity")
     cost = _numbers(table[cost_col], name, rows, cost_col) if cost_col else np.full(len(table), np.nan)
     cap = _numbers(table[cap_col], name, rows, cap_col) if cap_col else np.full(len(table), np.nan)
-    host = _text_column(table, _host_column(cols))
+    host = _text_column(table, _candidate_column(cols, CANDIDATE_HOST_HEADERS, "host"))
     if host_costs:
         price = np.array([host_costs.get(h, np.nan) for h in host], dtype=float)
         cost = np.where(np.isnan(cost), price, cost)
@@ -270,12 +273,6 @@ def read_candidates(
         amenities_to_add="", station_id="", node_id=-1, source_row=rows.astype(np.int64),
         host=host, hours=hours, lon=lon, lat=lat,
     )
-
-
-def _host_column(columns: Sequence[object]) -> str | None:
-    wanted = {normalize_header(h) for h in CANDIDATE_HOST_HEADERS}
-    found = next((str(c) for c in columns if normalize_header(c) in wanted), None)
-    return found or find_column(columns, "host")
 
 
 def _text_column(table: pd.DataFrame, column: str | None) -> np.ndarray:
