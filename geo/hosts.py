@@ -153,7 +153,9 @@ def require_hours(candidates: gpd.GeoDataFrame, hours: str) -> gpd.GeoDataFrame:
         elif not week[need].all():
             keep[k] = False
     if (~keep).any():
-        log.info(f"{int((~keep).sum())} 个候选点的开放时间达不到 {hours}，已排除。"
-                 f" {int((~keep).sum())} candidates are not open {hours} and were dropped.")
+        ids = candidates["candidate_id"].astype(str).to_numpy()[~keep]
+        named = "、".join(ids[:20]) + ("…" if len(ids) > 20 else "")
+        log.warn(f"{len(ids)} 个候选点的开放时间达不到 {hours}，已排除：{named}。"
+                 f" {len(ids)} candidates are not open {hours} and were left out: {named}.")
     out = candidates.assign(hours=shown)
     return out.loc[keep].reset_index(drop=True)

@@ -43,7 +43,7 @@ def test_osm_hosts_match_an_independent_reader(shared_data) -> None:
         osm_host_candidates(pbf, ["casino"])
 
 
-def test_require_hours_keeps_hosts_that_can_keep_them() -> None:
+def test_require_hours_keeps_hosts_that_can_keep_them(caplog) -> None:
     cands = gpd.GeoDataFrame({
         "candidate_id": ["a", "b", "c", "d"], "host": ["bank", "fuel", "", "toilets"],
         "hours": ["Mo-Fr 09:00-17:00", "24/7", "", "06:00-22:00"],
@@ -51,6 +51,7 @@ def test_require_hours_keeps_hosts_that_can_keep_them() -> None:
     night = require_hours(cands, "22:00-05:00")
     assert night["candidate_id"].tolist() == ["b", "c"]
     assert night["hours"].tolist() == ["24/7", "22:00-05:00"]  # c must keep the hours asked
+    assert "a、d" in caplog.text  # the candidates left out are named
     assert require_hours(cands, "10:00-12:00")["candidate_id"].tolist() == ["b", "c", "d"]
     weekdays = require_hours(cands, "周一至周五 10:00-12:00")
     assert weekdays["candidate_id"].tolist() == ["a", "b", "c", "d"]
